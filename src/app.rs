@@ -1,0 +1,324 @@
+//! Wiring only: turns parsed arguments into calls of the library and an exit code.
+
+use crate::cli::{Cli, Command, FailOn, OutputFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::finding::Severity;
+use crate::report::{self, terminal};
+use crate::rules::testing::{render_failures, test_rule};
+use crate::rules::{load_rules, RuleError, RuleSet, RuleSource};
+use crate::scan::{scan, ScanOptions};
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+
+/// Exit code: no finding at or above `--fail-on`.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: findings at or above `--fail-on`, or failing rule tests.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit code: usage, rule or configuration errors.
+pub const EXIT_ERROR: i32 = 2;
+
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Rules(RulesCommand::List { rules, format }) => run_rules_list(&rules, format),
+        Command::Rules(RulesCommand::Test { paths }) => run_rules_test(paths),
+        Command::Rules(RulesCommand::Explain { id, rules }) => run_rules_explain(&id, &rules),
+        Command::Rules(RulesCommand::Tree { file }) => run_rules_tree(&file),
+    }
+}
+
+fn sources(args: &RuleArgs) -> Vec<RuleSource> {
+    let mut sources = Vec::new();
+    if !args.no_default_rules {
+        sources.push(RuleSource::Embedded);
+    }
+    sources.extend(args.extra.iter().cloned().map(RuleSource::Path));
+    sources
+}
+
+/// Loads rules and prints every rule error to stderr. Returns the good rules
+/// and whether any rule was bad.
+fn load(sources: &[RuleSource]) -> (RuleSet, bool) {
+    let (rules, errors) = load_rules(sources);
+    print_rule_errors(&errors);
+    (rules, !errors.is_empty())
+}
+
+fn print_rule_errors(errors: &[RuleError]) {
+    let mut stderr = std::io::stderr().lock();
+    for error in errors {
+        let _ = writeln!(stderr, "error: {error}");
+    }
+    if !errors.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "error: {} bad rule problem(s); the other rules still ran",
+            errors.len()
+        );
+    }
+}
+
+fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
+    if let Some(threads) = args.threads {
+        // Ignore the error when a pool already exists (in-process tests).
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global();
+    }
+    let (rules, bad_rules) = load(&sources(&args.rules));
+    let paths = if args.paths.is_empty() {
+        vec![".".into()]
+    } else {
+        args.paths.clone()
+    };
+    let outcome = scan(
+        &rules,
+        &ScanOptions {
+            paths,
+            max_filesize: args.max_filesize,
+        },
+    );
+    let stdout = std::io::stdout();
+    let is_terminal = stdout.is_terminal();
+    let mut out = stdout.lock();
+    match args.format {
+        OutputFormat::Json => report::json::write(&mut out, &outcome)?,
+        OutputFormat::Text => {
+            let palette =
+                terminal::Palette::new(terminal::colour_enabled(args.color.as_str(), is_terminal));
+            terminal::write(&mut out, &outcome, palette)?;
+        }
+    }
+    out.flush()?;
+    if bad_rules {
+        return Ok(EXIT_ERROR);
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    let failed = threshold.is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t));
+    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+#[derive(Serialize)]
+struct ListedRule<'a> {
+    id: &'a str,
+    language: crate::lang::Language,
+    severity: Severity,
+    message: String,
+    source: String,
+    has_fix: bool,
+    url: Option<&'a str>,
+    tests: usize,
+}
+
+fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> {
+    let (rules, bad) = load(&sources(args));
+    let listed: Vec<ListedRule<'_>> = rules
+        .rules
+        .iter()
+        .map(|r| ListedRule {
+            id: &r.id,
+            language: r.language,
+            severity: r.severity,
+            message: message_text(r),
+            source: format!("{}:{}", r.origin.file, r.origin.line),
+            has_fix: r.fix.is_some(),
+            url: r.url.as_deref(),
+            tests: r.tests.valid.len() + r.tests.invalid.len(),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &listed)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            let width = listed.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            for r in &listed {
+                writeln!(
+                    out,
+                    "{:<width$}  {:<7}  {}",
+                    r.id,
+                    r.severity.as_str(),
+                    r.message
+                )?;
+            }
+            writeln!(out, "{} rules", listed.len())?;
+        }
+    }
+    Ok(if bad { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// The message template with captures shown as `{{name}}`.
+fn message_text(rule: &crate::rules::Rule) -> String {
+    use crate::rules::compile::TemplatePart;
+    let names = rule.query.capture_names();
+    rule.message
+        .parts
+        .iter()
+        .map(|p| match p {
+            TemplatePart::Text(t) => t.clone(),
+            TemplatePart::Capture(i) => format!("{{{{{}}}}}", names[*i as usize]),
+        })
+        .collect()
+}
+
+fn run_rules_test(paths: Vec<std::path::PathBuf>) -> anyhow::Result<i32> {
+    let sources: Vec<RuleSource> = if paths.is_empty() {
+        vec![RuleSource::Embedded]
+    } else {
+        paths.into_iter().map(RuleSource::Path).collect()
+    };
+    let (rules, bad) = load(&sources);
+    let results: Vec<_> = {
+        use rayon::prelude::*;
+        rules.rules.par_iter().map(test_rule).collect()
+    };
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", render_failures(&results))?;
+    let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
+    let untested: Vec<&str> = results
+        .iter()
+        .filter(|r| r.cases == 0)
+        .map(|r| r.rule_id.as_str())
+        .collect();
+    for id in &untested {
+        writeln!(out, "warning: rule `{id}` has no tests")?;
+    }
+    let cases: usize = results.iter().map(|r| r.cases).sum();
+    writeln!(
+        out,
+        "{} passed, {} failed ({} rules, {} snippets)",
+        results.len() - failed,
+        failed,
+        results.len(),
+        cases
+    )?;
+    Ok(if bad {
+        EXIT_ERROR
+    } else if failed > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn run_rules_explain(id: &str, args: &RuleArgs) -> anyhow::Result<i32> {
+    let (rules, bad) = load(&sources(args));
+    let Some(rule) = rules.get(id) else {
+        let mut known: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+        known.sort_unstable();
+        let close: Vec<&str> = known
+            .iter()
+            .copied()
+            .filter(|k| k.contains(id.rsplit('/').next().unwrap_or(id)))
+            .collect();
+        eprintln!(
+            "error: no rule with id `{id}`{}",
+            if close.is_empty() {
+                "; `tollgate rules list` shows them all".to_string()
+            } else {
+                format!("; did you mean {}?", close.join(", "))
+            }
+        );
+        return Ok(EXIT_ERROR);
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} ({}, {})", rule.id, rule.language, rule.severity)?;
+    writeln!(out, "defined at {}:{}", rule.origin.file, rule.origin.line)?;
+    writeln!(out, "\nmessage: {}", message_text(rule))?;
+    if let Some(note) = &rule.note {
+        writeln!(out, "\n{}", note.trim_end())?;
+    }
+    if let Some(url) = &rule.url {
+        writeln!(out, "\nmore: {url}")?;
+    }
+    for (title, snippets) in [
+        (
+            "flagged",
+            rule.tests
+                .invalid
+                .iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "not flagged",
+            rule.tests.valid.iter().map(String::as_str).collect(),
+        ),
+    ] {
+        if let Some(first) = snippets.first() {
+            writeln!(out, "\nexample, {title}:")?;
+            for line in first.lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
+    }
+    Ok(if bad { EXIT_ERROR } else { EXIT_OK })
+}
+
+fn run_rules_tree(file: &std::path::Path) -> anyhow::Result<i32> {
+    use anyhow::Context as _;
+    let Some(lang) = crate::lang::Language::from_path(file) else {
+        eprintln!(
+            "error: {}: not a Go (.go) or Rust (.rs) file",
+            file.display()
+        );
+        return Ok(EXIT_ERROR);
+    };
+    let source = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(&lang.grammar())?;
+    let tree = parser
+        .parse(&source, None)
+        .context("the parser gave up on this file")?;
+    let mut out = std::io::stdout().lock();
+    write_tree(&mut out, tree.root_node(), None, 0, &source)?;
+    Ok(EXIT_OK)
+}
+
+/// Prints one named node a line, indented, with its field name and position,
+/// and the text of leaves.
+fn write_tree(
+    out: &mut dyn Write,
+    node: tree_sitter::Node<'_>,
+    field: Option<&str>,
+    depth: usize,
+    source: &[u8],
+) -> std::io::Result<()> {
+    let pos = node.start_position();
+    let field = field.map(|f| format!("{f}: ")).unwrap_or_default();
+    let text = if node.named_child_count() == 0 {
+        let t = String::from_utf8_lossy(&source[node.start_byte()..node.end_byte()]);
+        format!(" {:?}", t.chars().take(60).collect::<String>())
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "{}{}{} [{}:{}]{}",
+        "  ".repeat(depth),
+        field,
+        node.kind(),
+        pos.row + 1,
+        pos.column + 1,
+        text
+    )?;
+    let mut cursor = node.walk();
+    if cursor.goto_first_child() {
+        loop {
+            let child = cursor.node();
+            if child.is_named() {
+                write_tree(out, child, cursor.field_name(), depth + 1, source)?;
+            }
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}

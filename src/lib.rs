@@ -1,0 +1,12 @@
+//! tollgate: a CI gate that checks a change with tree-sitter rules and image
+//! policies, and reports findings where reviewers and CI systems see them.
+
+pub mod app;
+pub mod cli;
+pub mod finding;
+pub mod fingerprint;
+pub mod lang;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod yaml;

@@ -1,0 +1,33 @@
+use clap::Parser;
+use std::process::ExitCode;
+use tollgate::app;
+use tollgate::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // --help and --version are not errors.
+            return if err.use_stderr() {
+                ExitCode::from(app::EXIT_ERROR as u8)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match app::run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            // A closed pipe (`tollgate scan | head`) is not a failure.
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(app::EXIT_ERROR as u8)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The human view: one compiler-style diagnostic per finding with the source
+//! line underlined, and a closing summary. Colour only when asked for.
+
+use crate::finding::{Finding, Severity};
+use crate::scan::ScanOutcome;
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+/// ANSI styles, or nothing when colour is off.
+#[derive(Clone, Copy)]
+pub struct Palette {
+    on: bool,
+}
+
+impl Palette {
+    pub fn new(on: bool) -> Self {
+        Palette { on }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity(&self, s: Severity) -> &'static str {
+        match s {
+            Severity::Error => "1;31",
+            Severity::Warning => "1;33",
+            Severity::Info => "1;36",
+        }
+    }
+}
+
+/// Decides whether to colour: `always`, `never`, or `auto` (a terminal and
+/// `NO_COLOR` unset or empty).
+pub fn colour_enabled(choice: &str, is_terminal: bool) -> bool {
+    match choice {
+        "always" => true,
+        "never" => false,
+        _ => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+pub fn write(out: &mut dyn Write, outcome: &ScanOutcome, palette: Palette) -> io::Result<()> {
+    let mut sources: HashMap<PathBuf, Option<String>> = HashMap::new();
+    for finding in &outcome.findings {
+        let source = sources
+            .entry(finding.path.clone())
+            .or_insert_with(|| std::fs::read_to_string(&finding.path).ok());
+        write_finding(out, finding, source.as_deref(), palette)?;
+    }
+    write_summary(out, outcome, palette)
+}
+
+fn write_finding(
+    out: &mut dyn Write,
+    f: &Finding,
+    source: Option<&str>,
+    p: Palette,
+) -> io::Result<()> {
+    let location = format!("{}:{}:{}", f.path.display(), f.start.line, f.start.column);
+    writeln!(
+        out,
+        "{}: {} {}",
+        p.paint("1", &location),
+        p.paint(
+            p.severity(f.severity),
+            &format!("{}[{}]", f.severity, f.rule)
+        ),
+        f.message
+    )?;
+    let Some(line) = source.and_then(|s| s.lines().nth(f.start.line - 1)) else {
+        return Ok(());
+    };
+    let gutter = f.start.line.to_string();
+    let pad = " ".repeat(gutter.len());
+    // Keep tabs so the underline lines up with the source line.
+    let lead: String = line
+        .chars()
+        .take(f.start.column - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let line_chars = line.chars().count();
+    let end_col = if f.end.line == f.start.line {
+        f.end.column
+    } else {
+        line_chars + 1
+    };
+    let width = end_col.saturating_sub(f.start.column).max(1);
+    writeln!(out, " {} {} {}", gutter, p.paint("34", "|"), line)?;
+    writeln!(
+        out,
+        " {} {} {}{}",
+        pad,
+        p.paint("34", "|"),
+        lead,
+        p.paint(p.severity(f.severity), &"^".repeat(width))
+    )?;
+    Ok(())
+}
+
+fn write_summary(out: &mut dyn Write, outcome: &ScanOutcome, p: Palette) -> io::Result<()> {
+    for notice in &outcome.notices {
+        writeln!(
+            out,
+            "{}: {} {}",
+            notice.path.display(),
+            p.paint("35", "notice:"),
+            notice.message
+        )?;
+    }
+    let count = |s: Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut line = if outcome.findings.is_empty() {
+        "no findings".to_string()
+    } else {
+        format!(
+            "{} ({}, {}, {})",
+            plural(outcome.findings.len(), "finding"),
+            plural(count(Severity::Error), "error"),
+            plural(count(Severity::Warning), "warning"),
+            plural(count(Severity::Info), "info")
+        )
+    };
+    line.push_str(&format!(
+        " in {} checked ({} parsed)",
+        plural(outcome.files_checked, "file"),
+        outcome.files_parsed
+    ));
+    if !outcome.suppressed.is_empty() {
+        line.push_str(&format!(", {} suppressed", outcome.suppressed.len()));
+    }
+    if !outcome.notices.is_empty() {
+        line.push_str(&format!(
+            ", {}",
+            plural(outcome.notices.len(), "file notice")
+        ));
+    }
+    writeln!(out, "{}", p.paint("1", &line))
+}

@@ -1,0 +1,591 @@
+//! Checks a [`SerializableRule`] and compiles it into a [`Rule`]: queries,
+//! kind ids and templates are resolved once, at load time, never per file.
+
+use super::model::{SerializableFix, SerializableInvalidCase, SerializableRule};
+use super::prefilter::{requirement_of_query, Requirement};
+use crate::finding::Severity;
+use crate::lang::Language;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::path::Path;
+use tree_sitter::Query;
+
+/// Where a rule came from, for error messages and `rules list`.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+/// A problem in one part of a rule, with the YAML key it concerns so the
+/// loader can turn it into a file line.
+#[derive(Debug, Clone)]
+pub struct CompileError {
+    /// The key the error is about, e.g. `query`, `message`, `severity`.
+    pub key: &'static str,
+    /// Which occurrence of that key in the document (0-based).
+    pub occurrence: usize,
+    /// Row and column inside the key's value (query errors), 0-based.
+    pub inner: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl CompileError {
+    fn new(key: &'static str, message: impl Into<String>) -> Self {
+        CompileError {
+            key,
+            occurrence: 0,
+            inner: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A checked, compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub language: Language,
+    pub severity: Severity,
+    pub message: Template,
+    pub query: Query,
+    pub query_source: String,
+    /// Index of the capture reported; `None` = the widest capture of a match.
+    pub report: Option<u32>,
+    pub constraints: Vec<Constraint>,
+    pub paths: PathFilter,
+    pub fix: Option<FixTemplate>,
+    pub note: Option<String>,
+    pub url: Option<String>,
+    pub tests: RuleTests,
+    pub origin: Origin,
+    pub prefilter: Requirement,
+}
+
+/// A condition on a match's surroundings.
+#[derive(Debug)]
+pub enum Constraint {
+    Inside(Vec<u16>),
+    NotInside(Vec<u16>),
+    Has(Vec<SubQuery>),
+    NotHas(Vec<SubQuery>),
+    Scope {
+        kinds: Vec<u16>,
+        outermost: bool,
+        contains: Vec<SubQuery>,
+        not_contains: Vec<SubQuery>,
+    },
+}
+
+/// A query run inside a scope. Captures named like a capture of the main
+/// match (and not starting with `_`) must have the same text as it.
+#[derive(Debug)]
+pub struct SubQuery {
+    pub query: Query,
+    /// (capture index in this query, capture index in the rule's main query)
+    pub unify: Vec<(u32, u32)>,
+}
+
+/// Text with `{{capture}}` placeholders.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TemplatePart {
+    Text(String),
+    Capture(u32),
+}
+
+#[derive(Debug)]
+pub struct FixTemplate {
+    /// The capture replaced; `None` = the reported node.
+    pub capture: Option<u32>,
+    pub replacement: Template,
+}
+
+/// Include/exclude globs of a rule. A glob without `/` is matched against
+/// the file name, one with `/` against the whole path.
+#[derive(Debug, Default)]
+pub struct PathFilter {
+    include: Option<(GlobSet, GlobSet)>,
+    exclude: Option<(GlobSet, GlobSet)>,
+}
+
+impl PathFilter {
+    /// Returns true if and only if the rule applies to `path`.
+    pub fn allows(&self, path: &Path) -> bool {
+        let name = path.file_name().map(Path::new).unwrap_or(path);
+        let hit = |(by_name, by_path): &(GlobSet, GlobSet)| {
+            by_name.is_match(name) || by_path.is_match(path)
+        };
+        if let Some(include) = &self.include {
+            if !hit(include) {
+                return false;
+            }
+        }
+        !self.exclude.as_ref().is_some_and(hit)
+    }
+
+    fn build(
+        globs: &[String],
+        key: &'static str,
+    ) -> Result<Option<(GlobSet, GlobSet)>, CompileError> {
+        if globs.is_empty() {
+            return Ok(None);
+        }
+        let mut by_name = GlobSetBuilder::new();
+        let mut by_path = GlobSetBuilder::new();
+        for glob in globs {
+            let compiled = |pattern: &str| {
+                Glob::new(pattern).map_err(|e| {
+                    CompileError::new(key, format!("invalid glob `{glob}`: {}", e.kind()))
+                })
+            };
+            if glob.contains('/') {
+                let trimmed = glob.trim_start_matches("./");
+                by_path.add(compiled(trimmed)?);
+                if !trimmed.starts_with("**/") && !trimmed.starts_with('/') {
+                    by_path.add(compiled(&format!("**/{trimmed}"))?);
+                }
+            } else {
+                by_name.add(compiled(glob)?);
+            }
+        }
+        let built = |b: GlobSetBuilder| {
+            b.build()
+                .map_err(|e| CompileError::new(key, format!("invalid glob: {e}")))
+        };
+        Ok(Some((built(by_name)?, built(by_path)?)))
+    }
+}
+
+/// The test snippets of a rule.
+#[derive(Debug, Clone, Default)]
+pub struct RuleTests {
+    pub valid: Vec<String>,
+    pub invalid: Vec<InvalidCase>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvalidCase {
+    pub code: String,
+    pub lines: Option<Vec<usize>>,
+    pub count: Option<usize>,
+}
+
+/// All loaded rules, grouped for fast lookup by language.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    pub fn for_language(&self, language: Language) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(move |r| r.language == language)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+const ID_PATTERN: &str = r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)+$";
+
+/// Compiles one rule; returns every problem found, not just the first.
+pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<CompileError>> {
+    let mut errors = Vec::new();
+    let id_re = regex::Regex::new(ID_PATTERN).expect("static regex");
+    if !id_re.is_match(&raw.id) {
+        errors.push(CompileError::new(
+            "id",
+            format!(
+                "invalid id `{}`: expected a namespaced lowercase id such as `go/unclosed-file`",
+                raw.id
+            ),
+        ));
+    }
+    let language = Language::from_name(&raw.language);
+    if language.is_none() {
+        errors.push(CompileError::new(
+            "language",
+            format!(
+                "unknown language `{}`: expected one of go, rust",
+                raw.language
+            ),
+        ));
+    }
+    let severity = Severity::parse(&raw.severity);
+    if severity.is_none() {
+        errors.push(CompileError::new(
+            "severity",
+            format!(
+                "invalid severity `{}`: expected one of {}",
+                raw.severity,
+                Severity::NAMES.join(", ")
+            ),
+        ));
+    }
+    let (Some(language), Some(severity)) = (language, severity) else {
+        return Err(errors);
+    };
+    let grammar = language.grammar();
+
+    let query = match compile_query(&grammar, &raw.query, "query", 0) {
+        Ok(q) => q,
+        Err(e) => {
+            errors.push(e);
+            return Err(errors);
+        }
+    };
+    let captures: Vec<String> = query
+        .capture_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let capture_index = |name: &str| captures.iter().position(|c| c == name).map(|i| i as u32);
+
+    let report = match raw.report.as_deref() {
+        Some(name) => {
+            let idx = capture_index(name);
+            if idx.is_none() {
+                errors.push(unknown_capture("report", name, &captures));
+            }
+            idx
+        }
+        None => capture_index("match"),
+    };
+    if captures.is_empty() {
+        errors.push(CompileError::new(
+            "query",
+            "the query has no capture: add one, e.g. `@match`, to mark what is reported",
+        ));
+    }
+
+    let message = match parse_template(&raw.message, &captures) {
+        Ok(t) => Some(t),
+        Err(name) => {
+            errors.push(unknown_capture("message", &name, &captures));
+            None
+        }
+    };
+
+    let fix = match raw.fix {
+        None => None,
+        Some(SerializableFix::Text(text)) => match parse_template(&text, &captures) {
+            Ok(replacement) => Some(FixTemplate {
+                capture: None,
+                replacement,
+            }),
+            Err(name) => {
+                errors.push(unknown_capture("fix", &name, &captures));
+                None
+            }
+        },
+        Some(SerializableFix::Capture(fix)) => {
+            let capture = capture_index(&fix.capture);
+            if capture.is_none() {
+                errors.push(unknown_capture("fix", &fix.capture, &captures));
+            }
+            match parse_template(&fix.replacement, &captures) {
+                Ok(replacement) => Some(FixTemplate {
+                    capture,
+                    replacement,
+                }),
+                Err(name) => {
+                    errors.push(unknown_capture("fix", &name, &captures));
+                    None
+                }
+            }
+        }
+    };
+
+    let mut constraints = Vec::new();
+    let mut key_counts: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut next_occurrence = |key: &'static str| {
+        let n = key_counts.entry(key).or_default();
+        *n += 1;
+        *n - 1
+    };
+    for (index, constraint) in raw.constraints.into_iter().enumerate() {
+        let set = [
+            constraint.inside.is_some(),
+            constraint.not_inside.is_some(),
+            constraint.has.is_some(),
+            constraint.not_has.is_some(),
+            constraint.scope.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if set != 1 {
+            errors.push(CompileError::new(
+                "where",
+                format!(
+                    "where[{index}]: expected exactly one of inside, not_inside, has, not_has, scope; found {set}"
+                ),
+            ));
+            continue;
+        }
+        let result = if let Some(kinds) = constraint.inside {
+            let occ = next_occurrence("inside");
+            kind_ids(&grammar, &kinds, "inside", occ).map(Constraint::Inside)
+        } else if let Some(kinds) = constraint.not_inside {
+            let occ = next_occurrence("not_inside");
+            kind_ids(&grammar, &kinds, "not_inside", occ).map(Constraint::NotInside)
+        } else if let Some(queries) = constraint.has {
+            let occ = next_occurrence("has");
+            sub_queries(&grammar, queries.into_vec(), &captures, "has", occ).map(Constraint::Has)
+        } else if let Some(queries) = constraint.not_has {
+            let occ = next_occurrence("not_has");
+            sub_queries(&grammar, queries.into_vec(), &captures, "not_has", occ)
+                .map(Constraint::NotHas)
+        } else if let Some(scope) = constraint.scope {
+            let occ = next_occurrence("scope");
+            let kinds = kind_ids(&grammar, &scope.kinds, "kinds", occ);
+            let outermost = match scope.pick.as_deref() {
+                None | Some("innermost") => Ok(false),
+                Some("outermost") => Ok(true),
+                Some(other) => Err(CompileError {
+                    occurrence: occ,
+                    ..CompileError::new(
+                        "pick",
+                        format!("invalid pick `{other}`: expected innermost or outermost"),
+                    )
+                }),
+            };
+            let contains = match scope.contains {
+                Some(q) => {
+                    let occ = next_occurrence("contains");
+                    sub_queries(&grammar, q.into_vec(), &captures, "contains", occ)
+                }
+                None => Ok(Vec::new()),
+            };
+            let not_contains = match scope.not_contains {
+                Some(q) => {
+                    let occ = next_occurrence("not_contains");
+                    sub_queries(&grammar, q.into_vec(), &captures, "not_contains", occ)
+                }
+                None => Ok(Vec::new()),
+            };
+            match (kinds, outermost, contains, not_contains) {
+                (Ok(kinds), Ok(outermost), Ok(contains), Ok(not_contains)) => {
+                    if contains.is_empty() && not_contains.is_empty() {
+                        Err(CompileError {
+                            occurrence: occ,
+                            ..CompileError::new(
+                                "scope",
+                                "a scope needs `contains` or `not_contains`",
+                            )
+                        })
+                    } else {
+                        Ok(Constraint::Scope {
+                            kinds,
+                            outermost,
+                            contains,
+                            not_contains,
+                        })
+                    }
+                }
+                (a, b, c, d) => {
+                    errors.extend([a.err(), b.err(), c.err(), d.err()].into_iter().flatten());
+                    continue;
+                }
+            }
+        } else {
+            continue;
+        };
+        match result {
+            Ok(c) => constraints.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+
+    let paths = match raw.paths {
+        None => PathFilter::default(),
+        Some(p) => {
+            match (
+                PathFilter::build(&p.include, "include"),
+                PathFilter::build(&p.exclude, "exclude"),
+            ) {
+                (Ok(include), Ok(exclude)) => PathFilter { include, exclude },
+                (a, b) => {
+                    errors.extend([a.err(), b.err()].into_iter().flatten());
+                    PathFilter::default()
+                }
+            }
+        }
+    };
+
+    let tests = raw
+        .tests
+        .map(|t| RuleTests {
+            valid: t.valid,
+            invalid: t
+                .invalid
+                .into_iter()
+                .map(|c| match c {
+                    SerializableInvalidCase::Code(code) => InvalidCase {
+                        code,
+                        lines: None,
+                        count: None,
+                    },
+                    SerializableInvalidCase::Detailed(d) => InvalidCase {
+                        code: d.code,
+                        lines: d.lines,
+                        count: d.count,
+                    },
+                })
+                .collect(),
+        })
+        .unwrap_or_default();
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let prefilter = requirement_of_query(&raw.query);
+    Ok(Rule {
+        id: raw.id,
+        language,
+        severity,
+        message: message.expect("checked above"),
+        query,
+        query_source: raw.query,
+        report,
+        constraints,
+        paths,
+        fix,
+        note: raw.note,
+        url: raw.url,
+        tests,
+        origin,
+        prefilter,
+    })
+}
+
+fn unknown_capture(key: &'static str, name: &str, captures: &[String]) -> CompileError {
+    let known = if captures.is_empty() {
+        "the query has no captures".to_string()
+    } else {
+        format!(
+            "expected one of the query's captures: {}",
+            captures
+                .iter()
+                .map(|c| format!("@{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    CompileError::new(key, format!("unknown capture `{name}` in `{key}`: {known}"))
+}
+
+fn compile_query(
+    grammar: &tree_sitter::Language,
+    source: &str,
+    key: &'static str,
+    occurrence: usize,
+) -> Result<Query, CompileError> {
+    let query = Query::new(grammar, source).map_err(|e| CompileError {
+        key,
+        occurrence,
+        inner: Some((e.row, e.column)),
+        message: format!(
+            "the query does not compile: {:?} error: {}",
+            e.kind,
+            e.message.trim()
+        ),
+    })?;
+    for pattern in 0..query.pattern_count() {
+        if let Some(p) = query.general_predicates(pattern).first() {
+            return Err(CompileError {
+                key,
+                occurrence,
+                inner: None,
+                message: format!(
+                    "unsupported predicate `#{}`: expected one of #eq?, #not-eq?, #match?, #not-match?, #any-of?, #not-any-of?",
+                    p.operator
+                ),
+            });
+        }
+    }
+    Ok(query)
+}
+
+fn kind_ids(
+    grammar: &tree_sitter::Language,
+    kinds: &[String],
+    key: &'static str,
+    occurrence: usize,
+) -> Result<Vec<u16>, CompileError> {
+    let mut ids = Vec::new();
+    for kind in kinds {
+        let id = grammar.id_for_node_kind(kind, true);
+        if id == 0 {
+            return Err(CompileError {
+                occurrence,
+                ..CompileError::new(key, format!("unknown node kind `{kind}` for this language"))
+            });
+        }
+        ids.push(id);
+    }
+    if ids.is_empty() {
+        return Err(CompileError {
+            occurrence,
+            ..CompileError::new(key, "expected at least one node kind")
+        });
+    }
+    Ok(ids)
+}
+
+fn sub_queries(
+    grammar: &tree_sitter::Language,
+    sources: Vec<String>,
+    main_captures: &[String],
+    key: &'static str,
+    occurrence: usize,
+) -> Result<Vec<SubQuery>, CompileError> {
+    sources
+        .iter()
+        .map(|source| {
+            let query = compile_query(grammar, source, key, occurrence)?;
+            let unify = query
+                .capture_names()
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| !name.starts_with('_'))
+                .filter_map(|(i, name)| {
+                    main_captures
+                        .iter()
+                        .position(|m| m == name)
+                        .map(|m| (i as u32, m as u32))
+                })
+                .collect();
+            Ok(SubQuery { query, unify })
+        })
+        .collect()
+}
+
+/// Parses `{{name}}` placeholders; returns the first unknown capture name on error.
+pub fn parse_template(text: &str, captures: &[String]) -> Result<Template, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        if start > 0 {
+            parts.push(TemplatePart::Text(rest[..start].to_string()));
+        }
+        let name = rest[start + 2..start + 2 + len].trim();
+        let name = name.strip_prefix('@').unwrap_or(name);
+        match captures.iter().position(|c| c == name) {
+            Some(i) => parts.push(TemplatePart::Capture(i as u32)),
+            None => return Err(name.to_string()),
+        }
+        rest = &rest[start + 2 + len + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(TemplatePart::Text(rest.to_string()));
+    }
+    Ok(Template { parts })
+}
