@@ -205,10 +205,11 @@ pub fn check_source(
     if memchr::memchr(0, &bytes[..bytes.len().min(BINARY_PROBE)]).is_some() {
         return Err("skipped: binary file".into());
     }
+    let test_file = is_test_file(path, lang);
     let candidates: Vec<&Rule> = rules
         .iter()
         .copied()
-        .filter(|r| r.prefilter.holds(bytes))
+        .filter(|r| !(test_file && r.skips_test_files()) && r.prefilter.holds(bytes))
         .collect();
     if candidates.is_empty() {
         return Ok((false, Vec::new()));
@@ -248,6 +249,20 @@ pub fn check_source(
     findings.sort_by(|a, b| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
     fingerprint::assign(&mut findings);
     Ok((true, findings))
+}
+
+/// Returns true if and only if `path` is a test file by its language's
+/// conventions: Go `*_test.go`; Rust files under `tests/` or `benches/`.
+pub fn is_test_file(path: &Path, lang: Language) -> bool {
+    match lang {
+        Language::Go => path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with("_test.go")),
+        Language::Rust => path
+            .components()
+            .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "benches"))),
+    }
 }
 
 fn parse(parser: &mut Parser, lang: Language, bytes: &[u8]) -> Option<Tree> {

@@ -66,6 +66,8 @@ pub struct Rule {
 pub enum Constraint {
     Inside(Vec<u16>),
     NotInside(Vec<u16>),
+    /// Not in a test file, test function or test module.
+    OutsideTests,
     Has(Vec<SubQuery>),
     NotHas(Vec<SubQuery>),
     Scope {
@@ -178,6 +180,15 @@ pub struct InvalidCase {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+}
+
+impl Rule {
+    /// Returns true if and only if the rule never reports in test files.
+    pub fn skips_test_files(&self) -> bool {
+        self.constraints
+            .iter()
+            .any(|c| matches!(c, Constraint::OutsideTests))
+    }
 }
 
 impl RuleSet {
@@ -314,6 +325,7 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
             constraint.has.is_some(),
             constraint.not_has.is_some(),
             constraint.scope.is_some(),
+            constraint.outside_tests.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -322,12 +334,17 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
             errors.push(CompileError::new(
                 "where",
                 format!(
-                    "where[{index}]: expected exactly one of inside, not_inside, has, not_has, scope; found {set}"
+                    "where[{index}]: expected exactly one of inside, not_inside, has, not_has, scope, outside_tests; found {set}"
                 ),
             ));
             continue;
         }
-        let result = if let Some(kinds) = constraint.inside {
+        let result = if let Some(outside) = constraint.outside_tests {
+            if !outside {
+                continue;
+            }
+            Ok(Constraint::OutsideTests)
+        } else if let Some(kinds) = constraint.inside {
             let occ = next_occurrence("inside");
             kind_ids(&grammar, &kinds, "inside", occ).map(Constraint::Inside)
         } else if let Some(kinds) = constraint.not_inside {

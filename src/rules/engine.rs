@@ -110,6 +110,7 @@ fn constraint_holds(
     match constraint {
         Constraint::Inside(kinds) => ancestors(reported).any(|a| kinds.contains(&a.kind_id())),
         Constraint::NotInside(kinds) => !ancestors(reported).any(|a| kinds.contains(&a.kind_id())),
+        Constraint::OutsideTests => !in_test_code(reported, source),
         Constraint::Has(queries) => contains_any(reported, queries, captures, source, cursor),
         Constraint::NotHas(queries) => !contains_any(reported, queries, captures, source, cursor),
         Constraint::Scope {
@@ -130,6 +131,54 @@ fn constraint_holds(
                 && !contains_any(scope, not_contains, captures, source, cursor)
         }
     }
+}
+
+/// Returns true if and only if `node` lies in an item marked as test code:
+/// a Rust item with `#[test]`, `#[cfg(test)]`, `#[tokio::test]` and the like,
+/// or a Go `Test*`/`Benchmark*`/`Fuzz*`/`Example*` function.
+fn in_test_code(node: Node<'_>, source: &[u8]) -> bool {
+    ancestors(node).any(|a| match a.kind() {
+        "function_item" | "mod_item" | "impl_item" => {
+            let mut sibling = a.prev_named_sibling();
+            while let Some(s) = sibling {
+                match s.kind() {
+                    "attribute_item" => {
+                        if is_test_attribute(node_text(s, source)) {
+                            return true;
+                        }
+                    }
+                    "line_comment" | "block_comment" => {}
+                    _ => break,
+                }
+                sibling = s.prev_named_sibling();
+            }
+            false
+        }
+        "function_declaration" => a
+            .child_by_field_name("name")
+            .map(|n| node_text(n, source))
+            .is_some_and(|name| {
+                [&b"Test"[..], b"Benchmark", b"Fuzz", b"Example"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+            }),
+        _ => false,
+    })
+}
+
+fn is_test_attribute(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.contains("not(test") {
+        return false;
+    }
+    compact == "#[test]"
+        || compact.ends_with("::test]")
+        || compact.starts_with("#[cfg(test")
+        || (compact.starts_with("#[cfg(") && compact.contains("(test,"))
+        || (compact.starts_with("#[cfg(") && compact.contains(",test)"))
+        || compact.starts_with("#[rstest")
+        || compact.starts_with("#[quickcheck")
 }
 
 fn root_of(node: Node<'_>) -> Node<'_> {

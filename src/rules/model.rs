@@ -49,6 +49,9 @@ pub struct SerializableConstraint {
     /// The enclosing scope does (not) contain a match of other queries.
     #[serde(default)]
     pub scope: Option<SerializableScope>,
+    /// `true`: the match is not in test code (test files, test functions and modules).
+    #[serde(default)]
+    pub outside_tests: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
