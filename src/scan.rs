@@ -6,7 +6,7 @@
 use crate::finding::{Finding, Fix, Position};
 use crate::fingerprint;
 use crate::lang::Language;
-use crate::rules::engine::run_rule;
+use crate::rules::engine::{run_rule, FileContext};
 use crate::rules::suppress::Suppressions;
 use crate::rules::{Rule, RuleSet};
 use rayon::prelude::*;
@@ -224,8 +224,9 @@ pub fn check_source(
     })?;
     let suppressions = Suppressions::parse(source);
     let mut findings = Vec::new();
+    let mut context = FileContext::new(&tree, bytes);
     for rule in candidates {
-        for m in run_rule(rule, &tree, bytes) {
+        for m in run_rule(rule, &mut context) {
             let start = position(source, m.start_byte, m.start);
             let finding = Finding {
                 rule: rule.id.clone(),

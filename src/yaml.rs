@@ -94,19 +94,26 @@ pub fn key_line(doc: &Document<'_>, key: &str, occurrence: usize) -> Option<usiz
         .map(|(i, _)| i + doc.first_line)
 }
 
-/// The 1-based line on which the value of a `key:` that starts on `key_line`
-/// begins: the next line for block scalars (`|`, `>`), else the same line.
-pub fn value_first_line(doc: &Document<'_>, key_line: usize) -> usize {
-    let line = doc
-        .text
-        .lines()
-        .nth(key_line - doc.first_line)
-        .unwrap_or_default();
-    let after_colon = line.split_once(':').map(|(_, v)| v.trim()).unwrap_or("");
-    if after_colon.starts_with('|') || after_colon.starts_with('>') || after_colon.is_empty() {
-        key_line + 1
+/// Where the value of a `key:` that starts on `key_line` begins: the 1-based
+/// line and the 0-based column of its first character in the file. Block
+/// scalars (`|`, `>`) start on the next line, after their indentation.
+pub fn value_start(doc: &Document<'_>, key_line: usize) -> (usize, usize) {
+    let mut lines = doc.text.lines().skip(key_line - doc.first_line);
+    let line = lines.next().unwrap_or_default();
+    let Some(colon) = line.find(':') else {
+        return (key_line, 0);
+    };
+    let after = &line[colon + 1..];
+    let value = after.trim_start();
+    if value.starts_with('|') || value.starts_with('>') || value.is_empty() {
+        let indent = lines
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start().len())
+            .unwrap_or(0);
+        (key_line + 1, indent)
     } else {
-        key_line
+        let quote = usize::from(value.starts_with('"') || value.starts_with('\''));
+        (key_line, colon + 1 + (after.len() - value.len()) + quote)
     }
 }
 

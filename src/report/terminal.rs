@@ -78,20 +78,44 @@ fn write_finding(
     };
     let gutter = f.start.line.to_string();
     let pad = " ".repeat(gutter.len());
-    // Keep tabs so the underline lines up with the source line.
-    let lead: String = line
-        .chars()
-        .take(f.start.column - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let line_chars = line.chars().count();
-    let end_col = if f.end.line == f.start.line {
-        f.end.column
+    let chars: Vec<char> = line.chars().collect();
+    let start = (f.start.column - 1).min(chars.len());
+    let end = if f.end.line == f.start.line {
+        (f.end.column - 1).clamp(start, chars.len())
     } else {
-        line_chars + 1
+        chars.len()
     };
-    let width = end_col.saturating_sub(f.start.column).max(1);
-    writeln!(out, " {} {} {}", gutter, p.paint("34", "|"), line)?;
+    // Show a window of very long lines (minified code) around the match.
+    let from = if chars.len() > MAX_SHOWN && start > WINDOW_BEFORE {
+        start - WINDOW_BEFORE
+    } else {
+        0
+    };
+    let to = chars
+        .len()
+        .min(from + MAX_SHOWN)
+        .max(start + 1)
+        .min(chars.len());
+    let shown: String = chars[from..to].iter().collect();
+    let prefix = if from > 0 { "…" } else { "" };
+    let suffix = if to < chars.len() { "…" } else { "" };
+    // Keep tabs so the underline lines up with the source line.
+    let lead: String = std::iter::once(prefix)
+        .filter(|p| !p.is_empty())
+        .map(|_| ' ')
+        .chain(
+            chars[from..start]
+                .iter()
+                .map(|c| if *c == '\t' { '\t' } else { ' ' }),
+        )
+        .collect();
+    let width = end.min(to).saturating_sub(start).max(1);
+    writeln!(
+        out,
+        " {} {} {prefix}{shown}{suffix}",
+        gutter,
+        p.paint("34", "|")
+    )?;
     writeln!(
         out,
         " {} {} {}{}",
@@ -102,6 +126,11 @@ fn write_finding(
     )?;
     Ok(())
 }
+
+/// Longest part of a source line shown, in characters.
+const MAX_SHOWN: usize = 160;
+/// Characters shown before the match when a long line is cut.
+const WINDOW_BEFORE: usize = 40;
 
 fn write_summary(out: &mut dyn Write, outcome: &ScanOutcome, p: Palette) -> io::Result<()> {
     for notice in &outcome.notices {

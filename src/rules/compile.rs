@@ -2,7 +2,7 @@
 //! kind ids and templates are resolved once, at load time, never per file.
 
 use super::model::{SerializableFix, SerializableInvalidCase, SerializableRule};
-use super::prefilter::{requirement_of_query, Requirement};
+use super::prefilter::{is_anchorable, requirement_of_query, token_captures, Requirement};
 use crate::finding::Severity;
 use crate::lang::Language;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -59,6 +59,8 @@ pub struct Rule {
     pub tests: RuleTests,
     pub origin: Origin,
     pub prefilter: Requirement,
+    /// Whether the query may run only around literal places (see `prefilter::is_anchorable`).
+    pub anchorable: bool,
 }
 
 /// A condition on a match's surroundings.
@@ -85,6 +87,13 @@ pub struct SubQuery {
     pub query: Query,
     /// (capture index in this query, capture index in the rule's main query)
     pub unify: Vec<(u32, u32)>,
+    /// Literals every match of this query contains.
+    pub prefilter: Requirement,
+    /// Whether the query may run only around literal places (see `prefilter::is_anchorable`).
+    pub anchorable: bool,
+    /// For each entry of `unify`: whether the capture holds a whole token,
+    /// so the main match's text must stand alone where this query matches.
+    pub unify_tokens: Vec<bool>,
 }
 
 /// Text with `{{capture}}` placeholders.
@@ -461,6 +470,7 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
         return Err(errors);
     }
     let prefilter = requirement_of_query(&raw.query);
+    let anchorable = is_anchorable(&raw.query);
     Ok(Rule {
         id: raw.id,
         language,
@@ -477,6 +487,7 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
         tests,
         origin,
         prefilter,
+        anchorable,
     })
 }
 
@@ -565,7 +576,7 @@ fn sub_queries(
         .iter()
         .map(|source| {
             let query = compile_query(grammar, source, key, occurrence)?;
-            let unify = query
+            let unify: Vec<(u32, u32)> = query
                 .capture_names()
                 .iter()
                 .enumerate()
@@ -577,7 +588,22 @@ fn sub_queries(
                         .map(|m| (i as u32, m as u32))
                 })
                 .collect();
-            Ok(SubQuery { query, unify })
+            let tokens = token_captures(source);
+            let unify_tokens = unify
+                .iter()
+                .map(|(i, _)| {
+                    tokens
+                        .iter()
+                        .any(|t| t == query.capture_names()[*i as usize])
+                })
+                .collect();
+            Ok(SubQuery {
+                prefilter: requirement_of_query(source),
+                anchorable: is_anchorable(source),
+                query,
+                unify,
+                unify_tokens,
+            })
         })
         .collect()
 }

@@ -1,12 +1,17 @@
 //! Evaluates compiled rules on one parsed file and yields raw matches.
 
 use super::compile::{Constraint, Rule, SubQuery, Template, TemplatePart};
-use std::collections::HashSet;
+use super::prefilter::Literal;
+use std::collections::{HashMap, HashSet};
 use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
 
 /// Upper bound on in-progress query states, so a pathological file cannot
 /// make a query use unbounded memory.
 const MATCH_LIMIT: u32 = 4096;
+/// Above this many literal places a rule's query runs over the whole tree.
+const MAX_ANCHORS: usize = 256;
+/// Literal places closer than this many bytes share one query run.
+const ANCHOR_MERGE_GAP: usize = 512;
 /// Longest capture text interpolated into a message.
 const MAX_INTERPOLATED: usize = 80;
 
@@ -22,38 +27,208 @@ pub struct RawMatch {
     pub fix: Option<(usize, usize, tree_sitter::Point, tree_sitter::Point, String)>,
 }
 
-/// Runs `rule` over `tree` (parsed from `source`) and returns its matches in
-/// source order, one per reported node.
-pub fn run_rule(rule: &Rule, tree: &Tree, source: &[u8]) -> Vec<RawMatch> {
-    let mut cursor = QueryCursor::new();
-    cursor.set_match_limit(MATCH_LIMIT);
-    // Collect first: constraint checks need a cursor of their own.
-    let mut candidates: Vec<Vec<(u32, Node<'_>)>> = Vec::new();
-    let mut matches = cursor.matches(&rule.query, tree.root_node(), source);
-    while let Some(m) = matches.next() {
-        candidates.push(m.captures().iter().map(|c| (c.index, c.node)).collect());
-    }
-    drop(matches);
+/// What the engine knows about one parsed file, shared by all its rules:
+/// parent links and sub-query results are computed once, on first use, so
+/// that a file with many matches in one huge scope stays linear.
+pub struct FileContext<'t> {
+    tree: &'t Tree,
+    source: &'t [u8],
+    parents: Option<HashMap<usize, Node<'t>>>,
+    /// (scope node id, sub-query address) -> unified capture texts of each match
+    scope_matches: HashMap<(usize, usize, Vec<u8>), Vec<Vec<(u32, &'t [u8])>>>,
+    cursor: QueryCursor,
+    main_cursor: QueryCursor,
+}
 
-    let mut sub_cursor = QueryCursor::new();
-    sub_cursor.set_match_limit(MATCH_LIMIT);
+impl<'t> FileContext<'t> {
+    pub fn new(tree: &'t Tree, source: &'t [u8]) -> Self {
+        let mut cursor = QueryCursor::new();
+        cursor.set_match_limit(MATCH_LIMIT);
+        let mut main_cursor = QueryCursor::new();
+        main_cursor.set_match_limit(MATCH_LIMIT);
+        FileContext {
+            tree,
+            source,
+            parents: None,
+            scope_matches: HashMap::new(),
+            cursor,
+            main_cursor,
+        }
+    }
+
+    /// Ancestors of `node`, innermost first. `Node::parent` searches down from
+    /// the root through every sibling, which is quadratic on wide trees, so
+    /// the parent links of the whole tree are recorded once instead.
+    fn ancestors(&mut self, node: Node<'t>) -> Vec<Node<'t>> {
+        let parents = self.parents.get_or_insert_with(|| parent_links(self.tree));
+        let mut out = Vec::new();
+        let mut current = node;
+        while let Some(parent) = parents.get(&current.id()) {
+            out.push(*parent);
+            current = *parent;
+        }
+        out
+    }
+
+    fn text(&self, node: Node<'_>) -> &'t [u8] {
+        &self.source[node.start_byte()..node.end_byte()]
+    }
+
+    /// Returns true if and only if some query matches inside `scope` with every
+    /// shared capture's text equal to the main match's.
+    fn contains_any(
+        &mut self,
+        scope: Node<'t>,
+        queries: &[SubQuery],
+        captures: &[(u32, Node<'t>)],
+    ) -> bool {
+        queries.iter().any(|sub| {
+            let wanted: Vec<(u32, Option<&'t [u8]>)> = sub
+                .unify
+                .iter()
+                .map(|(sub_idx, main_idx)| {
+                    (
+                        *sub_idx,
+                        capture_node(captures, *main_idx).map(|n| self.text(n)),
+                    )
+                })
+                .collect();
+            let key = (
+                scope.id(),
+                sub as *const SubQuery as usize,
+                wanted
+                    .iter()
+                    .map(|(_, t)| t.unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(&0u8),
+            );
+            if !self.scope_matches.contains_key(&key) {
+                let found = self.sub_matches(scope, sub, &wanted);
+                self.scope_matches.insert(key.clone(), found);
+            }
+            self.scope_matches[&key].iter().any(|texts| {
+                wanted.iter().all(|(sub_idx, main_text)| {
+                    let Some(main_text) = main_text else {
+                        return true;
+                    };
+                    texts
+                        .iter()
+                        .filter(|(i, _)| i == sub_idx)
+                        .all(|(_, t)| t == main_text)
+                })
+            })
+        })
+    }
+
+    /// All matches of `sub` in `scope`, as the texts of their unified captures.
+    /// The query runs only around the rarest literal its matches must contain:
+    /// its own, or the main match's text of a unified capture.
+    fn sub_matches(
+        &mut self,
+        scope: Node<'t>,
+        sub: &SubQuery,
+        wanted: &[(u32, Option<&[u8]>)],
+    ) -> Vec<Vec<(u32, &'t [u8])>> {
+        let source = self.source;
+        let base = scope.start_byte();
+        let slice = &source[base..scope.end_byte()];
+        let mut best = sub.prefilter.anchors(slice);
+        let dynamic = if sub.anchorable { wanted } else { &[] };
+        if !sub.anchorable {
+            best = None;
+        }
+        for ((_, text), token) in dynamic.iter().zip(&sub.unify_tokens) {
+            let Some(text) = text.and_then(|t| std::str::from_utf8(t).ok()) else {
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            let places = Literal::new(text, *token).occurrences(slice);
+            if best.as_ref().is_none_or(|b| places.len() < b.len()) {
+                best = Some(places);
+            }
+        }
+        let ranges = merge_ranges(best, slice.len())
+            .into_iter()
+            .map(|r| r.start + base..r.end + base);
+        let mut out = Vec::new();
+        for range in ranges {
+            self.cursor.set_byte_range(range);
+            let mut matches = self.cursor.matches(&sub.query, scope, source);
+            while let Some(m) = matches.next() {
+                out.push(
+                    m.captures()
+                        .iter()
+                        .filter(|c| sub.unify.iter().any(|(i, _)| *i == c.index))
+                        .map(|c| (c.index, &source[c.node.start_byte()..c.node.end_byte()]))
+                        .collect(),
+                );
+            }
+        }
+        out
+    }
+}
+
+fn parent_links(tree: &Tree) -> HashMap<usize, Node<'_>> {
+    let mut parents = HashMap::new();
+    let mut cursor = tree.walk();
+    let mut stack: Vec<Node<'_>> = Vec::new();
+    loop {
+        let node = cursor.node();
+        if let Some(parent) = stack.last() {
+            parents.insert(node.id(), *parent);
+        }
+        if cursor.goto_first_child() {
+            stack.push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return parents;
+            }
+            stack.pop();
+        }
+    }
+}
+
+/// Runs `rule` over the file and returns its matches in source order, one
+/// per reported node.
+pub fn run_rule<'t>(rule: &Rule, file: &mut FileContext<'t>) -> Vec<RawMatch> {
+    let source = file.source;
+    // Collect first: constraint checks need the file context.
+    let mut candidates: Vec<Vec<(u32, Node<'t>)>> = Vec::new();
+    for range in query_ranges(rule, source) {
+        file.main_cursor.set_byte_range(range);
+        let mut matches = file
+            .main_cursor
+            .matches(&rule.query, file.tree.root_node(), source);
+        while let Some(m) = matches.next() {
+            candidates.push(m.captures().iter().map(|c| (c.index, c.node)).collect());
+        }
+    }
+
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for captures in candidates {
         let Some(reported) = reported_node(rule, &captures) else {
             continue;
         };
-        if !seen.insert((reported.start_byte(), reported.end_byte())) {
+        let span = (reported.start_byte(), reported.end_byte());
+        if seen.contains(&span) {
             continue;
         }
         let holds = rule
             .constraints
             .iter()
-            .all(|c| constraint_holds(c, reported, &captures, source, &mut sub_cursor));
+            .all(|c| constraint_holds(c, reported, &captures, file));
         if !holds {
-            seen.remove(&(reported.start_byte(), reported.end_byte()));
             continue;
         }
+        seen.insert(span);
         let fix = rule.fix.as_ref().and_then(|fix| {
             let node = match fix.capture {
                 Some(idx) => capture_node(&captures, idx)?,
@@ -80,6 +255,36 @@ pub fn run_rule(rule: &Rule, tree: &Tree, source: &[u8]) -> Vec<RawMatch> {
     out
 }
 
+/// The byte ranges to run a rule's query in: around the places of its
+/// rarest required literal (every match overlaps one), else the whole file.
+fn query_ranges(rule: &Rule, source: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let anchors = rule
+        .anchorable
+        .then(|| rule.prefilter.anchors(source))
+        .flatten();
+    merge_ranges(anchors, source.len())
+}
+
+/// Turns literal places into the ranges a query runs in: nearby places share
+/// a range; too many places, or none known, mean the whole of `len` bytes.
+fn merge_ranges(anchors: Option<Vec<(usize, usize)>>, len: usize) -> Vec<std::ops::Range<usize>> {
+    let whole = vec![0..len];
+    let Some(anchors) = anchors else {
+        return whole;
+    };
+    if anchors.len() > MAX_ANCHORS {
+        return whole;
+    }
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    for (start, end) in anchors {
+        match ranges.last_mut() {
+            Some(last) if start <= last.end + ANCHOR_MERGE_GAP => last.end = last.end.max(end),
+            _ => ranges.push(start..end),
+        }
+    }
+    ranges
+}
+
 fn reported_node<'t>(rule: &Rule, captures: &[(u32, Node<'t>)]) -> Option<Node<'t>> {
     match rule.report {
         Some(idx) => capture_node(captures, idx),
@@ -100,63 +305,75 @@ fn node_text<'s>(node: Node<'_>, source: &'s [u8]) -> &'s [u8] {
     &source[node.start_byte()..node.end_byte()]
 }
 
-fn constraint_holds(
+fn constraint_holds<'t>(
     constraint: &Constraint,
-    reported: Node<'_>,
-    captures: &[(u32, Node<'_>)],
-    source: &[u8],
-    cursor: &mut QueryCursor,
+    reported: Node<'t>,
+    captures: &[(u32, Node<'t>)],
+    file: &mut FileContext<'t>,
 ) -> bool {
     match constraint {
-        Constraint::Inside(kinds) => ancestors(reported).any(|a| kinds.contains(&a.kind_id())),
-        Constraint::NotInside(kinds) => !ancestors(reported).any(|a| kinds.contains(&a.kind_id())),
-        Constraint::OutsideTests => !in_test_code(reported, source),
-        Constraint::Has(queries) => contains_any(reported, queries, captures, source, cursor),
-        Constraint::NotHas(queries) => !contains_any(reported, queries, captures, source, cursor),
+        Constraint::Inside(kinds) => file
+            .ancestors(reported)
+            .iter()
+            .any(|a| kinds.contains(&a.kind_id())),
+        Constraint::NotInside(kinds) => !file
+            .ancestors(reported)
+            .iter()
+            .any(|a| kinds.contains(&a.kind_id())),
+        Constraint::OutsideTests => {
+            let ancestors = file.ancestors(reported);
+            !in_test_code(&ancestors, file)
+        }
+        Constraint::Has(queries) => file.contains_any(reported, queries, captures),
+        Constraint::NotHas(queries) => !file.contains_any(reported, queries, captures),
         Constraint::Scope {
             kinds,
             outermost,
             contains,
             not_contains,
         } => {
-            let mut scopes = ancestors(reported).filter(|a| kinds.contains(&a.kind_id()));
+            let ancestors = file.ancestors(reported);
+            let mut scopes = ancestors.iter().filter(|a| kinds.contains(&a.kind_id()));
             let scope = if *outermost {
                 scopes.last()
             } else {
                 scopes.next()
             };
             // No enclosing node of those kinds: the whole file is the scope.
-            let scope = scope.unwrap_or_else(|| root_of(reported));
-            (contains.is_empty() || contains_any(scope, contains, captures, source, cursor))
-                && !contains_any(scope, not_contains, captures, source, cursor)
+            let scope = scope.copied().unwrap_or_else(|| file.tree.root_node());
+            (contains.is_empty() || file.contains_any(scope, contains, captures))
+                && !file.contains_any(scope, not_contains, captures)
         }
     }
 }
 
-/// Returns true if and only if `node` lies in an item marked as test code:
-/// a Rust item with `#[test]`, `#[cfg(test)]`, `#[tokio::test]` and the like,
-/// or a Go `Test*`/`Benchmark*`/`Fuzz*`/`Example*` function.
-fn in_test_code(node: Node<'_>, source: &[u8]) -> bool {
-    ancestors(node).any(|a| match a.kind() {
+/// Returns true if and only if one of `ancestors` is an item marked as test
+/// code: a Rust item with `#[test]`, `#[cfg(test)]`, `#[tokio::test]` and the
+/// like, or a Go `Test*`/`Benchmark*`/`Fuzz*`/`Example*` function.
+fn in_test_code(ancestors: &[Node<'_>], file: &FileContext<'_>) -> bool {
+    ancestors.iter().enumerate().any(|(i, a)| match a.kind() {
         "function_item" | "mod_item" | "impl_item" => {
-            let mut sibling = a.prev_named_sibling();
-            while let Some(s) = sibling {
-                match s.kind() {
-                    "attribute_item" => {
-                        if is_test_attribute(node_text(s, source)) {
-                            return true;
-                        }
-                    }
-                    "line_comment" | "block_comment" => {}
-                    _ => break,
+            let Some(parent) = ancestors.get(i + 1) else {
+                return false;
+            };
+            // The attributes of an item are the siblings right before it.
+            let mut attributes: Vec<&[u8]> = Vec::new();
+            let mut cursor = parent.walk();
+            for child in parent.named_children(&mut cursor) {
+                if child.id() == a.id() {
+                    return attributes.iter().any(|t| is_test_attribute(t));
                 }
-                sibling = s.prev_named_sibling();
+                match child.kind() {
+                    "attribute_item" => attributes.push(file.text(child)),
+                    "line_comment" | "block_comment" => {}
+                    _ => attributes.clear(),
+                }
             }
             false
         }
         "function_declaration" => a
             .child_by_field_name("name")
-            .map(|n| node_text(n, source))
+            .map(|n| file.text(n))
             .is_some_and(|name| {
                 [&b"Test"[..], b"Benchmark", b"Fuzz", b"Example"]
                     .iter()
@@ -179,43 +396,6 @@ fn is_test_attribute(text: &[u8]) -> bool {
         || (compact.starts_with("#[cfg(") && compact.contains(",test)"))
         || compact.starts_with("#[rstest")
         || compact.starts_with("#[quickcheck")
-}
-
-fn root_of(node: Node<'_>) -> Node<'_> {
-    ancestors(node).last().unwrap_or(node)
-}
-
-fn ancestors<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    std::iter::successors(node.parent(), |n| n.parent())
-}
-
-/// Returns true if and only if some query matches inside `scope` with every
-/// shared capture's text equal to the main match's.
-fn contains_any(
-    scope: Node<'_>,
-    queries: &[SubQuery],
-    captures: &[(u32, Node<'_>)],
-    source: &[u8],
-    cursor: &mut QueryCursor,
-) -> bool {
-    queries.iter().any(|sub| {
-        let mut matches = cursor.matches(&sub.query, scope, source);
-        while let Some(m) = matches.next() {
-            let unified = sub.unify.iter().all(|(sub_idx, main_idx)| {
-                let Some(main) = capture_node(captures, *main_idx) else {
-                    return true;
-                };
-                m.captures()
-                    .iter()
-                    .filter(|c| c.index == *sub_idx)
-                    .all(|c| node_text(c.node, source) == node_text(main, source))
-            });
-            if unified {
-                return true;
-            }
-        }
-        false
-    })
 }
 
 /// Renders a template, each capture's text cut to `max` characters and

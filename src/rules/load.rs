@@ -163,7 +163,10 @@ pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec
 fn locate(file: &str, doc: &yaml::Document<'_>, id: &str, problem: CompileError) -> RuleError {
     let key_line = yaml::key_line(doc, problem.key, problem.occurrence);
     let (line, column) = match (key_line, problem.inner) {
-        (Some(k), Some((row, col))) => (Some(yaml::value_first_line(doc, k) + row), Some(col + 1)),
+        (Some(k), Some((row, col))) => {
+            let (line, indent) = yaml::value_start(doc, k);
+            (Some(line + row), Some(col + indent + 1))
+        }
         (Some(k), None) => (Some(k), None),
         (None, _) => (Some(doc.first_line), None),
     };
@@ -195,6 +198,11 @@ fn explain_yaml_message(message: &str) -> String {
     }
     if message.contains("did not match any variant of untagged enum SerializableFix") {
         return "invalid fix: expected a replacement string or a map with `capture` and `replacement`".into();
+    }
+    if message.contains("mapping values are not allowed in this context") {
+        return format!(
+            "{message}: a value that contains `: ` (as queries do) must be quoted or written as a block scalar, e.g. `query: |` with the query indented on the next lines"
+        );
     }
     if message.contains("did not match any variant of untagged enum OneOrMany") {
         return "invalid query list: expected a query string or a list of query strings".into();

@@ -5,6 +5,8 @@
 //! anonymous nodes (`"unsafe"`) and `#eq?`/`#any-of?` predicates on captures
 //! that every match must have. Anything optional, quantified or alternated is
 //! treated conservatively, so the filter never drops a file that could match.
+//! Literals that are whole tokens (keywords, and `#eq?` values of identifier
+//! captures) must also stand alone: `panic` does not count inside `panics`.
 
 use memchr::memmem;
 
@@ -12,9 +14,65 @@ use memchr::memmem;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requirement {
     Always,
-    Literal(Vec<u8>),
+    Literal(Literal),
     All(Vec<Requirement>),
     Any(Vec<Requirement>),
+}
+
+/// A string the file must contain; `word` when it must not touch identifier
+/// characters on either side.
+#[derive(Debug, Clone)]
+pub struct Literal {
+    finder: memmem::Finder<'static>,
+    word: bool,
+}
+
+impl PartialEq for Literal {
+    fn eq(&self, other: &Self) -> bool {
+        self.finder.needle() == other.finder.needle() && self.word == other.word
+    }
+}
+
+impl Eq for Literal {}
+
+impl Literal {
+    pub fn new(text: &str, token: bool) -> Literal {
+        Literal {
+            finder: memmem::Finder::new(text.as_bytes()).into_owned(),
+            // Only a word-shaped token can be checked for word boundaries.
+            word: token && !text.is_empty() && text.bytes().all(is_ident_byte),
+        }
+    }
+
+    fn found_in(&self, text: &[u8]) -> bool {
+        self.finder
+            .find_iter(text)
+            .any(|at| self.stands_alone(text, at))
+    }
+
+    pub fn occurrences(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let len = self.finder.needle().len();
+        self.finder
+            .find_iter(text)
+            .filter(|at| self.stands_alone(text, *at))
+            .map(|at| (at, at + len))
+            .collect()
+    }
+
+    fn stands_alone(&self, text: &[u8], at: usize) -> bool {
+        let len = self.finder.needle().len();
+        !self.word
+            || (!text
+                .get(at.wrapping_sub(1))
+                .is_some_and(|b| is_ident_byte(*b))
+                && !text.get(at + len).is_some_and(|b| is_ident_byte(*b)))
+    }
+}
+
+/// ASCII identifier characters. Bytes of non-ASCII characters count as
+/// boundaries, which can only let more files through, never fewer.
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 impl Requirement {
@@ -22,9 +80,33 @@ impl Requirement {
     pub fn holds(&self, text: &[u8]) -> bool {
         match self {
             Requirement::Always => true,
-            Requirement::Literal(lit) => memmem::find(text, lit).is_some(),
+            Requirement::Literal(lit) => lit.found_in(text),
             Requirement::All(parts) => parts.iter().all(|p| p.holds(text)),
             Requirement::Any(parts) => parts.iter().any(|p| p.holds(text)),
+        }
+    }
+
+    /// Byte ranges of `text` such that every match of the query overlaps one
+    /// of them, or `None` when the whole file must be searched. Lets the
+    /// query run only around the rarest literal instead of over every node.
+    pub fn anchors(&self, text: &[u8]) -> Option<Vec<(usize, usize)>> {
+        match self {
+            Requirement::Always => None,
+            Requirement::Literal(lit) => Some(lit.occurrences(text)),
+            // Every match contains every part: the part found least often will do.
+            Requirement::All(parts) => parts
+                .iter()
+                .filter_map(|p| p.anchors(text))
+                .min_by_key(Vec::len),
+            // A match contains one of the parts: all of their places are needed.
+            Requirement::Any(parts) => {
+                let mut all = Vec::new();
+                for part in parts {
+                    all.extend(part.anchors(text)?);
+                }
+                all.sort_unstable();
+                Some(all)
+            }
         }
     }
 
@@ -77,6 +159,85 @@ pub fn requirement_of_query(source: &str) -> Requirement {
     Requirement::any(patterns)
 }
 
+/// Returns true if and only if every top-level pattern of the query has one
+/// root node. Only then does every match contain its literals inside its
+/// first node, which is what running a query in a byte range relies on
+/// (tree-sitter starts no match on a node outside the range, but finishes
+/// matches that started inside it). A sibling sequence like
+/// `((comment) . (function_item))` may start far from its literal.
+pub fn is_anchorable(source: &str) -> bool {
+    fn single_root(item: &Item) -> bool {
+        match item {
+            Item::Predicate { .. } => true,
+            Item::Node { optional: true, .. } => false,
+            Item::Node {
+                alternation: true,
+                children,
+                ..
+            } => children.iter().all(single_root),
+            Item::Node {
+                children,
+                literal,
+                kind,
+                ..
+            } => {
+                if literal.is_some() || kind.is_some() {
+                    return true;
+                }
+                match children.first() {
+                    // `(kind …)`: a node pattern
+                    Some(Item::Node { kind: Some(_), .. }) => true,
+                    // `( … )` without a kind: a group; one node pattern in it is fine
+                    _ => {
+                        let nodes: Vec<&Item> = children
+                            .iter()
+                            .filter(|c| !matches!(c, Item::Predicate { .. }))
+                            .collect();
+                        nodes.len() == 1 && single_root(nodes[0])
+                    }
+                }
+            }
+        }
+    }
+    parse(source).is_some_and(|items| items.iter().all(single_root))
+}
+
+/// Names of the captures that are on identifier nodes or anonymous tokens in
+/// every place they appear: their text is always a whole token.
+pub fn token_captures(source: &str) -> Vec<String> {
+    let Some(items) = parse(source) else {
+        return Vec::new();
+    };
+    let mut seen: Vec<(String, bool)> = Vec::new();
+    fn visit(item: &Item, seen: &mut Vec<(String, bool)>) {
+        if let Item::Node {
+            children,
+            captures,
+            literal,
+            ..
+        } = item
+        {
+            let token = literal.is_some()
+                || matches!(children.first(), Some(Item::Node { kind: Some(k), .. }) if k.ends_with("identifier"));
+            seen.extend(captures.iter().map(|c| (c.clone(), token)));
+            for child in children {
+                visit(child, seen);
+            }
+        }
+    }
+    for item in &items {
+        visit(item, &mut seen);
+    }
+    let mut names: Vec<String> = seen
+        .iter()
+        .filter(|(name, _)| seen.iter().filter(|(n, _)| n == name).all(|(_, t)| *t))
+        .map(|(n, _)| n.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn requirement_of_pattern(items: &[Item]) -> Requirement {
     let mut mandatory_captures = Vec::new();
     let mut predicates = Vec::new();
@@ -88,13 +249,18 @@ fn requirement_of_pattern(items: &[Item]) -> Requirement {
         let Some(Arg::Capture(capture)) = args.first() else {
             continue;
         };
-        if !mandatory_captures.contains(capture) {
+        let Some((_, token)) = mandatory_captures.iter().find(|(c, _)| c == capture) else {
             continue;
-        }
+        };
+        let token = *token
+            && mandatory_captures
+                .iter()
+                .filter(|(c, _)| c == capture)
+                .all(|(_, t)| *t);
         let strings: Vec<Requirement> = args[1..]
             .iter()
             .map(|a| match a {
-                Arg::Str(s) => Some(Requirement::Literal(s.as_bytes().to_vec())),
+                Arg::Str(s) => Some(Requirement::Literal(Literal::new(s, token))),
                 _ => None,
             })
             .collect::<Option<_>>()
@@ -113,7 +279,7 @@ fn requirement_of_pattern(items: &[Item]) -> Requirement {
 fn walk(
     item: &Item,
     mandatory: bool,
-    captures: &mut Vec<String>,
+    captures: &mut Vec<(String, bool)>,
     predicates: &mut Vec<(String, Vec<Arg>)>,
 ) -> Requirement {
     match item {
@@ -127,25 +293,39 @@ fn walk(
             optional,
             captures: own,
             literal,
+            ..
         } => {
             let here = mandatory && !optional;
             if here {
-                captures.extend(own.iter().cloned());
+                // A capture on an identifier node or an anonymous token holds a whole token.
+                let token = literal.is_some()
+                    || matches!(children.first(), Some(Item::Node { kind: Some(k), .. }) if k.ends_with("identifier"));
+                captures.extend(own.iter().map(|c| (c.clone(), token)));
             }
             if *alternation {
-                let branches: Vec<Requirement> = children
-                    .iter()
-                    .map(|c| walk(c, false, &mut Vec::new(), predicates))
-                    .collect();
-                return if here {
-                    Requirement::any(branches)
-                } else {
-                    Requirement::Always
-                };
+                // A capture every branch has is mandatory for the alternation.
+                let mut common: Option<Vec<(String, bool)>> = None;
+                let mut branches = Vec::new();
+                for child in children {
+                    let mut branch_captures = Vec::new();
+                    branches.push(walk(child, here, &mut branch_captures, predicates));
+                    common = Some(match common {
+                        None => branch_captures,
+                        Some(c) => c
+                            .into_iter()
+                            .filter(|x| branch_captures.contains(x))
+                            .collect(),
+                    });
+                }
+                if !here {
+                    return Requirement::Always;
+                }
+                captures.extend(common.unwrap_or_default());
+                return Requirement::any(branches);
             }
             let mut parts = Vec::new();
             if let (Some(lit), true) = (literal, here) {
-                parts.push(Requirement::Literal(lit.as_bytes().to_vec()));
+                parts.push(Requirement::Literal(Literal::new(lit, true)));
             }
             for child in children {
                 let req = walk(child, here, captures, predicates);
@@ -174,6 +354,8 @@ enum Item {
         optional: bool,
         captures: Vec<String>,
         literal: Option<String>,
+        /// The text of a bare word (a node kind such as `identifier`).
+        kind: Option<String>,
     },
     Predicate {
         name: String,
@@ -191,7 +373,7 @@ enum Token {
     Capture(String),
     Predicate(String),
     Quantifier(char),
-    Word,
+    Word(String),
 }
 
 fn tokenize(source: &str) -> Option<Vec<Token>> {
@@ -247,15 +429,19 @@ fn tokenize(source: &str) -> Option<Vec<Token>> {
             c if c.is_whitespace() => {}
             _ => {
                 // identifiers, field names, anchors, negated fields: no literal meaning
+                let mut word = String::from(c);
                 while let Some(&n) = chars.peek() {
                     if n.is_alphanumeric() || n == '_' || n == '-' || n == '.' {
+                        word.push(n);
                         chars.next();
                     } else {
                         break;
                     }
                 }
                 if c != ':' && c != '.' && c != '!' {
-                    tokens.push(Token::Word);
+                    // `name:` is a field name, not a node kind
+                    let is_field = chars.peek() == Some(&':');
+                    tokens.push(Token::Word(if is_field { String::new() } else { word }));
                 }
             }
         }
@@ -322,7 +508,14 @@ fn parse_item(tokens: &[Token], pos: &mut usize) -> Option<Item> {
             node(children, true, None)
         }
         Token::Str(s) => node(Vec::new(), false, Some(s)),
-        Token::Word => node(Vec::new(), false, None),
+        Token::Word(word) => Item::Node {
+            children: Vec::new(),
+            alternation: false,
+            optional: false,
+            captures: Vec::new(),
+            literal: None,
+            kind: (!word.is_empty()).then_some(word),
+        },
         // A stray capture or quantifier: tolerate, it carries no literal.
         Token::Capture(_) | Token::Quantifier(_) => node(Vec::new(), false, None),
         Token::Close | Token::CloseBracket | Token::Predicate(_) => return None,
@@ -350,6 +543,7 @@ fn node(children: Vec<Item>, alternation: bool, literal: Option<String>) -> Item
         optional: false,
         captures: Vec::new(),
         literal,
+        kind: None,
     }
 }
 
@@ -358,7 +552,48 @@ mod tests {
     use super::*;
 
     fn lit(s: &str) -> Requirement {
-        Requirement::Literal(s.as_bytes().to_vec())
+        Requirement::Literal(Literal::new(s, true))
+    }
+
+    #[test]
+    fn anchors_are_the_rarest_literal_or_all_choices() {
+        let req = requirement_of_query(
+            r#"((call (sel (identifier) @p (field) @f)) (#eq? @p "os") (#eq? @f "Open"))"#,
+        );
+        let text = b"os os os Open os";
+        assert_eq!(req.anchors(text), Some(vec![(9, 13)]));
+        let req = requirement_of_query(r#"[(a "x") (b "y")]"#);
+        assert_eq!(req.anchors(b"y x"), Some(vec![(0, 1), (2, 3)]));
+        let req = requirement_of_query(r#"[(a "x") (b)]"#);
+        assert_eq!(req.anchors(b"y x"), None);
+    }
+
+    #[test]
+    fn only_single_rooted_patterns_can_be_anchored() {
+        assert!(is_anchorable(
+            r#"((call_expression function: (identifier) @f) @m (#eq? @f "x"))"#
+        ));
+        assert!(is_anchorable(r#"([(a "x") (b (c))] @m (#eq? @m "y"))"#));
+        assert!(is_anchorable(
+            r#"(unsafe_block "unsafe") @m (identifier) @i"#
+        ));
+        assert!(!is_anchorable(
+            r#"((line_comment) @c . (function_item) @f (#eq? @c "x"))"#
+        ));
+        assert!(!is_anchorable(r#"[(a) ((b) (c))]"#));
+        assert!(!is_anchorable("(a"));
+    }
+
+    #[test]
+    fn identifier_literals_must_stand_alone() {
+        let req = requirement_of_query(r#"((call function: (identifier) @f) (#eq? @f "panic"))"#);
+        assert!(req.holds(b"panic(1)"));
+        assert!(req.holds(b"x panics; then panic(1)"));
+        assert!(!req.holds(b"// this panics"));
+        assert!(!req.holds(b"nopanic()"));
+        // a capture on any node may be part of a longer word
+        let req = requirement_of_query(r#"((call function: (_) @f) (#eq? @f "panic"))"#);
+        assert!(req.holds(b"panics"));
     }
 
     #[test]
@@ -395,6 +630,14 @@ mod tests {
         assert!(req.holds(b"y") && req.holds(b"x") && !req.holds(b"z"));
         let req = requirement_of_query(r#"(a (b "x")* "y")"#);
         assert_eq!(req, lit("y"));
+    }
+
+    #[test]
+    fn captures_shared_by_all_branches_are_mandatory() {
+        let req = requirement_of_query(
+            r#"([(a (identifier) @p) (b (identifier) @p (identifier) @q)] @m (#eq? @p "os") (#eq? @q "zz"))"#,
+        );
+        assert_eq!(req, lit("os"));
     }
 
     #[test]

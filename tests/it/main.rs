@@ -1,0 +1,7 @@
+//! One integration-test binary: the real `tollgate` run on temp trees.
+
+mod bad_rules;
+mod common;
+mod library;
+mod robustness;
+mod scan;
