@@ -27,6 +27,11 @@ pub struct RawMatch {
     pub fix: Option<(usize, usize, tree_sitter::Point, tree_sitter::Point, String)>,
 }
 
+/// (scope node id, sub-query address, the main match's unified texts)
+type ScopeKey = (usize, usize, Vec<u8>);
+/// The texts of a sub-query match's unified captures, by capture index.
+type UnifiedTexts<'t> = Vec<(u32, &'t [u8])>;
+
 /// What the engine knows about one parsed file, shared by all its rules:
 /// parent links and sub-query results are computed once, on first use, so
 /// that a file with many matches in one huge scope stays linear.
@@ -35,7 +40,7 @@ pub struct FileContext<'t> {
     source: &'t [u8],
     parents: Option<HashMap<usize, Node<'t>>>,
     /// (scope node id, sub-query address) -> unified capture texts of each match
-    scope_matches: HashMap<(usize, usize, Vec<u8>), Vec<Vec<(u32, &'t [u8])>>>,
+    scope_matches: HashMap<ScopeKey, Vec<UnifiedTexts<'t>>>,
     cursor: QueryCursor,
     main_cursor: QueryCursor,
 }
@@ -268,13 +273,9 @@ fn query_ranges(rule: &Rule, source: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// Turns literal places into the ranges a query runs in: nearby places share
 /// a range; too many places, or none known, mean the whole of `len` bytes.
 fn merge_ranges(anchors: Option<Vec<(usize, usize)>>, len: usize) -> Vec<std::ops::Range<usize>> {
-    let whole = vec![0..len];
-    let Some(anchors) = anchors else {
-        return whole;
+    let Some(anchors) = anchors.filter(|a| a.len() <= MAX_ANCHORS) else {
+        return std::iter::once(0..len).collect();
     };
-    if anchors.len() > MAX_ANCHORS {
-        return whole;
-    }
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     for (start, end) in anchors {
         match ranges.last_mut() {
@@ -335,7 +336,7 @@ fn constraint_holds<'t>(
             let ancestors = file.ancestors(reported);
             let mut scopes = ancestors.iter().filter(|a| kinds.contains(&a.kind_id()));
             let scope = if *outermost {
-                scopes.last()
+                scopes.next_back()
             } else {
                 scopes.next()
             };

@@ -14,7 +14,7 @@ use memchr::memmem;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requirement {
     Always,
-    Literal(Literal),
+    Literal(Box<Literal>),
     All(Vec<Requirement>),
     Any(Vec<Requirement>),
 }
@@ -260,7 +260,7 @@ fn requirement_of_pattern(items: &[Item]) -> Requirement {
         let strings: Vec<Requirement> = args[1..]
             .iter()
             .map(|a| match a {
-                Arg::Str(s) => Some(Requirement::Literal(Literal::new(s, token))),
+                Arg::Str(s) => Some(Requirement::Literal(Box::new(Literal::new(s, token)))),
                 _ => None,
             })
             .collect::<Option<_>>()
@@ -325,7 +325,7 @@ fn walk(
             }
             let mut parts = Vec::new();
             if let (Some(lit), true) = (literal, here) {
-                parts.push(Requirement::Literal(Literal::new(lit, true)));
+                parts.push(Requirement::Literal(Box::new(Literal::new(lit, true))));
             }
             for child in children {
                 let req = walk(child, here, captures, predicates);
@@ -552,7 +552,7 @@ mod tests {
     use super::*;
 
     fn lit(s: &str) -> Requirement {
-        Requirement::Literal(Literal::new(s, true))
+        Requirement::Literal(Box::new(Literal::new(s, true)))
     }
 
     #[test]

@@ -299,3 +299,29 @@ where:
     let lines: Vec<u64> = findings(&run).into_iter().map(|f| f.2).collect();
     assert_eq!(lines, vec![7], "{}", run.stdout);
 }
+
+#[test]
+fn fingerprints_survive_unrelated_edits_and_tell_twins_apart() {
+    let body = "func twice(p string) {\n\tf, _ := os.Open(p)\n\t_ = f.Name()\n}\n\nfunc again(p string) {\n\tf, _ := os.Open(p)\n\t_ = f.Name()\n}\n";
+    let dir = tree(&[("a.go", &format!("package p\n\n{body}"))]);
+    let prints = |dir: &std::path::Path| -> Vec<(u64, String)> {
+        let run = tollgate(dir, &["scan", "--format", "json"]);
+        json(&run)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["line"].as_u64().unwrap(), f["fingerprint"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let before = prints(dir.path());
+    assert_eq!(before.len(), 2);
+    assert_ne!(before[0].1, before[1].1, "identical matches get distinct fingerprints");
+    let padding = "// unrelated\n".repeat(10);
+    write(dir.path(), "a.go", format!("package p\n\n{padding}{body}").as_bytes());
+    let after = prints(dir.path());
+    assert_eq!(after[0].0, before[0].0 + 10);
+    assert_eq!(
+        after.iter().map(|p| &p.1).collect::<Vec<_>>(),
+        before.iter().map(|p| &p.1).collect::<Vec<_>>()
+    );
+}
