@@ -492,6 +492,13 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
 }
 
 fn unknown_capture(key: &'static str, name: &str, captures: &[String]) -> CompileError {
+    if name.starts_with('_') && captures.iter().any(|c| c == name) {
+        return CompileError::new(
+            key,
+            format!("capture `{name}` is private (its name starts with `_`): rename it to use it in `{key}`"),
+        );
+    }
+    let captures: Vec<String> = captures.iter().filter(|c| !c.starts_with('_')).cloned().collect();
     let known = if captures.is_empty() {
         "the query has no captures".to_string()
     } else {
@@ -523,6 +530,14 @@ fn compile_query(
             e.message.trim()
         ),
     })?;
+    if let Some(row) = top_level_predicate_row(source) {
+        return Err(CompileError {
+            key,
+            occurrence,
+            inner: Some((row, 0)),
+            message: "a predicate outside the pattern's parentheses is not applied: wrap pattern and predicates in one pair, e.g. `((call_expression function: (identifier) @f) (#eq? @f \"panic\"))`".into(),
+        });
+    }
     for pattern in 0..query.pattern_count() {
         if let Some(p) = query.general_predicates(pattern).first() {
             return Err(CompileError {
@@ -608,6 +623,44 @@ fn sub_queries(
         .collect()
 }
 
+/// The 0-based row of the first predicate that stands outside every pattern's
+/// parentheses; tree-sitter accepts it but never applies it.
+fn top_level_predicate_row(source: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut chars = source.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            ';' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '(' | '[' => {
+                if depth == 0 && c == '(' && chars.peek().is_some_and(|(_, n)| *n == '#') {
+                    return Some(source[..at].matches('\n').count());
+                }
+                depth += 1;
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Parses `{{name}}` placeholders; returns the first unknown capture name on error.
 pub fn parse_template(text: &str, captures: &[String]) -> Result<Template, String> {
     let mut parts = Vec::new();
@@ -621,7 +674,7 @@ pub fn parse_template(text: &str, captures: &[String]) -> Result<Template, Strin
         }
         let name = rest[start + 2..start + 2 + len].trim();
         let name = name.strip_prefix('@').unwrap_or(name);
-        match captures.iter().position(|c| c == name) {
+        match captures.iter().position(|c| c == name && !c.starts_with('_')) {
             Some(i) => parts.push(TemplatePart::Capture(i as u32)),
             None => return Err(name.to_string()),
         }

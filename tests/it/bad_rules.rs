@@ -172,3 +172,29 @@ fn an_inline_query_error_points_at_its_column() {
         run.stderr
     );
 }
+
+#[test]
+fn a_predicate_outside_the_pattern_is_rejected() {
+    let dir = tree(&[(
+        "r.yml",
+        "id: t/top\nlanguage: go\nseverity: info\nmessage: m\nquery: |\n  (call_expression function: (identifier) @f) @match\n  (#eq? @f \"foo\")\n",
+    )]);
+    let run = tollgate(dir.path(), &["rules", "test", "r.yml"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("r.yml:7:3: rule `t/top`: a predicate outside the pattern's parentheses is not applied"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn private_captures_cannot_be_shown() {
+    let dir = tree(&[(
+        "r.yml",
+        "id: t/private\nlanguage: go\nseverity: info\nmessage: \"{{_f}}\"\nquery: |\n  ((call_expression function: (identifier) @_f) @match (#eq? @_f \"foo\"))\n",
+    )]);
+    let run = tollgate(dir.path(), &["rules", "test", "r.yml"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("capture `_f` is private"), "{}", run.stderr);
+}
