@@ -112,6 +112,8 @@ struct ListedRule<'a> {
     has_fix: bool,
     url: Option<&'a str>,
     tests: usize,
+    /// The literal strings a file must contain for the rule to be run on it.
+    prefilter: String,
 }
 
 fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> {
@@ -128,6 +130,7 @@ fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> 
             has_fix: r.fix.is_some(),
             url: r.url.as_deref(),
             tests: r.tests.valid.len() + r.tests.invalid.len(),
+            prefilter: r.prefilter.describe(),
         })
         .collect();
     let mut out = std::io::stdout().lock();
@@ -230,6 +233,11 @@ fn run_rules_explain(id: &str, args: &RuleArgs) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} ({}, {})", rule.id, rule.language, rule.severity)?;
     writeln!(out, "defined at {}:{}", rule.origin.file, rule.origin.line)?;
+    writeln!(
+        out,
+        "files parsed only when they contain: {}",
+        rule.prefilter.describe()
+    )?;
     writeln!(out, "\nmessage: {}", message_text(rule))?;
     if let Some(note) = &rule.note {
         writeln!(out, "\n{}", note.trim_end())?;

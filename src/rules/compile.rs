@@ -498,7 +498,11 @@ fn unknown_capture(key: &'static str, name: &str, captures: &[String]) -> Compil
             format!("capture `{name}` is private (its name starts with `_`): rename it to use it in `{key}`"),
         );
     }
-    let captures: Vec<String> = captures.iter().filter(|c| !c.starts_with('_')).cloned().collect();
+    let captures: Vec<String> = captures
+        .iter()
+        .filter(|c| !c.starts_with('_'))
+        .cloned()
+        .collect();
     let known = if captures.is_empty() {
         "the query has no captures".to_string()
     } else {
@@ -674,7 +678,10 @@ pub fn parse_template(text: &str, captures: &[String]) -> Result<Template, Strin
         }
         let name = rest[start + 2..start + 2 + len].trim();
         let name = name.strip_prefix('@').unwrap_or(name);
-        match captures.iter().position(|c| c == name && !c.starts_with('_')) {
+        match captures
+            .iter()
+            .position(|c| c == name && !c.starts_with('_'))
+        {
             Some(i) => parts.push(TemplatePart::Capture(i as u32)),
             None => return Err(name.to_string()),
         }

@@ -110,6 +110,34 @@ impl Requirement {
         }
     }
 
+    /// A readable form for rule authors: `"os" & ("Open" | "Create")`, or
+    /// `none` when every file of the language must be parsed.
+    pub fn describe(&self) -> String {
+        match self {
+            Requirement::Always => "none".into(),
+            Requirement::Literal(lit) => {
+                format!("{:?}", String::from_utf8_lossy(lit.finder.needle()))
+            }
+            Requirement::All(parts) => parts
+                .iter()
+                .map(|p| p.describe_nested())
+                .collect::<Vec<_>>()
+                .join(" & "),
+            Requirement::Any(parts) => parts
+                .iter()
+                .map(|p| p.describe_nested())
+                .collect::<Vec<_>>()
+                .join(" | "),
+        }
+    }
+
+    fn describe_nested(&self) -> String {
+        match self {
+            Requirement::All(_) | Requirement::Any(_) => format!("({})", self.describe()),
+            _ => self.describe(),
+        }
+    }
+
     fn all(parts: Vec<Requirement>) -> Requirement {
         let parts: Vec<_> = parts
             .into_iter()
@@ -239,24 +267,48 @@ pub fn token_captures(source: &str) -> Vec<String> {
 }
 
 fn requirement_of_pattern(items: &[Item]) -> Requirement {
-    let mut mandatory_captures = Vec::new();
+    // tree-sitter applies every predicate of a pattern wherever it is written
+    // (a predicate on a capture the match lacks passes), so collect them all
+    // first, then apply each where its capture is mandatory.
     let mut predicates = Vec::new();
+    for item in items {
+        collect_predicates(item, &mut predicates);
+    }
+    let mut captures = Vec::new();
     let mut parts = Vec::new();
     for item in items {
-        parts.push(walk(item, true, &mut mandatory_captures, &mut predicates));
+        parts.push(walk(item, &predicates, &mut captures));
     }
+    parts.push(predicate_requirement(&predicates, &captures));
+    Requirement::all(parts)
+}
+
+type Predicate = (String, Vec<Arg>);
+
+fn collect_predicates(item: &Item, out: &mut Vec<Predicate>) {
+    match item {
+        Item::Predicate { name, args } => out.push((name.clone(), args.clone())),
+        Item::Node { children, .. } => {
+            for child in children {
+                collect_predicates(child, out);
+            }
+        }
+    }
+}
+
+/// The literals that `#eq?`/`#any-of?` predicates demand of `captures`
+/// (captures every match has, with whether each holds a whole token).
+fn predicate_requirement(predicates: &[Predicate], captures: &[(String, bool)]) -> Requirement {
+    let mut parts = Vec::new();
     for (name, args) in predicates {
         let Some(Arg::Capture(capture)) = args.first() else {
             continue;
         };
-        let Some((_, token)) = mandatory_captures.iter().find(|(c, _)| c == capture) else {
+        let mut places = captures.iter().filter(|(c, _)| c == capture).peekable();
+        if places.peek().is_none() {
             continue;
-        };
-        let token = *token
-            && mandatory_captures
-                .iter()
-                .filter(|(c, _)| c == capture)
-                .all(|(_, t)| *t);
+        }
+        let token = places.all(|(_, t)| *t);
         let strings: Vec<Requirement> = args[1..]
             .iter()
             .map(|a| match a {
@@ -274,64 +326,49 @@ fn requirement_of_pattern(items: &[Item]) -> Requirement {
     Requirement::all(parts)
 }
 
-/// Returns the requirement of `item`, recording captures that every match has
-/// (when `mandatory`) and every predicate met on the way.
-fn walk(
-    item: &Item,
-    mandatory: bool,
-    captures: &mut Vec<(String, bool)>,
-    predicates: &mut Vec<(String, Vec<Arg>)>,
-) -> Requirement {
+/// Returns the structural requirement of a mandatory `item` and records the
+/// captures every match of it has. An alternation's branches each get their
+/// own captures' predicate literals, so they are not recorded above it.
+fn walk(item: &Item, predicates: &[Predicate], captures: &mut Vec<(String, bool)>) -> Requirement {
     match item {
-        Item::Predicate { name, args } => {
-            predicates.push((name.clone(), args.clone()));
-            Requirement::Always
+        Item::Predicate { .. } => Requirement::Always,
+        Item::Node { optional: true, .. } => Requirement::Always,
+        Item::Node {
+            children,
+            alternation: true,
+            captures: own,
+            ..
+        } => {
+            captures.extend(own.iter().map(|c| (c.clone(), false)));
+            let branches = children
+                .iter()
+                .map(|branch| {
+                    let mut branch_captures = Vec::new();
+                    let structure = walk(branch, predicates, &mut branch_captures);
+                    Requirement::all(vec![
+                        structure,
+                        predicate_requirement(predicates, &branch_captures),
+                    ])
+                })
+                .collect();
+            Requirement::any(branches)
         }
         Item::Node {
             children,
-            alternation,
-            optional,
             captures: own,
             literal,
             ..
         } => {
-            let here = mandatory && !optional;
-            if here {
-                // A capture on an identifier node or an anonymous token holds a whole token.
-                let token = literal.is_some()
-                    || matches!(children.first(), Some(Item::Node { kind: Some(k), .. }) if k.ends_with("identifier"));
-                captures.extend(own.iter().map(|c| (c.clone(), token)));
-            }
-            if *alternation {
-                // A capture every branch has is mandatory for the alternation.
-                let mut common: Option<Vec<(String, bool)>> = None;
-                let mut branches = Vec::new();
-                for child in children {
-                    let mut branch_captures = Vec::new();
-                    branches.push(walk(child, here, &mut branch_captures, predicates));
-                    common = Some(match common {
-                        None => branch_captures,
-                        Some(c) => c
-                            .into_iter()
-                            .filter(|x| branch_captures.contains(x))
-                            .collect(),
-                    });
-                }
-                if !here {
-                    return Requirement::Always;
-                }
-                captures.extend(common.unwrap_or_default());
-                return Requirement::any(branches);
-            }
+            // A capture on an identifier node or an anonymous token holds a whole token.
+            let token = literal.is_some()
+                || matches!(children.first(), Some(Item::Node { kind: Some(k), .. }) if k.ends_with("identifier"));
+            captures.extend(own.iter().map(|c| (c.clone(), token)));
             let mut parts = Vec::new();
-            if let (Some(lit), true) = (literal, here) {
+            if let Some(lit) = literal {
                 parts.push(Requirement::Literal(Box::new(Literal::new(lit, true))));
             }
             for child in children {
-                let req = walk(child, here, captures, predicates);
-                if here {
-                    parts.push(req);
-                }
+                parts.push(walk(child, predicates, captures));
             }
             Requirement::all(parts)
         }
@@ -637,7 +674,20 @@ mod tests {
         let req = requirement_of_query(
             r#"([(a (identifier) @p) (b (identifier) @p (identifier) @q)] @m (#eq? @p "os") (#eq? @q "zz"))"#,
         );
-        assert_eq!(req, lit("os"));
+        assert!(req.holds(b"os") && !req.holds(b"zz") && !req.holds(b"o s"));
+    }
+
+    #[test]
+    fn predicates_in_branches_require_their_branch_literals() {
+        let req = requirement_of_query(
+            r#"([((call (identifier) @a) (#eq? @a "alpha")) ((lit (type) @b) (#eq? @b "Beta"))] @m)"#,
+        );
+        assert!(req.holds(b"alpha()") && req.holds(b"x := Beta{}"));
+        assert!(!req.holds(b"gamma"));
+        // a capture only in one branch: the other branch needs nothing
+        let req =
+            requirement_of_query(r#"([(call (identifier) @a) (other)] @m (#eq? @a "alpha"))"#);
+        assert_eq!(req, Requirement::Always);
     }
 
     #[test]

@@ -182,7 +182,9 @@ fn a_predicate_outside_the_pattern_is_rejected() {
     let run = tollgate(dir.path(), &["rules", "test", "r.yml"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("r.yml:7:3: rule `t/top`: a predicate outside the pattern's parentheses is not applied"),
+        run.stderr.contains(
+            "r.yml:7:3: rule `t/top`: a predicate outside the pattern's parentheses is not applied"
+        ),
         "{}",
         run.stderr
     );
@@ -196,5 +198,9 @@ fn private_captures_cannot_be_shown() {
     )]);
     let run = tollgate(dir.path(), &["rules", "test", "r.yml"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("capture `_f` is private"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("capture `_f` is private"),
+        "{}",
+        run.stderr
+    );
 }

@@ -310,14 +310,26 @@ fn fingerprints_survive_unrelated_edits_and_tell_twins_apart() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| (f["line"].as_u64().unwrap(), f["fingerprint"].as_str().unwrap().to_string()))
+            .map(|f| {
+                (
+                    f["line"].as_u64().unwrap(),
+                    f["fingerprint"].as_str().unwrap().to_string(),
+                )
+            })
             .collect()
     };
     let before = prints(dir.path());
     assert_eq!(before.len(), 2);
-    assert_ne!(before[0].1, before[1].1, "identical matches get distinct fingerprints");
+    assert_ne!(
+        before[0].1, before[1].1,
+        "identical matches get distinct fingerprints"
+    );
     let padding = "// unrelated\n".repeat(10);
-    write(dir.path(), "a.go", format!("package p\n\n{padding}{body}").as_bytes());
+    write(
+        dir.path(),
+        "a.go",
+        format!("package p\n\n{padding}{body}").as_bytes(),
+    );
     let after = prints(dir.path());
     assert_eq!(after[0].0, before[0].0 + 10);
     assert_eq!(
