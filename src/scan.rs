@@ -253,16 +253,20 @@ pub fn check_source(
 }
 
 /// Returns true if and only if `path` is a test file by its language's
-/// conventions: Go `*_test.go`; Rust files under `tests/` or `benches/`.
+/// conventions: Go `*_test.go`; Rust files under `tests/` or `benches/`, and
+/// `tests.rs` (the body of a `#[cfg(test)] mod tests;`).
 pub fn is_test_file(path: &Path, lang: Language) -> bool {
     match lang {
         Language::Go => path
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.ends_with("_test.go")),
-        Language::Rust => path
-            .components()
-            .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "benches"))),
+        Language::Rust => {
+            path.file_name().is_some_and(|n| n == "tests.rs")
+                || path
+                    .components()
+                    .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "benches")))
+        }
     }
 }
 

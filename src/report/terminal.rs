@@ -46,12 +46,16 @@ pub fn colour_enabled(choice: &str, is_terminal: bool) -> bool {
 }
 
 pub fn write(out: &mut dyn Write, outcome: &ScanOutcome, palette: Palette) -> io::Result<()> {
-    let mut sources: HashMap<PathBuf, Option<String>> = HashMap::new();
+    // Each file is read once and split into lines once, however many findings it has.
+    let mut sources: HashMap<PathBuf, Vec<String>> = HashMap::new();
     for finding in &outcome.findings {
-        let source = sources
-            .entry(finding.path.clone())
-            .or_insert_with(|| std::fs::read_to_string(&finding.path).ok());
-        write_finding(out, finding, source.as_deref(), palette)?;
+        let lines = sources.entry(finding.path.clone()).or_insert_with(|| {
+            std::fs::read_to_string(&finding.path)
+                .map(|text| text.lines().map(str::to_string).collect())
+                .unwrap_or_default()
+        });
+        let line = lines.get(finding.start.line - 1).map(String::as_str);
+        write_finding(out, finding, line, palette)?;
     }
     write_summary(out, outcome, palette)
 }
@@ -59,7 +63,7 @@ pub fn write(out: &mut dyn Write, outcome: &ScanOutcome, palette: Palette) -> io
 fn write_finding(
     out: &mut dyn Write,
     f: &Finding,
-    source: Option<&str>,
+    line: Option<&str>,
     p: Palette,
 ) -> io::Result<()> {
     let location = format!("{}:{}:{}", f.path.display(), f.start.line, f.start.column);
@@ -73,7 +77,7 @@ fn write_finding(
         ),
         f.message
     )?;
-    let Some(line) = source.and_then(|s| s.lines().nth(f.start.line - 1)) else {
+    let Some(line) = line else {
         return Ok(());
     };
     let gutter = f.start.line.to_string();

@@ -43,6 +43,8 @@ pub struct FileContext<'t> {
     scope_matches: HashMap<ScopeKey, Vec<UnifiedTexts<'t>>>,
     cursor: QueryCursor,
     main_cursor: QueryCursor,
+    /// parent node id -> ids of its children marked as test code
+    test_items: HashMap<usize, HashSet<usize>>,
 }
 
 impl<'t> FileContext<'t> {
@@ -58,6 +60,7 @@ impl<'t> FileContext<'t> {
             scope_matches: HashMap::new(),
             cursor,
             main_cursor,
+            test_items: HashMap::new(),
         }
     }
 
@@ -73,6 +76,13 @@ impl<'t> FileContext<'t> {
             current = *parent;
         }
         out
+    }
+
+    fn test_items(&mut self, parent: Node<'t>) -> &HashSet<usize> {
+        let source = self.source;
+        self.test_items
+            .entry(parent.id())
+            .or_insert_with(|| test_items_of(parent, source))
     }
 
     fn text(&self, node: Node<'_>) -> &'t [u8] {
@@ -351,27 +361,11 @@ fn constraint_holds<'t>(
 /// Returns true if and only if one of `ancestors` is an item marked as test
 /// code: a Rust item with `#[test]`, `#[cfg(test)]`, `#[tokio::test]` and the
 /// like, or a Go `Test*`/`Benchmark*`/`Fuzz*`/`Example*` function.
-fn in_test_code(ancestors: &[Node<'_>], file: &FileContext<'_>) -> bool {
+fn in_test_code<'t>(ancestors: &[Node<'t>], file: &mut FileContext<'t>) -> bool {
     ancestors.iter().enumerate().any(|(i, a)| match a.kind() {
-        "function_item" | "mod_item" | "impl_item" => {
-            let Some(parent) = ancestors.get(i + 1) else {
-                return false;
-            };
-            // The attributes of an item are the siblings right before it.
-            let mut attributes: Vec<&[u8]> = Vec::new();
-            let mut cursor = parent.walk();
-            for child in parent.named_children(&mut cursor) {
-                if child.id() == a.id() {
-                    return attributes.iter().any(|t| is_test_attribute(t));
-                }
-                match child.kind() {
-                    "attribute_item" => attributes.push(file.text(child)),
-                    "line_comment" | "block_comment" => {}
-                    _ => attributes.clear(),
-                }
-            }
-            false
-        }
+        "function_item" | "mod_item" | "impl_item" => ancestors
+            .get(i + 1)
+            .is_some_and(|parent| file.test_items(*parent).contains(&a.id())),
         "function_declaration" => a
             .child_by_field_name("name")
             .map(|n| file.text(n))
@@ -382,6 +376,28 @@ fn in_test_code(ancestors: &[Node<'_>], file: &FileContext<'_>) -> bool {
             }),
         _ => false,
     })
+}
+
+/// The ids of the children of `parent` that carry a test attribute, found in
+/// one pass over the children: the attributes of an item are the siblings
+/// right before it.
+fn test_items_of(parent: Node<'_>, source: &[u8]) -> HashSet<usize> {
+    let mut marked = HashSet::new();
+    let mut is_test = false;
+    let mut cursor = parent.walk();
+    for child in parent.named_children(&mut cursor) {
+        match child.kind() {
+            "attribute_item" => is_test |= is_test_attribute(node_text(child, source)),
+            "line_comment" | "block_comment" => {}
+            _ => {
+                if is_test {
+                    marked.insert(child.id());
+                }
+                is_test = false;
+            }
+        }
+    }
+    marked
 }
 
 fn is_test_attribute(text: &[u8]) -> bool {
