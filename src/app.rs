@@ -22,7 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rules(RulesCommand::List { rules, format }) => run_rules_list(&rules, format),
         Command::Rules(RulesCommand::Test { paths }) => run_rules_test(paths),
         Command::Rules(RulesCommand::Explain { id, rules }) => run_rules_explain(&id, &rules),
-        Command::Rules(RulesCommand::Tree { file }) => run_rules_tree(&file),
+        Command::Rules(RulesCommand::Tree { file, all }) => run_rules_tree(&file, all),
     }
 }
 
@@ -269,7 +269,7 @@ fn run_rules_explain(id: &str, args: &RuleArgs) -> anyhow::Result<i32> {
     Ok(if bad { EXIT_ERROR } else { EXIT_OK })
 }
 
-fn run_rules_tree(file: &std::path::Path) -> anyhow::Result<i32> {
+fn run_rules_tree(file: &std::path::Path, all: bool) -> anyhow::Result<i32> {
     use anyhow::Context as _;
     let Some(lang) = crate::lang::Language::from_path(file) else {
         eprintln!(
@@ -285,7 +285,7 @@ fn run_rules_tree(file: &std::path::Path) -> anyhow::Result<i32> {
         .parse(&source, None)
         .context("the parser gave up on this file")?;
     let mut out = std::io::stdout().lock();
-    write_tree(&mut out, tree.root_node(), None, 0, &source)?;
+    write_tree(&mut out, tree.root_node(), None, 0, &source, all)?;
     Ok(EXIT_OK)
 }
 
@@ -297,10 +297,18 @@ fn write_tree(
     field: Option<&str>,
     depth: usize,
     source: &[u8],
+    all: bool,
 ) -> std::io::Result<()> {
     let pos = node.start_position();
     let field = field.map(|f| format!("{f}: ")).unwrap_or_default();
-    let text = if node.named_child_count() == 0 {
+    let kind = if node.is_named() {
+        node.kind().to_string()
+    } else {
+        format!("{:?}", node.kind())
+    };
+    let text = if !node.is_named() {
+        String::new()
+    } else if node.named_child_count() == 0 {
         let t = String::from_utf8_lossy(&source[node.start_byte()..node.end_byte()]);
         format!(" {:?}", t.chars().take(60).collect::<String>())
     } else {
@@ -311,7 +319,7 @@ fn write_tree(
         "{}{}{} [{}:{}]{}",
         "  ".repeat(depth),
         field,
-        node.kind(),
+        kind,
         pos.row + 1,
         pos.column + 1,
         text
@@ -320,8 +328,8 @@ fn write_tree(
     if cursor.goto_first_child() {
         loop {
             let child = cursor.node();
-            if child.is_named() {
-                write_tree(out, child, cursor.field_name(), depth + 1, source)?;
+            if child.is_named() || all {
+                write_tree(out, child, cursor.field_name(), depth + 1, source, all)?;
             }
             if !cursor.goto_next_sibling() {
                 break;

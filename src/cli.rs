@@ -39,7 +39,12 @@ pub enum RulesCommand {
         paths: Vec<PathBuf>,
     },
     /// Print the syntax tree of a file, with named fields: what rule queries match against.
-    Tree { file: PathBuf },
+    Tree {
+        file: PathBuf,
+        /// Show anonymous nodes (keywords and punctuation such as "unsafe", "(") too.
+        #[arg(long)]
+        all: bool,
+    },
     /// Show a rule's message, note, link and examples.
     Explain {
         id: String,

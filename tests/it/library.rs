@@ -112,3 +112,21 @@ fn rules_list_json_and_explain() {
         run.stderr
     );
 }
+
+#[test]
+fn rules_tree_prints_kinds_fields_and_optionally_tokens() {
+    let dir = super::common::tree(&[("a.rs", "fn f() { unsafe { g() } }\n")]);
+    let run = super::common::tollgate(dir.path(), &["rules", "tree", "a.rs"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("    name: identifier [1:4] \"f\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("unsafe_block [1:10]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("\"unsafe\" [1:10]"));
+    let run = super::common::tollgate(dir.path(), &["rules", "tree", "--all", "a.rs"]);
+    assert!(run.stdout.contains("\"unsafe\" [1:10]"), "{}", run.stdout);
+    let run = super::common::tollgate(dir.path(), &["rules", "tree", "a.txt"]);
+    assert_eq!(run.code, 2);
+}
