@@ -77,6 +77,17 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
             max_filesize: args.max_filesize,
         },
     );
+    // Report files first: whatever happens next, they are on disk.
+    let mut report_failed = false;
+    for target in &args.reports {
+        if let Err(err) = write_report(target, &outcome, &rules) {
+            eprintln!(
+                "error: cannot write the {} report: {err:#}",
+                target.path.display()
+            );
+            report_failed = true;
+        }
+    }
     let stdout = std::io::stdout();
     let is_terminal = stdout.is_terminal();
     let mut out = stdout.lock();
@@ -89,7 +100,11 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
         }
     }
     out.flush()?;
-    if bad_rules {
+    drop(out);
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
+        github_output(&outcome, args.format)?;
+    }
+    if bad_rules || report_failed {
         return Ok(EXIT_ERROR);
     }
     let threshold = match args.fail_on {
@@ -100,6 +115,52 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     };
     let failed = threshold.is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// Annotations go to stdout with the text view, and to stderr when stdout
+/// carries JSON (the runner reads workflow commands from both).
+fn github_output(outcome: &crate::scan::ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Text => {
+            report::github::write_annotations(&mut std::io::stdout().lock(), &outcome.findings)?
+        }
+        OutputFormat::Json => {
+            report::github::write_annotations(&mut std::io::stderr().lock(), &outcome.findings)?
+        }
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(report::github::summary(outcome).as_bytes()));
+        if let Err(err) = appended {
+            eprintln!(
+                "warning: cannot append to GITHUB_STEP_SUMMARY ({}): {err}",
+                std::path::Path::new(&path).display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn write_report(
+    target: &crate::cli::ReportTarget,
+    outcome: &crate::scan::ScanOutcome,
+    rules: &RuleSet,
+) -> anyhow::Result<()> {
+    use crate::cli::ReportKind;
+    if let Some(parent) = target.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&target.path)?);
+    match target.kind {
+        ReportKind::Sarif => report::sarif::write(&mut file, outcome, rules)?,
+        ReportKind::CodeQuality => report::codequality::write(&mut file, outcome)?,
+        ReportKind::Json => report::json::write(&mut file, outcome)?,
+    }
+    file.flush()?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -157,7 +218,7 @@ fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> 
 }
 
 /// The message template with captures shown as `{{name}}`.
-fn message_text(rule: &crate::rules::Rule) -> String {
+pub fn message_text(rule: &crate::rules::Rule) -> String {
     use crate::rules::compile::TemplatePart;
     let names = rule.query.capture_names();
     rule.message

@@ -81,6 +81,12 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     pub threads: Option<usize>,
+    /// Also write a report file: `sarif=PATH`, `codequality=PATH` or `json=PATH` (repeatable).
+    #[arg(long = "report", value_name = "KIND=PATH", value_parser = parse_report)]
+    pub reports: Vec<ReportTarget>,
+    /// In GitHub Actions, do not print annotations nor write the step summary.
+    #[arg(long)]
+    pub no_annotations: bool,
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = crate::scan::DEFAULT_MAX_FILESIZE)]
     pub max_filesize: u64,
@@ -115,4 +121,41 @@ impl ColorChoice {
             ColorChoice::Never => "never",
         }
     }
+}
+
+/// A report file to write: its format and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub kind: ReportKind,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Sarif,
+    CodeQuality,
+    Json,
+}
+
+fn parse_report(text: &str) -> Result<ReportTarget, String> {
+    let (kind, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KIND=PATH (e.g. sarif=tollgate.sarif), got `{text}`"))?;
+    let kind = match kind {
+        "sarif" => ReportKind::Sarif,
+        "codequality" => ReportKind::CodeQuality,
+        "json" => ReportKind::Json,
+        other => {
+            return Err(format!(
+                "unknown report kind `{other}`: expected one of sarif, codequality, json"
+            ))
+        }
+    };
+    if path.is_empty() {
+        return Err(format!("the report `{text}` needs a file path after `=`"));
+    }
+    Ok(ReportTarget {
+        kind,
+        path: PathBuf::from(path),
+    })
 }

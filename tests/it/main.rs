@@ -3,5 +3,6 @@
 mod bad_rules;
 mod common;
 mod library;
+mod reports;
 mod robustness;
 mod scan;
