@@ -1,6 +1,8 @@
 //! Wiring only: turns parsed arguments into calls of the library and an exit code.
 
 use crate::cli::{Cli, Command, FailOn, OutputFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::diff::git::Repo;
+use crate::diff::{ChangeSet, FilterMode};
 use crate::finding::Severity;
 use crate::report::{self, terminal};
 use crate::rules::testing::{render_failures, test_rule};
@@ -65,18 +67,46 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
             .build_global();
     }
     let (rules, bad_rules) = load(&sources(&args.rules));
-    let paths = if args.paths.is_empty() {
+    let mut paths = if args.paths.is_empty() {
         vec![".".into()]
     } else {
         args.paths.clone()
     };
-    let outcome = scan(
+    let filter = match (&args.base, args.filter) {
+        (None, None | Some(FilterMode::All)) => FilterMode::All,
+        (None, Some(mode)) => {
+            eprintln!(
+                "error: --filter {mode:?} needs --base REF: it filters the findings of a change"
+            );
+            return Ok(EXIT_ERROR);
+        }
+        (Some(_), mode) => mode.unwrap_or(FilterMode::Added),
+    };
+    let mut change = None;
+    if let Some(base) = &args.base {
+        match review_change(base, args.head.as_deref(), &paths, filter) {
+            Ok((review, changed_paths)) => {
+                if filter != FilterMode::All {
+                    paths = changed_paths;
+                }
+                change = Some(review);
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                return Ok(EXIT_ERROR);
+            }
+        }
+    }
+    let mut outcome = scan(
         &rules,
         &ScanOptions {
             paths,
             max_filesize: args.max_filesize,
         },
     );
+    if let Some(review) = &change {
+        review.apply(filter, &mut outcome);
+    }
     // Report files first: whatever happens next, they are on disk.
     let mut report_failed = false;
     for target in &args.reports {
@@ -115,6 +145,74 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     };
     let failed = threshold.is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// A change under review: its files, and where the repository lies.
+struct Review {
+    set: ChangeSet,
+    workdir: std::path::PathBuf,
+}
+
+impl Review {
+    /// Keeps only the findings `filter` lets through, and notes the binary
+    /// files of the change, which are not scanned.
+    fn apply(&self, filter: FilterMode, outcome: &mut crate::scan::ScanOutcome) {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let keeps = |f: &crate::finding::Finding| {
+            let absolute = cwd.join(&f.path);
+            let absolute = absolute.canonicalize().unwrap_or(absolute);
+            absolute
+                .strip_prefix(&self.workdir)
+                .is_ok_and(|rel| self.set.keeps(filter, rel, f))
+        };
+        outcome.findings.retain(|f| keeps(f));
+        outcome.suppressed.retain(|f| keeps(f));
+        for path in &self.set.binary {
+            outcome.notices.push(crate::scan::Notice {
+                path: crate::scan::display_path(&self.workdir.join(path)),
+                message: "skipped: binary file in the change".into(),
+            });
+        }
+    }
+}
+
+/// Reads the change from git and lists the changed files that lie under
+/// `paths` (the files a filtered scan needs to look at).
+fn review_change(
+    base: &str,
+    head: Option<&str>,
+    paths: &[std::path::PathBuf],
+    filter: FilterMode,
+) -> anyhow::Result<(Review, Vec<std::path::PathBuf>)> {
+    let cwd = std::env::current_dir()?;
+    let repo = Repo::discover(&cwd)?;
+    let head = head.unwrap_or("HEAD");
+    if repo.resolve(head)? != repo.head()? {
+        anyhow::bail!(
+            "--head `{head}` is not the checked-out commit: check it out first (tollgate reads the files from the working tree)"
+        );
+    }
+    let set = repo.change_set(base, head)?;
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| anyhow::anyhow!("the repository has no working tree"))?;
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    let roots: Vec<std::path::PathBuf> = paths
+        .iter()
+        .map(|p| cwd.join(p).canonicalize().unwrap_or_else(|_| cwd.join(p)))
+        .collect();
+    let mut changed = Vec::new();
+    if filter != FilterMode::All {
+        for rel in set.files.keys() {
+            let absolute = workdir.join(rel);
+            if roots.iter().any(|r| absolute.starts_with(r)) && absolute.is_file() {
+                changed.push(crate::scan::display_path(&absolute));
+            }
+        }
+    }
+    Ok((Review { set, workdir }, changed))
 }
 
 /// Annotations go to stdout with the text view, and to stderr when stdout

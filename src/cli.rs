@@ -81,6 +81,15 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     pub threads: Option<usize>,
+    /// Review a change: compare the merge base of REF and `--head` with `--head`.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// The head of the change (default: HEAD); must be the checked-out commit.
+    #[arg(long, value_name = "REF", requires = "base")]
+    pub head: Option<String>,
+    /// Which findings of a change to keep (default with --base: added).
+    #[arg(long, value_enum)]
+    pub filter: Option<crate::diff::FilterMode>,
     /// Also write a report file: `sarif=PATH`, `codequality=PATH` or `json=PATH` (repeatable).
     #[arg(long = "report", value_name = "KIND=PATH", value_parser = parse_report)]
     pub reports: Vec<ReportTarget>,

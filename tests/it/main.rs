@@ -2,6 +2,7 @@
 
 mod bad_rules;
 mod common;
+mod diff;
 mod library;
 mod reports;
 mod robustness;

@@ -1,0 +1,175 @@
+//! Reads a change from the git repository in-process (libgit2 through the
+//! `git2` crate, built from source: no `git` binary needed, so the container
+//! image can be `FROM scratch`). Everything git-specific stays in this module.
+
+use super::{ChangeSet, FileChange, FileStatus};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+/// Context lines around each hunk, as `git diff` shows by default.
+const CONTEXT_LINES: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("not inside a git repository ({0}): `--base` needs the repository's history")]
+    NoRepository(String),
+    #[error("{0}")]
+    MissingHistory(String),
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+pub struct Repo {
+    repo: git2::Repository,
+}
+
+impl Repo {
+    /// Finds the repository that contains `path`.
+    pub fn discover(path: &Path) -> Result<Repo, DiffError> {
+        git2::Repository::discover(path)
+            .map(|repo| Repo { repo })
+            .map_err(|e| DiffError::NoRepository(e.message().to_string()))
+    }
+
+    /// The root of the working tree.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// The commit id `rev` names.
+    pub fn resolve(&self, rev: &str) -> Result<git2::Oid, DiffError> {
+        self.repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|_| DiffError::MissingHistory(self.missing(rev)))
+    }
+
+    /// The commit checked out in the working tree.
+    pub fn head(&self) -> Result<git2::Oid, DiffError> {
+        self.resolve("HEAD")
+    }
+
+    fn shallow_hint(&self) -> &'static str {
+        if self.repo.is_shallow() {
+            " This is a shallow clone: fetch the history the change needs, e.g. `git fetch --deepen=200 origin <base branch>`, or check out with `fetch-depth: 0` (actions/checkout) / `GIT_DEPTH: 0` (GitLab CI)."
+        } else {
+            " Fetch it first, e.g. `git fetch origin <base branch>`."
+        }
+    }
+
+    fn missing(&self, rev: &str) -> String {
+        format!(
+            "cannot find `{rev}` in this repository.{}",
+            self.shallow_hint()
+        )
+    }
+
+    /// The change from the merge base of `base` and `head` to `head`.
+    pub fn change_set(&self, base: &str, head: &str) -> Result<ChangeSet, DiffError> {
+        let head_id = self.resolve(head)?;
+        let base_id = self.resolve(base)?;
+        let merge_base = self.repo.merge_base(base_id, head_id).map_err(|_| {
+            DiffError::MissingHistory(format!(
+                "`{base}` and `{head}` have no common ancestor in this repository.{}",
+                self.shallow_hint()
+            ))
+        })?;
+        let old_tree = self.repo.find_commit(merge_base)?.tree()?;
+        let new_tree = self.repo.find_commit(head_id)?.tree()?;
+        let mut options = git2::DiffOptions::new();
+        options.context_lines(CONTEXT_LINES);
+        let mut diff =
+            self.repo
+                .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut options))?;
+        let mut find = git2::DiffFindOptions::new();
+        find.renames(true);
+        diff.find_similar(Some(&mut find))?;
+        collect(&diff)
+    }
+}
+
+fn collect(diff: &git2::Diff<'_>) -> Result<ChangeSet, DiffError> {
+    let changes = RefCell::new(ChangeSet::default());
+    let mut file_cb = |delta: git2::DiffDelta<'_>, _: f32| {
+        let path = |f: git2::DiffFile<'_>| f.path().map(Path::to_path_buf);
+        let mut set = changes.borrow_mut();
+        let Some(new_path) = path(delta.new_file()) else {
+            return true;
+        };
+        let status = match delta.status() {
+            git2::Delta::Deleted => {
+                set.deleted.push(path(delta.old_file()).unwrap_or(new_path));
+                return true;
+            }
+            git2::Delta::Added | git2::Delta::Copied | git2::Delta::Untracked => FileStatus::Added,
+            git2::Delta::Renamed => FileStatus::Renamed {
+                from: path(delta.old_file()).unwrap_or_default(),
+            },
+            _ => FileStatus::Modified,
+        };
+        if delta.flags().is_binary() || delta.new_file().is_binary() {
+            set.binary.push(new_path);
+            return true;
+        }
+        set.files.insert(
+            new_path,
+            FileChange {
+                status,
+                added: Vec::new(),
+                hunks: Vec::new(),
+            },
+        );
+        true
+    };
+    let mut binary_cb = |delta: git2::DiffDelta<'_>, _: git2::DiffBinary<'_>| {
+        if let Some(p) = delta.new_file().path() {
+            let mut set = changes.borrow_mut();
+            if set.files.remove(p).is_some() {
+                set.binary.push(p.to_path_buf());
+            }
+        }
+        true
+    };
+    let mut hunk_cb = |delta: git2::DiffDelta<'_>, hunk: git2::DiffHunk<'_>| {
+        let (start, lines) = (hunk.new_start() as usize, hunk.new_lines() as usize);
+        if let (Some(path), true) = (delta.new_file().path(), lines > 0) {
+            if let Some(change) = changes.borrow_mut().files.get_mut(path) {
+                change.hunks.push((start, start + lines - 1));
+            }
+        }
+        true
+    };
+    let mut line_cb =
+        |delta: git2::DiffDelta<'_>, _: Option<git2::DiffHunk<'_>>, line: git2::DiffLine<'_>| {
+            if line.origin() != '+' {
+                return true;
+            }
+            let (Some(path), Some(number)) = (delta.new_file().path(), line.new_lineno()) else {
+                return true;
+            };
+            let number = number as usize;
+            if let Some(change) = changes.borrow_mut().files.get_mut(path) {
+                match change.added.last_mut() {
+                    Some((_, end)) if *end + 1 == number => *end = number,
+                    _ => change.added.push((number, number)),
+                }
+            }
+            true
+        };
+    diff.foreach(
+        &mut file_cb,
+        Some(&mut binary_cb),
+        Some(&mut hunk_cb),
+        Some(&mut line_cb),
+    )?;
+    let mut set = changes.into_inner();
+    set.binary.sort();
+    set.deleted.sort();
+    Ok(set)
+}
+
+/// Paths of the change set as paths below `workdir`.
+pub fn absolute(workdir: &Path, repo_relative: &Path) -> PathBuf {
+    workdir.join(repo_relative)
+}

@@ -1,0 +1,333 @@
+//! `scan --base`: real git repositories in temp dirs, each filter mode, and
+//! shallow clones.
+
+use super::common::{findings, json, tollgate, write};
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A function that leaks a file: one `go/unclosed-file` finding on its second line.
+fn leak(name: &str) -> String {
+    format!("func {name}(p string) {{\n\tf, _ := os.Open(p)\n\t_ = f.Name()\n}}\n\n")
+}
+
+fn filler(n: usize) -> String {
+    (0..n).map(|i| format!("// filler {i}\n")).collect()
+}
+
+/// main: a.go (leak at line 4, then filler), b.go (leak), old.go (leak), gone.go.
+/// Lines: a.go's new leak is at 29, moved.go's at 19 (its old one stays at 4).
+/// feature: a.go gets a new leak at the end, new.go is added, old.go is renamed to
+/// moved.go with a new leak, gone.go is deleted, blob.go becomes binary.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    let a = format!("package p\n\n{}{}", leak("keep"), filler(20));
+    write(root, "a.go", a.as_bytes());
+    write(
+        root,
+        "b.go",
+        format!("package p\n\n{}", leak("other")).as_bytes(),
+    );
+    write(
+        root,
+        "old.go",
+        format!("package p\n\n{}{}", leak("before"), filler(10)).as_bytes(),
+    );
+    write(root, "gone.go", b"package p\n\nvar gone = 1\n");
+    write(root, "blob.go", b"package p\n");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["checkout", "-qb", "feature"]);
+    // a.go: a new leak appended after the filler (lines 28-31); line 4's leak is old.
+    write(root, "a.go", format!("{a}{}", leak("added")).as_bytes());
+    write(
+        root,
+        "new.go",
+        format!("package p\n\n{}", leak("fresh")).as_bytes(),
+    );
+    git(root, &["mv", "old.go", "moved.go"]);
+    let moved = format!(
+        "package p\n\n{}{}{}",
+        leak("before"),
+        filler(10),
+        leak("after")
+    );
+    write(root, "moved.go", moved.as_bytes());
+    git(root, &["rm", "-q", "gone.go"]);
+    write(root, "blob.go", b"\x00\x01binary os.Open\x00");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "feature"]);
+    dir
+}
+
+fn scan_lines(dir: &Path, extra: &[&str]) -> Vec<(String, u64)> {
+    let mut args = vec![
+        "scan",
+        "--format",
+        "json",
+        "--no-default-rules",
+        "--rules",
+        "rules.yml",
+    ];
+    args.extend_from_slice(extra);
+    let run = tollgate(dir, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut found: Vec<(String, u64)> = findings(&run).into_iter().map(|f| (f.1, f.2)).collect();
+    found.sort();
+    found
+}
+
+fn with_rule(dir: &Path) {
+    // The library's rule, loaded from a file outside the repository's history.
+    write(
+        dir,
+        "rules.yml",
+        tollgate::rules::library::EMBEDDED
+            .iter()
+            .find(|(name, _)| *name == "go/unclosed-file.yml")
+            .unwrap()
+            .1
+            .as_bytes(),
+    );
+    std::fs::write(dir.join(".git/info/exclude"), "rules.yml\n").unwrap();
+}
+
+fn s(path: &str, line: u64) -> (String, u64) {
+    (path.to_string(), line)
+}
+
+#[test]
+fn each_filter_mode_reports_exactly_its_findings() {
+    let dir = repo();
+    let root = dir.path();
+    with_rule(root);
+    let added = scan_lines(root, &["--base", "main"]);
+    assert_eq!(
+        added,
+        vec![s("a.go", 29), s("moved.go", 19), s("new.go", 4)]
+    );
+    assert_eq!(
+        scan_lines(root, &["--base", "main", "--filter", "added"]),
+        added
+    );
+
+    // the renamed file's old leak is 14 lines above its edit: outside the hunk
+    let context = scan_lines(root, &["--base", "main", "--filter", "diff_context"]);
+    assert_eq!(context, added);
+
+    let file = scan_lines(root, &["--base", "main", "--filter", "file"]);
+    assert_eq!(
+        file,
+        vec![
+            s("a.go", 4),
+            s("a.go", 29),
+            s("moved.go", 4),
+            s("moved.go", 19),
+            s("new.go", 4)
+        ]
+    );
+
+    let all = scan_lines(root, &["--base", "main", "--filter", "all"]);
+    assert_eq!(
+        all,
+        vec![
+            s("a.go", 4),
+            s("a.go", 29),
+            s("b.go", 4),
+            s("moved.go", 4),
+            s("moved.go", 19),
+            s("new.go", 4)
+        ]
+    );
+    assert_eq!(
+        scan_lines(root, &[]),
+        all,
+        "without --base nothing is filtered"
+    );
+}
+
+#[test]
+fn diff_context_includes_lines_near_an_edit() {
+    let dir = repo();
+    let root = dir.path();
+    with_rule(root);
+    // edit the line right after b.go's leak: the leak is now context, not added
+    let b = "package p\n\nfunc other(p string) {\n\tf, _ := os.Open(p)\n\t_ = f.Name() // edited\n}\n\n";
+    write(root, "b.go", b.as_bytes());
+    git(root, &["commit", "-qam", "touch b"]);
+    let context = scan_lines(root, &["--base", "main", "--filter", "diff_context"]);
+    assert!(context.contains(&s("b.go", 4)), "{context:?}");
+    let added = scan_lines(root, &["--base", "main"]);
+    assert!(!added.contains(&s("b.go", 4)), "{added:?}");
+}
+
+#[test]
+fn binary_and_deleted_files_are_not_scanned_and_binary_ones_are_named() {
+    let dir = repo();
+    let root = dir.path();
+    with_rule(root);
+    let run = tollgate(
+        root,
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--no-default-rules",
+            "--rules",
+            "rules.yml",
+            "--base",
+            "main",
+        ],
+    );
+    let report = json(&run);
+    let notices = report["notices"].as_array().unwrap();
+    assert!(
+        notices.iter().any(|n| n["path"] == "blob.go" && n["message"] == "skipped: binary file in the change"),
+        "{report}"
+    );
+    assert!(!findings(&run).iter().any(|f| f.1 == "gone.go"));
+}
+
+#[test]
+fn a_merge_base_counts_not_the_tip_of_base() {
+    let dir = repo();
+    let root = dir.path();
+    with_rule(root);
+    // main moves on after the branch point: its new file is not part of the change
+    git(root, &["checkout", "-q", "main"]);
+    write(
+        root,
+        "later.go",
+        format!("package p\n\n{}", leak("later")).as_bytes(),
+    );
+    git(root, &["add", "later.go"]);
+    git(root, &["commit", "-qm", "main moves on"]);
+    git(root, &["checkout", "-q", "feature"]);
+    let added = scan_lines(root, &["--base", "main"]);
+    assert_eq!(
+        added,
+        vec![s("a.go", 29), s("moved.go", 19), s("new.go", 4)]
+    );
+}
+
+#[test]
+fn a_shallow_clone_without_the_base_says_how_to_fix_it() {
+    let dir = repo();
+    let origin = dir.path();
+    let clone_parent = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.display());
+    git(
+        clone_parent.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "feature", &url, "shallow",
+        ],
+    );
+    let clone = clone_parent.path().join("shallow");
+    with_rule(&clone);
+    let run = tollgate(
+        &clone,
+        &[
+            "scan",
+            "--no-default-rules",
+            "--rules",
+            "rules.yml",
+            "--base",
+            "origin/main",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("cannot find `origin/main`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("shallow clone"), "{}", run.stderr);
+    assert!(run.stderr.contains("fetch-depth: 0"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing is scanned: {}", run.stdout);
+
+    // the base is there but not the history that joins them
+    git(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "origin",
+            "main:refs/remotes/origin/main",
+        ],
+    );
+    let run = tollgate(
+        &clone,
+        &[
+            "scan",
+            "--no-default-rules",
+            "--rules",
+            "rules.yml",
+            "--base",
+            "origin/main",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no common ancestor"), "{}", run.stderr);
+    assert!(run.stderr.contains("git fetch --deepen"), "{}", run.stderr);
+
+    // deepening fixes it
+    git(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "--unshallow",
+            "origin",
+            "main:refs/remotes/origin/main",
+            "feature",
+        ],
+    );
+    let added = scan_lines(&clone, &["--base", "origin/main"]);
+    assert_eq!(
+        added,
+        vec![s("a.go", 29), s("moved.go", 19), s("new.go", 4)]
+    );
+}
+
+#[test]
+fn filter_without_base_and_base_outside_git_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.go", b"package p\n");
+    let run = tollgate(dir.path(), &["scan", "--filter", "added"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("needs --base"), "{}", run.stderr);
+    let run = tollgate(dir.path(), &["scan", "--base", "main"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not inside a git repository"),
+        "{}",
+        run.stderr
+    );
+}
