@@ -1,6 +1,9 @@
 //! Wiring only: turns parsed arguments into calls of the library and an exit code.
 
-use crate::cli::{Cli, Command, FailOn, OutputFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::cli::{
+    Cli, Command, ConfigCommand, FailOn, OutputFormat, RuleArgs, RulesCommand, ScanArgs, SchemaKind,
+};
+use crate::config;
 use crate::diff::git::Repo;
 use crate::diff::{ChangeSet, FilterMode};
 use crate::finding::Severity;
@@ -25,6 +28,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rules(RulesCommand::Test { paths }) => run_rules_test(paths),
         Command::Rules(RulesCommand::Explain { id, rules }) => run_rules_explain(&id, &rules),
         Command::Rules(RulesCommand::Tree { file, all }) => run_rules_tree(&file, all),
+        Command::Config(ConfigCommand::Validate {
+            config,
+            environment,
+        }) => run_config_validate(config.as_deref(), environment.as_deref()),
+        Command::Init { force } => run_init(force),
+        Command::Schema { kind } => run_schema(kind),
     }
 }
 
@@ -66,14 +75,55 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
             .num_threads(threads.max(1))
             .build_global();
     }
-    let (rules, bad_rules) = load(&sources(&args.rules));
+    // A bad configuration is reported, and the scan still runs on defaults.
+    let config_file = config::locate(args.config.as_deref());
+    let (effective, bad_config) =
+        match config::load(config_file.as_deref(), args.environment.as_deref()) {
+            Ok(effective) => (effective, false),
+            Err(err) => {
+                eprintln!("error: {err}");
+                (config::load(None, None).expect("defaults load"), true)
+            }
+        };
+    let mut rule_sources = Vec::new();
+    let config_rules = effective.config.rules.clone().unwrap_or_default();
+    if !args.rules.no_default_rules && config_rules.default_rules != Some(false) {
+        rule_sources.push(RuleSource::Embedded);
+    }
+    for path in config_rules.paths.iter().flatten() {
+        rule_sources.push(RuleSource::Path(effective.base_dir.join(path)));
+    }
+    rule_sources.extend(args.rules.extra.iter().cloned().map(RuleSource::Path));
+    let (mut rules, bad_rules) = load(&rule_sources);
+    effective.select_rules(&mut rules);
+    let fail_on = args
+        .fail_on
+        .or(effective.config.fail_on)
+        .unwrap_or(FailOn::Error);
+    let mut reports = args.reports.clone();
+    if let Some(cfg) = &effective.config.reports {
+        use crate::cli::{ReportKind, ReportTarget};
+        for (kind, path) in [
+            (ReportKind::Sarif, &cfg.sarif),
+            (ReportKind::CodeQuality, &cfg.codequality),
+            (ReportKind::Json, &cfg.json),
+        ] {
+            if let (Some(path), false) = (path, reports.iter().any(|r| r.kind == kind)) {
+                reports.push(ReportTarget {
+                    kind,
+                    path: effective.base_dir.join(path),
+                });
+            }
+        }
+    }
     let mut paths = if args.paths.is_empty() {
         vec![".".into()]
     } else {
         args.paths.clone()
     };
-    let filter = match (&args.base, args.filter) {
+    let filter = match (&args.base, args.filter.or(effective.config.filter)) {
         (None, None | Some(FilterMode::All)) => FilterMode::All,
+        (None, Some(_)) if args.filter.is_none() => FilterMode::All,
         (None, Some(mode)) => {
             eprintln!(
                 "error: --filter {mode:?} needs --base REF: it filters the findings of a change"
@@ -102,6 +152,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
         &ScanOptions {
             paths,
             max_filesize: args.max_filesize,
+            exclude: effective.exclude(),
         },
     );
     if let Some(review) = &change {
@@ -109,7 +160,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     }
     // Report files first: whatever happens next, they are on disk.
     let mut report_failed = false;
-    for target in &args.reports {
+    for target in &reports {
         if let Err(err) = write_report(target, &outcome, &rules) {
             eprintln!(
                 "error: cannot write the {} report: {err:#}",
@@ -134,10 +185,10 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
         github_output(&outcome, args.format)?;
     }
-    if bad_rules || report_failed {
+    if bad_rules || report_failed || bad_config {
         return Ok(EXIT_ERROR);
     }
-    let threshold = match args.fail_on {
+    let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Info => Some(Severity::Info),
@@ -496,4 +547,71 @@ fn write_tree(
         }
     }
     Ok(())
+}
+
+fn run_config_validate(
+    file: Option<&std::path::Path>,
+    environment: Option<&str>,
+) -> anyhow::Result<i32> {
+    let Some(file) = config::locate(file) else {
+        eprintln!(
+            "error: no {} here or at the repository root (`tollgate init` writes one)",
+            config::FILE_NAME
+        );
+        return Ok(EXIT_ERROR);
+    };
+    match config::load(Some(&file), environment) {
+        Ok(effective) => {
+            // Rule folders named by the configuration must load too.
+            let sources: Vec<RuleSource> = effective
+                .config
+                .rules
+                .iter()
+                .flat_map(|r| r.paths.iter().flatten())
+                .map(|p| RuleSource::Path(effective.base_dir.join(p)))
+                .collect();
+            let (_, bad_rules) = load(&sources);
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "# {} is valid{}; effective configuration:",
+                file.display(),
+                environment
+                    .map(|e| format!(" (environment `{e}`)"))
+                    .unwrap_or_default()
+            )?;
+            write!(out, "{}", effective.render())?;
+            Ok(if bad_rules { EXIT_ERROR } else { EXIT_OK })
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            Ok(EXIT_ERROR)
+        }
+    }
+}
+
+fn run_init(force: bool) -> anyhow::Result<i32> {
+    let path = std::path::Path::new(config::FILE_NAME);
+    if path.exists() && !force {
+        eprintln!(
+            "error: {} already exists (use --force to overwrite)",
+            path.display()
+        );
+        return Ok(EXIT_ERROR);
+    }
+    std::fs::write(path, config::STARTER)?;
+    println!(
+        "wrote {}; check it with `tollgate config validate`",
+        path.display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn run_schema(kind: SchemaKind) -> anyhow::Result<i32> {
+    let schema = match kind {
+        SchemaKind::Config => schemars::schema_for!(config::Config),
+        SchemaKind::Rule => schemars::schema_for!(crate::rules::model::SerializableRule),
+    };
+    println!("{}", serde_json::to_string_pretty(&schema)?);
+    Ok(EXIT_OK)
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod finding;
 pub mod fingerprint;

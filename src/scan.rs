@@ -26,6 +26,8 @@ const BINARY_PROBE: usize = 8192;
 pub struct ScanOptions {
     pub paths: Vec<PathBuf>,
     pub max_filesize: u64,
+    /// Paths never scanned: (file-name globs, path globs).
+    pub exclude: Option<(globset::GlobSet, globset::GlobSet)>,
 }
 
 /// A file that was not (fully) scanned, and why.
@@ -58,7 +60,13 @@ enum FileResult {
 
 /// Scans every file under `options.paths` with `rules`.
 pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
-    let (files, mut walk_notices) = collect_files(&options.paths);
+    let (mut files, mut walk_notices) = collect_files(&options.paths);
+    if let Some((by_name, by_path)) = &options.exclude {
+        files.retain(|(path, _)| {
+            let name = path.file_name().map(Path::new).unwrap_or(path);
+            !(by_name.is_match(name) || by_path.is_match(path))
+        });
+    }
     let results: Vec<FileResult> = files
         .par_iter()
         .map_init(Parser::new, |parser, (path, lang)| {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 /// One rule as written in YAML. Unknown keys are rejected so typos fail loudly.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerializableRule {
     pub id: String,
@@ -31,7 +31,7 @@ pub struct SerializableRule {
 
 /// A condition on the surroundings of a match: a map with exactly one of
 /// these keys. All of a rule's conditions must hold.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerializableConstraint {
     /// Some ancestor of the reported node has one of these kinds.
@@ -54,7 +54,7 @@ pub struct SerializableConstraint {
     pub outside_tests: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerializableScope {
     /// Node kinds that open a scope, e.g. `function_declaration`.
@@ -68,7 +68,7 @@ pub struct SerializableScope {
     pub not_contains: Option<OneOrMany>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
@@ -84,7 +84,7 @@ impl OneOrMany {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerializablePaths {
     #[serde(default)]
@@ -94,21 +94,21 @@ pub struct SerializablePaths {
 }
 
 /// `fix: "text"` replaces the reported node; the long form names a capture.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SerializableFix {
     Text(String),
     Capture(SerializableFixCapture),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerializableFixCapture {
     pub capture: String,
     pub replacement: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerializableTests {
     #[serde(default)]
@@ -119,14 +119,14 @@ pub struct SerializableTests {
 
 /// An invalid snippet: plain code (at least one finding expected), or code
 /// with the exact finding lines and/or count expected.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SerializableInvalidCase {
     Code(String),
     Detailed(SerializableInvalidDetail),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SerializableInvalidDetail {
     pub code: String,

@@ -2,6 +2,7 @@
 
 mod bad_rules;
 mod common;
+mod config;
 mod diff;
 mod library;
 mod reports;

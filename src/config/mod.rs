@@ -1,0 +1,351 @@
+//! `.tollgate.yml`: rule selection, paths, filter, `fail_on`, reports, and
+//! per-environment overlays, with `${VAR}` / `${VAR:-default}` taken from
+//! the process environment so secrets never sit in the file.
+
+mod interpolate;
+
+use crate::cli::FailOn;
+use crate::diff::FilterMode;
+use crate::finding::Severity;
+use crate::yaml;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = ".tollgate.yml";
+
+/// The configuration as written; an environment entry has the same shape
+/// and overlays the top level.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Which rules run, at which severity, from where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesConfig>,
+    /// Paths never scanned: globs; one without `/` matches file names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// Which findings of a change to keep (with `--base`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterMode>,
+    /// Lowest severity that fails the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_on: Option<FailOn>,
+    /// Report files written on every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports: Option<ReportsConfig>,
+    /// Container image policies (not used yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<serde_json::Value>,
+    /// GitHub settings (not used yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<serde_json::Value>,
+    /// GitLab settings (not used yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<serde_json::Value>,
+    /// Jira settings (not used yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jira: Option<serde_json::Value>,
+    /// Slack/Discord settings (not used yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<serde_json::Value>,
+    /// Named overlays, chosen with `--env NAME` or `TOLLGATE_ENV`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<BTreeMap<String, Config>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Only these rules run (ids or globs such as `rust/*`); default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable: Option<Vec<String>>,
+    /// These rules never run (ids or globs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable: Option<Vec<String>>,
+    /// Severity overrides by rule id or glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<BTreeMap<String, Severity>>,
+    /// Extra rule files or folders, relative to the configuration file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<PathBuf>>,
+    /// Whether the library embedded in the binary is loaded (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_rules: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sarif: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codequality: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<PathBuf>,
+}
+
+/// A bad configuration: the file, the line where known, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A loaded configuration with one environment applied.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub config: Config,
+    /// The folder of the configuration file: relative paths start there.
+    pub base_dir: PathBuf,
+    pub file: Option<PathBuf>,
+}
+
+/// Finds the configuration: `explicit`, else `.tollgate.yml` in the current
+/// folder, else at the repository root.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    let here = PathBuf::from(FILE_NAME);
+    if here.is_file() {
+        return Some(here);
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let repo = crate::diff::git::Repo::discover(&cwd).ok()?;
+    let at_root = repo.workdir()?.join(FILE_NAME);
+    at_root.is_file().then_some(at_root)
+}
+
+/// Loads `file` (if any) and applies `environment`.
+pub fn load(file: Option<&Path>, environment: Option<&str>) -> Result<Effective, ConfigError> {
+    let Some(file) = file else {
+        if let Some(env) = environment {
+            return Err(ConfigError {
+                file: FILE_NAME.into(),
+                line: None,
+                message: format!(
+                    "environment `{env}` was asked for, but there is no configuration file"
+                ),
+            });
+        }
+        return Ok(Effective {
+            config: Config::default(),
+            base_dir: PathBuf::from("."),
+            file: None,
+        });
+    };
+    let name = file.display().to_string();
+    let error = |line: Option<usize>, message: String| ConfigError {
+        file: name.clone(),
+        line,
+        message,
+    };
+    let text =
+        std::fs::read_to_string(file).map_err(|e| error(None, format!("cannot read: {e}")))?;
+    let text = interpolate::interpolate(&text, |var| std::env::var(var).ok())
+        .map_err(|(line, message)| error(Some(line), message))?;
+    let raw: Config = yaml::from_str(&text).map_err(|e| error(e.line, e.message))?;
+    let doc = yaml::Document {
+        text: &text,
+        first_line: 1,
+    };
+    validate(&raw, &doc, false)
+        .map_err(|(key, message)| error(yaml::key_line(&doc, key, 0), message))?;
+    if let Some(envs) = &raw.environments {
+        for (env_name, overlay) in envs {
+            validate(overlay, &doc, true).map_err(|(_, message)| {
+                error(
+                    yaml::key_line(&doc, env_name, 0),
+                    format!("environments.{env_name}: {message}"),
+                )
+            })?;
+        }
+    }
+    let mut config = raw.clone();
+    config.environments = None;
+    if let Some(env) = environment {
+        let envs = raw.environments.as_ref();
+        let Some(overlay) = envs.and_then(|e| e.get(env)) else {
+            let known: Vec<&String> = envs.map(|e| e.keys().collect()).unwrap_or_default();
+            return Err(error(
+                yaml::key_line(&doc, "environments", 0),
+                format!(
+                    "unknown environment `{env}`: expected one of {}",
+                    if known.is_empty() {
+                        "the names under `environments:` (there are none)".to_string()
+                    } else {
+                        known
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            ));
+        };
+        config = overlay_on(config, overlay.clone());
+    }
+    Ok(Effective {
+        config,
+        base_dir: file
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
+        file: Some(file.to_path_buf()),
+    })
+}
+
+/// Checks what serde cannot: globs compile, no nested environments.
+fn validate(
+    config: &Config,
+    _doc: &yaml::Document<'_>,
+    nested: bool,
+) -> Result<(), (&'static str, String)> {
+    if nested && config.environments.is_some() {
+        return Err(("environments", "environments cannot be nested".into()));
+    }
+    if let Some(exclude) = &config.exclude {
+        glob_set(exclude).map_err(|m| ("exclude", m))?;
+    }
+    if let Some(rules) = &config.rules {
+        for (key, list) in [("enable", &rules.enable), ("disable", &rules.disable)] {
+            if let Some(list) = list {
+                glob_set(list).map_err(|m| (key, m))?;
+            }
+        }
+        if let Some(map) = &rules.severity {
+            glob_set(&map.keys().cloned().collect::<Vec<_>>()).map_err(|m| ("severity", m))?;
+        }
+    }
+    Ok(())
+}
+
+fn glob_set(globs: &[String]) -> Result<GlobSet, String> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        builder.add(Glob::new(glob).map_err(|e| format!("invalid glob `{glob}`: {}", e.kind()))?);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// `overlay`'s settings replace `base`'s; `rules` is overlaid key by key.
+fn overlay_on(base: Config, overlay: Config) -> Config {
+    let rules = match (base.rules, overlay.rules) {
+        (Some(b), Some(o)) => Some(RulesConfig {
+            enable: o.enable.or(b.enable),
+            disable: o.disable.or(b.disable),
+            severity: o.severity.or(b.severity),
+            paths: o.paths.or(b.paths),
+            default_rules: o.default_rules.or(b.default_rules),
+        }),
+        (b, o) => o.or(b),
+    };
+    Config {
+        rules,
+        exclude: overlay.exclude.or(base.exclude),
+        filter: overlay.filter.or(base.filter),
+        fail_on: overlay.fail_on.or(base.fail_on),
+        reports: overlay.reports.or(base.reports),
+        images: overlay.images.or(base.images),
+        github: overlay.github.or(base.github),
+        gitlab: overlay.gitlab.or(base.gitlab),
+        jira: overlay.jira.or(base.jira),
+        notify: overlay.notify.or(base.notify),
+        environments: None,
+    }
+}
+
+impl Effective {
+    /// Paths excluded from scanning, as a matcher (name globs and path globs).
+    pub fn exclude(&self) -> Option<(GlobSet, GlobSet)> {
+        let globs = self.config.exclude.as_ref()?;
+        let by_name: Vec<String> = globs.iter().filter(|g| !g.contains('/')).cloned().collect();
+        let by_path: Vec<String> = globs
+            .iter()
+            .filter(|g| g.contains('/'))
+            .flat_map(|g| {
+                let g = g.trim_start_matches("./").to_string();
+                if g.starts_with("**/") {
+                    vec![g]
+                } else {
+                    vec![format!("**/{g}"), g]
+                }
+            })
+            .collect();
+        Some((glob_set(&by_name).ok()?, glob_set(&by_path).ok()?))
+    }
+
+    /// Applies rule selection and severity overrides to a loaded rule set.
+    pub fn select_rules(&self, rules: &mut crate::rules::RuleSet) {
+        let Some(cfg) = &self.config.rules else {
+            return;
+        };
+        let set = |list: &Option<Vec<String>>| list.as_ref().and_then(|l| glob_set(l).ok());
+        let (enable, disable) = (set(&cfg.enable), set(&cfg.disable));
+        rules.rules.retain(|r| {
+            enable.as_ref().is_none_or(|e| e.is_match(&r.id))
+                && !disable.as_ref().is_some_and(|d| d.is_match(&r.id))
+        });
+        if let Some(overrides) = &cfg.severity {
+            for (pattern, severity) in overrides {
+                if let Ok(glob) = Glob::new(pattern) {
+                    let matcher = glob.compile_matcher();
+                    for rule in rules.rules.iter_mut().filter(|r| matcher.is_match(&r.id)) {
+                        rule.severity = *severity;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The effective configuration as YAML, secrets redacted.
+    pub fn render(&self) -> String {
+        let mut value = serde_json::to_value(&self.config).unwrap_or_default();
+        redact(&mut value);
+        serde_yaml::to_string(&value).unwrap_or_default()
+    }
+}
+
+/// Replaces the values of keys that look like secrets.
+fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let k = key.to_ascii_lowercase();
+                if [
+                    "token", "password", "secret", "webhook", "api_key", "apikey",
+                ]
+                .iter()
+                .any(|s| k.contains(s))
+                    && !v.is_null()
+                {
+                    *v = serde_json::Value::String("***".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// The starter file `tollgate init` writes.
+pub const STARTER: &str = include_str!("starter.yml");

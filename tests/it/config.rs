@@ -1,0 +1,231 @@
+//! `.tollgate.yml`: validation errors with lines, interpolation, environment
+//! overlays, rule selection, and the config commands.
+
+use super::common::{findings, json, tollgate, tollgate_env, tree};
+
+const LEAK: &str = "package p\n\nfunc f(p string) {\n\tf, _ := os.Open(p)\n\t_ = f.Name()\n}\n";
+const TODO: &str = "fn f() {\n    todo!()\n}\n";
+
+#[test]
+fn init_writes_a_config_that_validates() {
+    let dir = tree(&[]);
+    let run = tollgate(dir.path(), &["init"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tollgate(dir.path(), &["config", "validate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(".tollgate.yml is valid"),
+        "{}",
+        run.stdout
+    );
+    let run = tollgate(dir.path(), &["config", "validate", "--env", "production"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("fail_on: warning"), "{}", run.stdout);
+    let again = tollgate(dir.path(), &["init"]);
+    assert_eq!(again.code, 2, "no silent overwrite");
+    assert!(again.stderr.contains("already exists"));
+}
+
+fn validate_error(config: &str) -> String {
+    let dir = tree(&[(".tollgate.yml", config)]);
+    let run = tollgate(dir.path(), &["config", "validate"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    run.stderr
+}
+
+#[test]
+fn bad_configs_name_the_file_and_line() {
+    let err = validate_error("fail_on: error\nrules:\n  disabel: [go/x]\n");
+    assert!(err.contains(".tollgate.yml:3"), "{err}");
+    assert!(
+        err.contains("unknown field `disabel`, expected one of"),
+        "{err}"
+    );
+
+    let err = validate_error("filter: added\nfail_on: sometimes\n");
+    assert!(err.contains(".tollgate.yml:2"), "{err}");
+    assert!(err.contains("unknown variant `sometimes`"), "{err}");
+
+    let err = validate_error("rules:\n  severity:\n    go/x: fatal\n");
+    assert!(err.contains(".tollgate.yml:3"), "{err}");
+
+    let err = validate_error("exclude: 3\n");
+    assert!(err.contains(".tollgate.yml:1"), "{err}");
+    assert!(err.contains("invalid type"), "{err}");
+
+    let err = validate_error("fail_on: error\nexclude: [\"src/[a\"]\n");
+    assert!(
+        err.contains(".tollgate.yml:2: invalid glob `src/[a`"),
+        "{err}"
+    );
+
+    let err = validate_error("reports:\n  sarif: ${NOT_SET_ANYWHERE}\n");
+    assert!(
+        err.contains(".tollgate.yml:2: `${NOT_SET_ANYWHERE}` is not set"),
+        "{err}"
+    );
+
+    let dir = tree(&[(
+        ".tollgate.yml",
+        "fail_on: error\nenvironments:\n  staging: {}\n",
+    )]);
+    let run = tollgate(dir.path(), &["config", "validate", "--env", "prod"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains(".tollgate.yml:2: unknown environment `prod`: expected one of `staging`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_bad_config_does_not_stop_the_scan() {
+    let dir = tree(&[(".tollgate.yml", "fail_on: [\n"), ("a.go", LEAK)]);
+    let run = tollgate(dir.path(), &["scan", "--format", "json"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains(".tollgate.yml:"), "{}", run.stderr);
+    assert_eq!(findings(&run).len(), 1, "the defaults still ran");
+}
+
+#[test]
+fn interpolation_and_environment_overlays() {
+    let config = "fail_on: ${FAIL_ON:-never}\nenvironments:\n  production:\n    fail_on: warning\n  staging:\n    rules:\n      disable: [\"go/*\"]\n";
+    let dir = tree(&[(".tollgate.yml", config), ("a.go", LEAK)]);
+    // default from ${FAIL_ON:-never}: the warning does not fail
+    assert_eq!(tollgate(dir.path(), &["scan"]).code, 0);
+    // the variable wins over the default
+    assert_eq!(
+        tollgate_env(dir.path(), &["scan"], &[("FAIL_ON", "warning")]).code,
+        1
+    );
+    // the production overlay
+    assert_eq!(
+        tollgate(dir.path(), &["scan", "--env", "production"]).code,
+        1
+    );
+    assert_eq!(
+        tollgate_env(dir.path(), &["scan"], &[("TOLLGATE_ENV", "production")]).code,
+        1
+    );
+    // flags override the file
+    assert_eq!(
+        tollgate(
+            dir.path(),
+            &["scan", "--env", "production", "--fail-on", "never"]
+        )
+        .code,
+        0
+    );
+    // the staging overlay disables Go rules but keeps the top-level fail_on
+    let run = tollgate(
+        dir.path(),
+        &["scan", "--env", "staging", "--format", "json"],
+    );
+    assert_eq!(run.code, 0);
+    assert!(findings(&run).is_empty());
+}
+
+#[test]
+fn rule_selection_severity_paths_excludes_and_reports() {
+    let config = r#"rules:
+  enable: ["go/*", "rust/todo-macro", "team/*"]
+  disable: [go/errorf-without-wrap, go/builtin-print]
+  severity:
+    "go/unclosed-*": error
+  paths: [team-rules]
+exclude: ["vendor/**", "*_gen.go"]
+reports:
+  json: out/report.json
+"#;
+    let team = "id: team/no-println\nlanguage: go\nseverity: info\nmessage: println\nquery: |\n  ((call_expression function: (identifier) @f) @match (#eq? @f \"println\"))\n";
+    let dir = tree(&[
+        ("cfg/.tollgate.yml", config),
+        ("cfg/team-rules/r.yml", team),
+        ("src/a.go", LEAK),
+        ("src/lib.rs", TODO),
+        ("src/b_gen.go", LEAK),
+        ("vendor/v.go", LEAK),
+        ("src/c.go", "package p\n\nfunc g() {\n\tprintln(1)\n}\n"),
+    ]);
+    let run = tollgate(
+        dir.path(),
+        &[
+            "scan",
+            "--config",
+            "cfg/.tollgate.yml",
+            "--format",
+            "json",
+            "src",
+            "vendor",
+        ],
+    );
+    assert_eq!(
+        run.code, 1,
+        "the override makes the leak an error: {}",
+        run.stderr
+    );
+    let report = json(&run);
+    let mut got: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().into(),
+                f["path"].as_str().unwrap().into(),
+                f["severity"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("go/unclosed-file".into(), "src/a.go".into(), "error".into()),
+            (
+                "rust/todo-macro".into(),
+                "src/lib.rs".into(),
+                "warning".into()
+            ),
+            ("team/no-println".into(), "src/c.go".into(), "info".into()),
+        ]
+    );
+    let written = std::fs::read_to_string(dir.path().join("cfg/out/report.json")).unwrap();
+    assert!(written.contains("team/no-println"));
+}
+
+#[test]
+fn validate_redacts_secrets() {
+    let config = "jira:\n  url: https://jira.example.com\n  token: ${JIRA_TOKEN}\nnotify:\n  slack_webhook: ${HOOK:-https://hooks.example.com/abc}\n";
+    let dir = tree(&[(".tollgate.yml", config)]);
+    let run = tollgate_env(
+        dir.path(),
+        &["config", "validate"],
+        &[("JIRA_TOKEN", "s3cr3t-value")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("s3cr3t-value"), "{}", run.stdout);
+    assert!(!run.stdout.contains("hooks.example.com"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("token: '***'") || run.stdout.contains("token: \"***\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("https://jira.example.com"));
+}
+
+#[test]
+fn schemas_describe_both_file_kinds() {
+    let dir = tree(&[]);
+    for (kind, key) in [("config", "environments"), ("rule", "query")] {
+        let run = tollgate(dir.path(), &["schema", kind]);
+        assert_eq!(run.code, 0);
+        let schema = json(&run);
+        assert!(schema["properties"][key].is_object(), "{kind}: {schema}");
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "{kind}: unknown keys are rejected"
+        );
+    }
+}
