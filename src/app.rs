@@ -269,20 +269,25 @@ fn review_change(
 /// Annotations go to stdout with the text view, and to stderr when stdout
 /// carries JSON (the runner reads workflow commands from both).
 fn github_output(outcome: &crate::scan::ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
+    let paths = report::RepoPaths::detect();
     match format {
-        OutputFormat::Text => {
-            report::github::write_annotations(&mut std::io::stdout().lock(), &outcome.findings)?
-        }
-        OutputFormat::Json => {
-            report::github::write_annotations(&mut std::io::stderr().lock(), &outcome.findings)?
-        }
+        OutputFormat::Text => report::github::write_annotations(
+            &mut std::io::stdout().lock(),
+            &outcome.findings,
+            &paths,
+        )?,
+        OutputFormat::Json => report::github::write_annotations(
+            &mut std::io::stderr().lock(),
+            &outcome.findings,
+            &paths,
+        )?,
     }
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let appended = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut f| f.write_all(report::github::summary(outcome).as_bytes()));
+            .and_then(|mut f| f.write_all(report::github::summary(outcome, &paths).as_bytes()));
         if let Err(err) = appended {
             eprintln!(
                 "warning: cannot append to GITHUB_STEP_SUMMARY ({}): {err}",
@@ -304,8 +309,12 @@ fn write_report(
     }
     let mut file = std::io::BufWriter::new(std::fs::File::create(&target.path)?);
     match target.kind {
-        ReportKind::Sarif => report::sarif::write(&mut file, outcome, rules)?,
-        ReportKind::CodeQuality => report::codequality::write(&mut file, outcome)?,
+        ReportKind::Sarif => {
+            report::sarif::write(&mut file, outcome, rules, &report::RepoPaths::detect())?
+        }
+        ReportKind::CodeQuality => {
+            report::codequality::write(&mut file, outcome, &report::RepoPaths::detect())?
+        }
         ReportKind::Json => report::json::write(&mut file, outcome)?,
     }
     file.flush()?;

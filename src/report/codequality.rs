@@ -2,7 +2,7 @@
 //! `artifacts:reports:codequality` to show findings in merge requests.
 
 use crate::finding::Severity;
-use crate::report::json::path_string;
+use crate::report::RepoPaths;
 use crate::scan::ScanOutcome;
 use serde_json::json;
 use std::io::{self, Write};
@@ -16,7 +16,7 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-pub fn write(out: &mut dyn Write, outcome: &ScanOutcome) -> io::Result<()> {
+pub fn write(out: &mut dyn Write, outcome: &ScanOutcome, paths: &RepoPaths) -> io::Result<()> {
     let issues: Vec<_> = outcome
         .findings
         .iter()
@@ -28,7 +28,7 @@ pub fn write(out: &mut dyn Write, outcome: &ScanOutcome) -> io::Result<()> {
                 "fingerprint": f.fingerprint,
                 "severity": severity(f.severity),
                 "location": {
-                    "path": path_string(&f.path),
+                    "path": paths.of(&f.path),
                     "lines": { "begin": f.start.line, "end": f.end.line },
                 },
             })

@@ -2,7 +2,7 @@
 //! the findings, and a Markdown summary appended to `$GITHUB_STEP_SUMMARY`.
 
 use crate::finding::{Finding, Severity};
-use crate::report::json::path_string;
+use crate::report::RepoPaths;
 use crate::scan::ScanOutcome;
 use std::io::{self, Write};
 
@@ -31,13 +31,17 @@ fn command(severity: Severity) -> &'static str {
 
 /// One `::error file=…,line=…::message` line per finding, most severe first
 /// (GitHub shows only the first few of each kind per step).
-pub fn write_annotations(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+pub fn write_annotations(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    paths: &RepoPaths,
+) -> io::Result<()> {
     let mut ordered: Vec<&Finding> = findings.iter().collect();
     ordered.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in ordered {
         let mut props = format!(
             "file={},line={},endLine={}",
-            escape_property(&path_string(&f.path)),
+            escape_property(&paths.of(&f.path)),
             f.start.line,
             f.end.line
         );
@@ -61,14 +65,14 @@ pub fn write_annotations(out: &mut dyn Write, findings: &[Finding]) -> io::Resul
 }
 
 /// Where a finding's line can be seen on GitHub, when the run knows it.
-fn line_link(f: &Finding) -> Option<String> {
+fn line_link(f: &Finding, paths: &RepoPaths) -> Option<String> {
     let server = std::env::var("GITHUB_SERVER_URL").ok()?;
     let repo = std::env::var("GITHUB_REPOSITORY").ok()?;
     let sha = std::env::var("GITHUB_SHA").ok()?;
     Some(format!(
         "{}/{repo}/blob/{sha}/{}#L{}",
         server.trim_end_matches('/'),
-        path_string(&f.path),
+        paths.of(&f.path),
         f.start.line
     ))
 }
@@ -78,7 +82,7 @@ fn cell(text: &str) -> String {
 }
 
 /// The Markdown step summary: counts by severity and a table of findings.
-pub fn summary(outcome: &ScanOutcome) -> String {
+pub fn summary(outcome: &ScanOutcome, paths: &RepoPaths) -> String {
     let count = |s: Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
     let mut md = String::from("## tollgate\n\n");
     if outcome.findings.is_empty() {
@@ -100,8 +104,8 @@ pub fn summary(outcome: &ScanOutcome) -> String {
     let mut ordered: Vec<&Finding> = outcome.findings.iter().collect();
     ordered.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in ordered.iter().take(MAX_SUMMARY_ROWS) {
-        let place = format!("{}:{}", path_string(&f.path), f.start.line);
-        let location = match line_link(f) {
+        let place = format!("{}:{}", paths.of(&f.path), f.start.line);
+        let location = match line_link(f, paths) {
             Some(url) => format!("[{}]({url})", cell(&place)),
             None => format!("`{}`", cell(&place)),
         };

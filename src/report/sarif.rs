@@ -3,7 +3,7 @@
 //! `partialFingerprints`, and inline-suppressed findings as `suppressions`.
 
 use crate::finding::{Finding, Severity};
-use crate::report::json::path_string;
+use crate::report::RepoPaths;
 use crate::rules::RuleSet;
 use crate::scan::ScanOutcome;
 use serde_json::{json, Value};
@@ -33,13 +33,18 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
-pub fn write(out: &mut dyn Write, outcome: &ScanOutcome, rules: &RuleSet) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(outcome, rules))?;
+pub fn write(
+    out: &mut dyn Write,
+    outcome: &ScanOutcome,
+    rules: &RuleSet,
+    paths: &RepoPaths,
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(outcome, rules, paths))?;
     writeln!(out)
 }
 
 /// Builds the SARIF log for one scan.
-pub fn document(outcome: &ScanOutcome, rules: &RuleSet) -> Value {
+pub fn document(outcome: &ScanOutcome, rules: &RuleSet, paths: &RepoPaths) -> Value {
     // Every rule that produced a result is described, in a stable order.
     let mut used: BTreeMap<&str, Severity> = BTreeMap::new();
     for f in outcome.findings.iter().chain(&outcome.suppressed) {
@@ -52,10 +57,10 @@ pub fn document(outcome: &ScanOutcome, rules: &RuleSet) -> Value {
         .collect();
     let mut results: Vec<Value> = Vec::new();
     for f in &outcome.findings {
-        results.push(result(f, &ids, false));
+        results.push(result(f, &ids, false, paths));
     }
     for f in &outcome.suppressed {
-        results.push(result(f, &ids, true));
+        results.push(result(f, &ids, true, paths));
     }
     json!({
         "$schema": SCHEMA,
@@ -112,7 +117,7 @@ fn rule_descriptor(id: &str, severity: Severity, rules: &RuleSet) -> Value {
     descriptor
 }
 
-fn result(f: &Finding, ids: &[&str], suppressed: bool) -> Value {
+fn result(f: &Finding, ids: &[&str], suppressed: bool, paths: &RepoPaths) -> Value {
     let mut value = json!({
         "ruleId": f.rule,
         "ruleIndex": ids.iter().position(|id| *id == f.rule),
@@ -120,7 +125,7 @@ fn result(f: &Finding, ids: &[&str], suppressed: bool) -> Value {
         "message": { "text": f.message },
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": { "uri": path_string(&f.path) },
+                "artifactLocation": { "uri": paths.of(&f.path) },
                 "region": {
                     "startLine": f.start.line,
                     "startColumn": f.start.column,
@@ -139,7 +144,7 @@ fn result(f: &Finding, ids: &[&str], suppressed: bool) -> Value {
         value["fixes"] = json!([{
             "description": { "text": format!("Replace with `{}`", cut(&fix.replacement, 200)) },
             "artifactChanges": [{
-                "artifactLocation": { "uri": path_string(&f.path) },
+                "artifactLocation": { "uri": paths.of(&f.path) },
                 "replacements": [{
                     "deletedRegion": {
                         "startLine": fix.start.line,

@@ -331,3 +331,47 @@ fn filter_without_base_and_base_outside_git_are_errors() {
         run.stderr
     );
 }
+
+#[test]
+fn reports_use_repository_relative_paths_from_a_subfolder() {
+    let dir = repo();
+    let root = dir.path();
+    with_rule(root);
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    write(
+        root,
+        "sub/c.go",
+        format!("package p\n\n{}", leak("deep")).as_bytes(),
+    );
+    let run = tollgate(
+        &root.join("sub"),
+        &[
+            "scan",
+            "--no-default-rules",
+            "--rules",
+            "../rules.yml",
+            "--report",
+            "sarif=../out.sarif",
+            "--report",
+            "codequality=../cq.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        findings(&run)[0].1,
+        "c.go",
+        "stdout stays relative to the current folder"
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("out.sarif")).unwrap()).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            ["uri"],
+        "sub/c.go"
+    );
+    let cq: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("cq.json")).unwrap()).unwrap();
+    assert_eq!(cq[0]["location"]["path"], "sub/c.go");
+}
