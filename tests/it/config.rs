@@ -229,3 +229,24 @@ fn schemas_describe_both_file_kinds() {
         );
     }
 }
+
+#[test]
+fn the_readme_example_config_is_valid() {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("### Configuration").expect("config section")..];
+    let start = section.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let team = "id: team/x\nlanguage: go\nseverity: info\nmessage: m\nquery: |\n  ((identifier) @match (#eq? @match \"x\"))\n";
+    let dir = tree(&[
+        (".tollgate.yml", example),
+        ("tools/tollgate-rules/x.yml", team),
+    ]);
+    for env in [None, Some("production"), Some("dev")] {
+        let mut args = vec!["config", "validate"];
+        if let Some(env) = env {
+            args.extend(["--env", env]);
+        }
+        let run = tollgate(dir.path(), &args);
+        assert_eq!(run.code, 0, "{env:?}: {}", run.stderr);
+    }
+}
