@@ -37,9 +37,9 @@ pub struct Config {
     /// Report files written on every run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reports: Option<ReportsConfig>,
-    /// Container image policies (not used yet).
+    /// Container image policies per environment (checked here; enforced by the image checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub images: Option<serde_json::Value>,
+    pub images: Option<ImagesConfig>,
     /// GitHub settings (not used yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<serde_json::Value>,
@@ -75,6 +75,43 @@ pub struct RulesConfig {
     /// Whether the library embedded in the binary is loaded (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_rules: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// Image policy by environment name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<BTreeMap<String, ImagePolicy>>,
+}
+
+/// What image references an environment accepts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImagePolicy {
+    /// Allowed registries, exact `domain[:port]`; absent = any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registries: Option<Vec<String>>,
+    /// References must carry a digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_digest: Option<bool>,
+    /// Deny `latest` and references with neither tag nor digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_latest: Option<bool>,
+    /// Regular expressions; the tag must match at least one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Regular expressions; the tag must match none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_tags: Option<Vec<String>>,
+    /// A SemVer range such as `>=1.0.0, <3.0.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_prerelease: Option<bool>,
+    /// Read `_` in a tag as `+` (Helm's convention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_metadata_underscore: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -165,13 +202,12 @@ pub fn load(file: Option<&Path>, environment: Option<&str>) -> Result<Effective,
         text: &text,
         first_line: 1,
     };
-    validate(&raw, &doc, false)
-        .map_err(|(key, message)| error(yaml::key_line(&doc, key, 0), message))?;
+    validate(&raw, &doc, false).map_err(|(line, message)| error(line, message))?;
     if let Some(envs) = &raw.environments {
         for (env_name, overlay) in envs {
-            validate(overlay, &doc, true).map_err(|(_, message)| {
+            validate(overlay, &doc, true).map_err(|(line, message)| {
                 error(
-                    yaml::key_line(&doc, env_name, 0),
+                    line.or_else(|| yaml::key_line(&doc, env_name, 0)),
                     format!("environments.{env_name}: {message}"),
                 )
             })?;
@@ -212,29 +248,66 @@ pub fn load(file: Option<&Path>, environment: Option<&str>) -> Result<Effective,
     })
 }
 
-/// Checks what serde cannot: globs compile, no nested environments.
+/// Checks what serde cannot: globs, regular expressions and SemVer ranges
+/// compile, environments are not nested. Errors carry their line.
 fn validate(
     config: &Config,
-    _doc: &yaml::Document<'_>,
+    doc: &yaml::Document<'_>,
     nested: bool,
-) -> Result<(), (&'static str, String)> {
+) -> Result<(), (Option<usize>, String)> {
+    let at = |key: &str| yaml::key_line(doc, key, 0);
     if nested && config.environments.is_some() {
-        return Err(("environments", "environments cannot be nested".into()));
+        return Err((None, "environments cannot be nested".into()));
     }
     if let Some(exclude) = &config.exclude {
-        glob_set(exclude).map_err(|m| ("exclude", m))?;
+        glob_set(exclude).map_err(|m| (at("exclude"), m))?;
+    }
+    for (env, policy) in config
+        .images
+        .iter()
+        .flat_map(|i| i.environments.iter().flatten())
+    {
+        for (key, list) in [("tags", &policy.tags), ("deny_tags", &policy.deny_tags)] {
+            for pattern in list.iter().flatten() {
+                regex::Regex::new(pattern).map_err(|e| {
+                    (
+                        line_of_value(doc, pattern).or(at(key)),
+                        format!(
+                            "images.environments.{env}.{key}: invalid regular expression `{pattern}`: {}",
+                            e.to_string().lines().last().unwrap_or_default().trim()
+                        ),
+                    )
+                })?;
+            }
+        }
+        if let Some(range) = &policy.semver {
+            semver::VersionReq::parse(range).map_err(|e| {
+                (
+                    line_of_value(doc, range).or(at("semver")),
+                    format!("images.environments.{env}.semver: invalid SemVer range `{range}`: {e} (expected e.g. `>=1.0.0, <3.0.0`)"),
+                )
+            })?;
+        }
     }
     if let Some(rules) = &config.rules {
         for (key, list) in [("enable", &rules.enable), ("disable", &rules.disable)] {
             if let Some(list) = list {
-                glob_set(list).map_err(|m| (key, m))?;
+                glob_set(list).map_err(|m| (at(key), m))?;
             }
         }
         if let Some(map) = &rules.severity {
-            glob_set(&map.keys().cloned().collect::<Vec<_>>()).map_err(|m| ("severity", m))?;
+            glob_set(&map.keys().cloned().collect::<Vec<_>>()).map_err(|m| (at("severity"), m))?;
         }
     }
     Ok(())
+}
+
+/// The first line, not a comment, that holds `value` verbatim.
+fn line_of_value(doc: &yaml::Document<'_>, value: &str) -> Option<usize> {
+    doc.text
+        .lines()
+        .position(|l| l.contains(value) && !l.trim_start().starts_with('#'))
+        .map(|i| i + doc.first_line)
 }
 
 fn glob_set(globs: &[String]) -> Result<GlobSet, String> {

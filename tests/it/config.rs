@@ -59,6 +59,25 @@ fn bad_configs_name_the_file_and_line() {
         "{err}"
     );
 
+    let images = "images:\n  environments:\n    staging:\n      tags: ['-snapshot$']\n    production:\n      deny_latest: true\n      tags: ['^v\\d+\\.\\d+$', '^v(\\d+']\n";
+    let err = validate_error(images);
+    assert!(
+        err.contains(".tollgate.yml:7: images.environments.production.tags: invalid regular expression `^v(\\d+`"),
+        "{err}"
+    );
+    let err =
+        validate_error("images:\n  environments:\n    production:\n      semver: '>=1.0.0, <<3'\n");
+    assert!(
+        err.contains(
+            ".tollgate.yml:4: images.environments.production.semver: invalid SemVer range"
+        ),
+        "{err}"
+    );
+    let err =
+        validate_error("images:\n  environments:\n    production:\n      require_digets: true\n");
+    assert!(err.contains(".tollgate.yml:4"), "{err}");
+    assert!(err.contains("unknown field `require_digets`"), "{err}");
+
     let err = validate_error("reports:\n  sarif: ${NOT_SET_ANYWHERE}\n");
     assert!(
         err.contains(".tollgate.yml:2: `${NOT_SET_ANYWHERE}` is not set"),
