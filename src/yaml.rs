@@ -78,6 +78,11 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     })
 }
 
+/// Serializes a value as YAML (for showing effective settings).
+pub fn to_string<T: serde::Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value).unwrap_or_default()
+}
+
 /// Finds the 1-based file line of the `occurrence`-th (0-based) line in `doc`
 /// whose key is `key` (`key:` or `- key:` after indentation).
 pub fn key_line(doc: &Document<'_>, key: &str, occurrence: usize) -> Option<usize> {

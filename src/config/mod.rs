@@ -392,7 +392,7 @@ impl Effective {
     pub fn render(&self) -> String {
         let mut value = serde_json::to_value(&self.config).unwrap_or_default();
         redact(&mut value);
-        serde_yaml::to_string(&value).unwrap_or_default()
+        yaml::to_string(&value)
     }
 }
 
