@@ -1,7 +1,8 @@
 //! Wiring only: turns parsed arguments into calls of the library and an exit code.
 
 use crate::cli::{
-    Cli, Command, ConfigCommand, FailOn, OutputFormat, RuleArgs, RulesCommand, ScanArgs, SchemaKind,
+    Cli, Command, ConfigCommand, FailOn, ImagesCommand, OutputFormat, RuleArgs, RulesCommand,
+    ScanArgs, SchemaKind,
 };
 use crate::config;
 use crate::diff::git::Repo;
@@ -33,6 +34,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             environment,
         }) => run_config_validate(config.as_deref(), environment.as_deref()),
         Command::Init { force } => run_init(force),
+        Command::Images(ImagesCommand::Parse { format, references }) => {
+            run_images_parse(format, &references)
+        }
         Command::Schema { kind } => run_schema(kind),
     }
 }
@@ -623,4 +627,69 @@ fn run_schema(kind: SchemaKind) -> anyhow::Result<i32> {
     };
     println!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(EXIT_OK)
+}
+
+#[derive(Serialize)]
+struct ParsedImage<'a> {
+    input: &'a str,
+    valid: bool,
+    error: Option<String>,
+    domain: Option<String>,
+    path: Option<String>,
+    tag: Option<String>,
+    digest: Option<String>,
+    normalized: Option<String>,
+    familiar: Option<String>,
+}
+
+fn run_images_parse(format: OutputFormat, references: &[String]) -> anyhow::Result<i32> {
+    use crate::policy::reference;
+    let parsed: Vec<ParsedImage<'_>> = references
+        .iter()
+        .map(|input| match reference::parse(input) {
+            Ok(r) => ParsedImage {
+                input,
+                valid: true,
+                error: None,
+                normalized: Some(r.normalized()),
+                familiar: Some(r.familiar()),
+                domain: Some(r.domain),
+                path: Some(r.path),
+                tag: r.tag,
+                digest: r.digest,
+            },
+            Err(e) => ParsedImage {
+                input,
+                valid: false,
+                error: Some(e.to_string()),
+                domain: None,
+                path: None,
+                tag: None,
+                digest: None,
+                normalized: None,
+                familiar: None,
+            },
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &parsed)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            for p in &parsed {
+                match (&p.normalized, &p.error) {
+                    (Some(n), _) => writeln!(out, "{}: {n}", p.input)?,
+                    (None, Some(e)) => writeln!(out, "{}: invalid: {e}", p.input)?,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(if parsed.iter().all(|p| p.valid) {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
 }

@@ -25,6 +25,9 @@ pub enum Command {
     /// Check a configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Parse and check container image references.
+    #[command(subcommand)]
+    Images(ImagesCommand),
     /// Write a commented starter `.tollgate.yml`.
     Init {
         /// Overwrite an existing file.
@@ -42,6 +45,18 @@ pub enum Command {
 pub enum SchemaKind {
     Config,
     Rule,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Parse references as Docker does: domain, path, tag, digest, normalized and familiar forms.
+    Parse {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Image references, e.g. `ubuntu:22.04` (put them after `--`).
+        #[arg(required = true)]
+        references: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

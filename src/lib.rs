@@ -8,6 +8,7 @@ pub mod diff;
 pub mod finding;
 pub mod fingerprint;
 pub mod lang;
+pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -4,6 +4,7 @@ mod bad_rules;
 mod common;
 mod config;
 mod diff;
+mod images;
 mod library;
 mod reports;
 mod robustness;

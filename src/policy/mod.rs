@@ -1,0 +1,3 @@
+//! Container image references and the per-environment policies they must meet.
+
+pub mod reference;
