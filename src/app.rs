@@ -34,6 +34,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             environment,
         }) => run_config_validate(config.as_deref(), environment.as_deref()),
         Command::Init { force } => run_init(force),
+        Command::Images(ImagesCommand::Check {
+            environment,
+            config,
+            format,
+            references,
+        }) => run_images_check(
+            environment.as_deref(),
+            config.as_deref(),
+            format,
+            &references,
+        ),
         Command::Images(ImagesCommand::Parse { format, references }) => {
             run_images_parse(format, &references)
         }
@@ -688,6 +699,91 @@ fn run_images_parse(format: OutputFormat, references: &[String]) -> anyhow::Resu
         }
     }
     Ok(if parsed.iter().all(|p| p.valid) {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+#[derive(Serialize)]
+struct CheckedImage<'a> {
+    image: &'a str,
+    environment: &'a str,
+    allowed: bool,
+    reason: Option<String>,
+}
+
+fn run_images_check(
+    environment: Option<&str>,
+    config_file: Option<&std::path::Path>,
+    format: OutputFormat,
+    references: &[String],
+) -> anyhow::Result<i32> {
+    let file = config::locate(config_file);
+    // The policies live under `images.environments`, not under `environments`.
+    let effective = match config::load(file.as_deref(), None) {
+        Ok(e) => e,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let policies = effective
+        .config
+        .images
+        .as_ref()
+        .and_then(|i| i.environments.clone())
+        .unwrap_or_default();
+    let known = || {
+        policies
+            .keys()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(env) = environment else {
+        eprintln!(
+            "error: which environment? give --env NAME or TOLLGATE_ENV (the configuration has: {})",
+            known()
+        );
+        return Ok(EXIT_ERROR);
+    };
+    let Some(policy) = policies.get(env) else {
+        eprintln!(
+            "error: no image policy for environment `{env}` under `images.environments` in {} (it has: {})",
+            file.map(|f| f.display().to_string()).unwrap_or_else(|| "the configuration (none found)".into()),
+            if policies.is_empty() { "none".to_string() } else { known() }
+        );
+        return Ok(EXIT_ERROR);
+    };
+    let checked: Vec<CheckedImage<'_>> = references
+        .iter()
+        .map(|image| {
+            let verdict = crate::policy::check::check(image, env, policy);
+            CheckedImage {
+                image,
+                environment: env,
+                allowed: verdict.allowed,
+                reason: verdict.reason,
+            }
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &checked)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            for c in &checked {
+                match &c.reason {
+                    None => writeln!(out, "{}: allowed in {env}", c.image)?,
+                    Some(reason) => writeln!(out, "{}: denied in {env}: {reason}", c.image)?,
+                }
+            }
+        }
+    }
+    Ok(if checked.iter().all(|c| c.allowed) {
         EXIT_OK
     } else {
         EXIT_FINDINGS

@@ -49,6 +49,19 @@ pub enum SchemaKind {
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
+    /// Check references (e.g. the tag a pipeline is about to push) against an environment's policy.
+    Check {
+        /// The environment whose `images` policy applies.
+        #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
+        environment: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Image references (put them after `--`).
+        #[arg(required = true)]
+        references: Vec<String>,
+    },
     /// Parse references as Docker does: domain, path, tag, digest, normalized and familiar forms.
     Parse {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]

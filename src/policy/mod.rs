@@ -1,3 +1,4 @@
 //! Container image references and the per-environment policies they must meet.
 
+pub mod check;
 pub mod reference;

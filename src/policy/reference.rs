@@ -173,15 +173,16 @@ fn validate_digest(digest: &str) -> Result<String, ReferenceError> {
     let (algorithm, hex) = digest
         .split_once(':')
         .ok_or_else(|| bad("expected `algorithm:hex`".into()))?;
-    let length =
-        match algorithm {
-            "sha256" | "blake3" => 64,
-            "sha384" => 96,
-            "sha512" => 128,
-            other => return Err(bad(format!(
+    let length = match algorithm {
+        "sha256" | "blake3" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        other => {
+            return Err(bad(format!(
                 "unsupported digest algorithm `{other}`: expected sha256, sha384, sha512 or blake3"
-            ))),
-        };
+            )))
+        }
+    };
     if hex.len() != length {
         return Err(bad(format!(
             "{algorithm} needs {length} hex digits, found {}",

@@ -38,3 +38,72 @@ fn images_parse_prints_the_documented_json() {
     assert_eq!(run.code, 0);
     assert_eq!(run.stdout, "redis: docker.io/library/redis\n");
 }
+
+#[test]
+fn images_check_applies_an_environments_policy() {
+    let config = "images:\n  environments:\n    production:\n      registries: [registry.example.com]\n      deny_latest: true\n      tags: ['^v\\d+\\.\\d+\\.\\d+$']\n    staging:\n      deny_tags: ['-dirty$']\n";
+    let dir = super::common::tree(&[(".tollgate.yml", config)]);
+    let run = tollgate(
+        dir.path(),
+        &[
+            "images",
+            "check",
+            "--env",
+            "production",
+            "--format",
+            "json",
+            "--",
+            "registry.example.com/app:v1.2.3",
+            "registry.example.com/app:latest",
+            "app:v1.2.3",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let checked = json(&run);
+    assert_eq!(checked[0]["image"], "registry.example.com/app:v1.2.3");
+    assert_eq!(checked[0]["environment"], "production");
+    assert_eq!(checked[0]["allowed"], true);
+    assert!(checked[0]["reason"].is_null());
+    assert_eq!(checked[1]["allowed"], false);
+    assert!(checked[1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("images.environments.production.deny_latest"));
+    assert!(checked[2]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("registries"));
+
+    let run = tollgate(
+        dir.path(),
+        &["images", "check", "--env", "staging", "--", "app:1.0-dirty"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .contains("app:1.0-dirty: denied in staging: tag `1.0-dirty` matches `-dirty$`"),
+        "{}",
+        run.stdout
+    );
+    let run = tollgate(
+        dir.path(),
+        &["images", "check", "--env", "staging", "--", "app:1.0"],
+    );
+    assert_eq!(run.code, 0);
+
+    let run = tollgate(
+        dir.path(),
+        &["images", "check", "--env", "qa", "--", "app:1"],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no image policy for environment `qa`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("`production`, `staging`"),
+        "{}",
+        run.stderr
+    );
+}
