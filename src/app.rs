@@ -45,6 +45,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             format,
             &references,
         ),
+        Command::Images(ImagesCommand::Scan {
+            paths,
+            environment,
+            config,
+            format,
+        }) => run_images_scan(&paths, environment.as_deref(), config.as_deref(), format),
         Command::Images(ImagesCommand::Parse { format, references }) => {
             run_images_parse(format, &references)
         }
@@ -713,19 +719,18 @@ struct CheckedImage<'a> {
     reason: Option<String>,
 }
 
-fn run_images_check(
+/// The image policy of `environment`, or the reason there is none (printed).
+fn image_policy(
     environment: Option<&str>,
     config_file: Option<&std::path::Path>,
-    format: OutputFormat,
-    references: &[String],
-) -> anyhow::Result<i32> {
+) -> Option<(String, config::ImagePolicy)> {
     let file = config::locate(config_file);
     // The policies live under `images.environments`, not under `environments`.
     let effective = match config::load(file.as_deref(), None) {
         Ok(e) => e,
         Err(err) => {
             eprintln!("error: {err}");
-            return Ok(EXIT_ERROR);
+            return None;
         }
     };
     let policies = effective
@@ -746,7 +751,7 @@ fn run_images_check(
             "error: which environment? give --env NAME or TOLLGATE_ENV (the configuration has: {})",
             known()
         );
-        return Ok(EXIT_ERROR);
+        return None;
     };
     let Some(policy) = policies.get(env) else {
         eprintln!(
@@ -754,8 +759,22 @@ fn run_images_check(
             file.map(|f| f.display().to_string()).unwrap_or_else(|| "the configuration (none found)".into()),
             if policies.is_empty() { "none".to_string() } else { known() }
         );
+        return None;
+    };
+    Some((env.to_string(), policy.clone()))
+}
+
+fn run_images_check(
+    environment: Option<&str>,
+    config_file: Option<&std::path::Path>,
+    format: OutputFormat,
+    references: &[String],
+) -> anyhow::Result<i32> {
+    let Some((env, policy)) = image_policy(environment, config_file) else {
         return Ok(EXIT_ERROR);
     };
+    let env = env.as_str();
+    let policy = &policy;
     let checked: Vec<CheckedImage<'_>> = references
         .iter()
         .map(|image| {
@@ -787,5 +806,119 @@ fn run_images_check(
         EXIT_OK
     } else {
         EXIT_FINDINGS
+    })
+}
+
+/// Rule id of an image that a policy denies.
+pub const IMAGE_POLICY_RULE: &str = "image/policy";
+/// Rule id of an image reference with a variable that has no value.
+pub const IMAGE_UNRESOLVED_RULE: &str = "image/unresolved";
+
+fn run_images_scan(
+    paths: &[std::path::PathBuf],
+    environment: Option<&str>,
+    config_file: Option<&std::path::Path>,
+    format: OutputFormat,
+) -> anyhow::Result<i32> {
+    use crate::finding::{Finding, Position};
+    use crate::policy::sources::{dockerfile, is_dockerfile};
+    let Some((env, policy)) = image_policy(environment, config_file) else {
+        return Ok(EXIT_ERROR);
+    };
+    let roots = if paths.is_empty() {
+        vec![".".into()]
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for root in &roots {
+        for entry in ignore::WalkBuilder::new(root)
+            .require_git(false)
+            .build()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if entry.file_type().is_some_and(|t| t.is_file()) && is_dockerfile(&name) {
+                files.push(crate::scan::display_path(entry.path()));
+            }
+        }
+    }
+    files.sort();
+    let mut outcome = crate::scan::ScanOutcome {
+        files_checked: files.len(),
+        ..Default::default()
+    };
+    let mut bad_files = false;
+    for path in &files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: cannot read: {e}", path.display());
+                bad_files = true;
+                continue;
+            }
+        };
+        let mentions = match dockerfile::images(&text) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("error: {}:{}: {}", path.display(), e.line, e.message);
+                bad_files = true;
+                continue;
+            }
+        };
+        outcome.files_parsed += 1;
+        let mut found = Vec::new();
+        for m in mentions {
+            let (rule, severity, message) = match &m.unresolved {
+                Some(var) => (
+                    IMAGE_UNRESOLVED_RULE,
+                    Severity::Info,
+                    format!("cannot check `{}`: `{var}` has no value here (give the ARG a default, or check the image with `tollgate images check` where it is known)", m.image),
+                ),
+                None => match crate::policy::check::check(&m.image, &env, &policy).reason {
+                    Some(reason) => (IMAGE_POLICY_RULE, Severity::Error, format!("`{}` is denied in {env}: {reason}", m.image)),
+                    None => continue,
+                },
+            };
+            let column = m.column.max(1);
+            found.push(Finding {
+                rule: rule.into(),
+                severity,
+                path: path.clone(),
+                start: Position {
+                    line: m.line,
+                    column,
+                },
+                end: Position {
+                    line: m.line,
+                    column: column + m.image.chars().count(),
+                },
+                message,
+                fingerprint: String::new(),
+                fix: None,
+                snippet: m.image.clone(),
+                suppressed: false,
+            });
+        }
+        crate::fingerprint::assign(&mut found);
+        outcome.findings.extend(found);
+    }
+    let stdout = std::io::stdout();
+    let colour = terminal::colour_enabled("auto", stdout.is_terminal());
+    let mut out = stdout.lock();
+    match format {
+        OutputFormat::Json => report::json::write(&mut out, &outcome)?,
+        OutputFormat::Text => terminal::write(&mut out, &outcome, terminal::Palette::new(colour))?,
+    }
+    Ok(if bad_files {
+        EXIT_ERROR
+    } else if outcome
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Error)
+    {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
     })
 }

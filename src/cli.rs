@@ -49,6 +49,17 @@ pub enum SchemaKind {
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
+    /// Find image references in files (Dockerfiles for now) and check them against an environment's policy.
+    Scan {
+        /// Files or folders (default: the current folder).
+        paths: Vec<PathBuf>,
+        #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
+        environment: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Check references (e.g. the tag a pipeline is about to push) against an environment's policy.
     Check {
         /// The environment whose `images` policy applies.

@@ -107,3 +107,90 @@ fn images_check_applies_an_environments_policy() {
         run.stderr
     );
 }
+
+#[test]
+fn images_scan_reports_denied_and_unresolved_images_on_their_lines() {
+    let config = "images:\n  environments:\n    production:\n      deny_latest: true\n      tags: ['^v?\\d+\\.\\d+(\\.\\d+)?$']\n";
+    let dockerfile = "ARG GO=1.22\nFROM golang:${GO} AS build\nRUN go build\nFROM build AS again\nFROM alpine:latest\nCOPY --from=build /app /app\nCOPY --from=busybox /bin/sh /bin/sh\nFROM scratch\nFROM registry.example.com/app:${TAG}\n";
+    let dir = super::common::tree(&[
+        (".tollgate.yml", config),
+        ("svc/Dockerfile", dockerfile),
+        ("broken/Dockerfile", "FROM\n"),
+        ("other/Containerfile", "FROM node:20.1\n"),
+    ]);
+    let run = tollgate(
+        dir.path(),
+        &["images", "scan", "--env", "production", "--format", "json"],
+    );
+    assert_eq!(
+        run.code, 2,
+        "the broken Dockerfile makes the run fail, after the others"
+    );
+    assert!(
+        run.stderr
+            .contains("broken/Dockerfile:1: `FROM` needs an image"),
+        "{}",
+        run.stderr
+    );
+    let report = json(&run);
+    let found: Vec<(String, String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().into(),
+                f["path"].as_str().unwrap().into(),
+                f["line"].as_u64().unwrap(),
+                f["severity"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "image/policy".into(),
+                "svc/Dockerfile".into(),
+                5,
+                "error".into()
+            ),
+            (
+                "image/policy".into(),
+                "svc/Dockerfile".into(),
+                7,
+                "error".into()
+            ),
+            (
+                "image/unresolved".into(),
+                "svc/Dockerfile".into(),
+                9,
+                "info".into()
+            ),
+        ],
+        "{report}"
+    );
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages[0].contains("`alpine:latest` is denied in production")
+            && messages[0].contains("deny_latest"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[1].contains("`busybox` is denied"),
+        "{}",
+        messages[1]
+    );
+    assert!(
+        messages[2].contains("`TAG` has no value"),
+        "{}",
+        messages[2]
+    );
+    assert_eq!(report["findings"][0]["column"], 6);
+}

@@ -1,0 +1,32 @@
+//! Where image references stand in files, each with its exact line.
+
+pub mod dockerfile;
+
+/// One image reference found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageMention {
+    /// The reference with variables substituted.
+    pub image: String,
+    /// 1-based line and column of the reference in the file.
+    pub line: usize,
+    pub column: usize,
+    /// Set when a variable in the reference has no value: the reference is
+    /// reported as unresolvable, never as allowed.
+    pub unresolved: Option<String>,
+}
+
+/// A file that could not be read as its kind: 1-based line and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Returns true if and only if `name` is a Dockerfile by its name.
+pub fn is_dockerfile(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || lower.ends_with(".dockerfile")
+}
