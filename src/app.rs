@@ -821,7 +821,7 @@ fn run_images_scan(
     format: OutputFormat,
 ) -> anyhow::Result<i32> {
     use crate::finding::{Finding, Position};
-    use crate::policy::sources::{dockerfile, is_dockerfile};
+    use crate::policy::sources::{dockerfile, is_dockerfile, manifests};
     let Some((env, policy)) = image_policy(environment, config_file) else {
         return Ok(EXIT_ERROR);
     };
@@ -832,13 +832,16 @@ fn run_images_scan(
     };
     let mut files = Vec::new();
     for root in &roots {
-        for entry in ignore::WalkBuilder::new(root)
+        // CI files are hidden (`.gitlab-ci.yml`, `.github/workflows/`): walk hidden files, not `.git`.
+        let walker = ignore::WalkBuilder::new(root)
             .require_git(false)
-            .build()
-            .flatten()
-        {
+            .hidden(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            if entry.file_type().is_some_and(|t| t.is_file()) && is_dockerfile(&name) {
+            let wanted = is_dockerfile(&name) || manifests::kind_of(entry.path()).is_some();
+            if entry.file_type().is_some_and(|t| t.is_file()) && wanted {
                 files.push(crate::scan::display_path(entry.path()));
             }
         }
@@ -858,7 +861,32 @@ fn run_images_scan(
                 continue;
             }
         };
-        let mentions = match dockerfile::images(&text) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let parsed = match manifests::kind_of(path) {
+            _ if is_dockerfile(&name) => dockerfile::images(&text),
+            Some(manifests::Kind::Kubernetes) => {
+                // Most YAML files are no manifests; templates (Helm) are no YAML yet.
+                if !(text.contains("apiVersion") && text.contains("kind")) {
+                    continue;
+                }
+                match manifests::images(&text, manifests::Kind::Kubernetes) {
+                    Err(_) if text.contains("{{") => {
+                        outcome.notices.push(crate::scan::Notice {
+                            path: path.clone(),
+                            message: "skipped: a template, not YAML until rendered".into(),
+                        });
+                        continue;
+                    }
+                    other => other,
+                }
+            }
+            Some(kind) => manifests::images(&text, kind),
+            None => continue,
+        };
+        let mentions = match parsed {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("error: {}:{}: {}", path.display(), e.line, e.message);

@@ -194,3 +194,54 @@ fn images_scan_reports_denied_and_unresolved_images_on_their_lines() {
     );
     assert_eq!(report["findings"][0]["column"], 6);
 }
+
+#[test]
+fn images_scan_reads_manifests_compose_and_ci_files() {
+    let config = "images:\n  environments:\n    production:\n      deny_latest: true\n";
+    let k8s = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: nginx:1.27\n    - name: b\n      image: redis\n";
+    let dir = super::common::tree(&[
+        (".tollgate.yml", config),
+        ("deploy/pod.yaml", k8s),
+        ("docker-compose.yml", "services:\n  web:\n    image: app:latest\n"),
+        (".gitlab-ci.yml", "test:\n  image: golang\n  script: [go test]\n"),
+        (".github/workflows/ci.yml", "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    container: node\n    steps:\n      - run: true\n"),
+        ("chart/templates/deploy.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n"),
+        ("bad/compose.yaml", "services:\n  web:\n    image: [\n"),
+        ("notes.yml", "just: data\n"),
+    ]);
+    let run = tollgate(
+        dir.path(),
+        &["images", "scan", "--env", "production", "--format", "json"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("bad/compose.yaml:"), "{}", run.stderr);
+    let report = json(&run);
+    let found: Vec<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (".github/workflows/ci.yml".into(), 5),
+            (".gitlab-ci.yml".into(), 2),
+            ("deploy/pod.yaml".into(), 8),
+            ("docker-compose.yml".into(), 3),
+        ],
+        "{report}"
+    );
+    let notices = report["notices"].as_array().unwrap();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n["path"] == "chart/templates/deploy.yaml"),
+        "{report}"
+    );
+}

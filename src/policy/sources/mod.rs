@@ -1,6 +1,7 @@
 //! Where image references stand in files, each with its exact line.
 
 pub mod dockerfile;
+pub mod manifests;
 
 /// One image reference found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,337 @@
+//! Image references in YAML files: Kubernetes manifests (multi-document),
+//! Compose files, `.gitlab-ci.yml` and GitHub workflows. Values are read with
+//! the YAML parser; each is then placed on its line by finding its text in
+//! the document, in order, so identical images on several lines keep theirs.
+
+use super::{ImageMention, SourceError};
+use crate::yaml;
+use serde_json::Value;
+use std::path::Path;
+
+/// The kinds of YAML file that name images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Compose,
+    GitLabCi,
+    GitHubWorkflow,
+    /// Anything else: Kubernetes objects are recognised by `kind`.
+    Kubernetes,
+}
+
+/// Which kind a YAML file is, by its path; `None` for files that are not YAML.
+pub fn kind_of(path: &Path) -> Option<Kind> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+        return None;
+    }
+    let in_workflows = path
+        .parent()
+        .is_some_and(|p| p.ends_with(".github/workflows"));
+    Some(if in_workflows {
+        Kind::GitHubWorkflow
+    } else if name.ends_with("gitlab-ci.yml") || name.ends_with("gitlab-ci.yaml") {
+        Kind::GitLabCi
+    } else if name.starts_with("docker-compose") || name.starts_with("compose.") {
+        Kind::Compose
+    } else {
+        Kind::Kubernetes
+    })
+}
+
+/// The image references of one YAML file of `kind`.
+pub fn images(text: &str, kind: Kind) -> Result<Vec<ImageMention>, SourceError> {
+    let mut found = Vec::new();
+    for doc in yaml::documents(text) {
+        let value: Value = yaml::from_document(&doc).map_err(|e| SourceError {
+            line: e.line.unwrap_or(doc.first_line),
+            message: e.message,
+        })?;
+        let mut values = Vec::new();
+        match kind {
+            Kind::Compose => compose(&value, &mut values),
+            Kind::GitLabCi => gitlab_ci(&value, &mut values),
+            Kind::GitHubWorkflow => github_workflow(&value, &mut values),
+            Kind::Kubernetes => kubernetes(&value, &mut values),
+        }
+        place(&doc, values, &mut found);
+    }
+    // Maps are read in key order, not file order.
+    found.sort_by_key(|m| (m.line, m.column));
+    Ok(found)
+}
+
+fn string(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+fn compose(doc: &Value, out: &mut Vec<String>) {
+    if let Some(services) = doc.get("services").and_then(Value::as_object) {
+        out.extend(
+            services
+                .values()
+                .filter_map(|s| s.get("image"))
+                .filter_map(string),
+        );
+    }
+}
+
+/// `image:` and `services:` at the top and in every job, as strings or `{name:}`.
+fn gitlab_ci(doc: &Value, out: &mut Vec<String>) {
+    let name_of = |v: &Value| string(v).or_else(|| v.get("name").and_then(string));
+    let mut from = |section: &Value| {
+        if let Some(image) = section.get("image").and_then(name_of) {
+            out.push(image);
+        }
+        for service in section
+            .get("services")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(name_of(service));
+        }
+    };
+    from(doc);
+    if let Some(defaults) = doc.get("default") {
+        from(defaults);
+    }
+    for (name, job) in doc.as_object().into_iter().flatten() {
+        if name != "default" && job.is_object() {
+            from(job);
+        }
+    }
+}
+
+/// `container:`, `services.*.image` and `uses: docker://…` of every job.
+fn github_workflow(doc: &Value, out: &mut Vec<String>) {
+    for job in doc
+        .get("jobs")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(_, j)| j)
+    {
+        if let Some(container) = job.get("container") {
+            out.extend(string(container).or_else(|| container.get("image").and_then(string)));
+        }
+        for service in job
+            .get("services")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(service.1.get("image").and_then(string));
+        }
+        for step in job
+            .get("steps")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(image) = step
+                .get("uses")
+                .and_then(Value::as_str)
+                .and_then(|u| u.strip_prefix("docker://"))
+            {
+                out.push(image.to_string());
+            }
+        }
+    }
+}
+
+/// Containers of the workload kinds, at their pod spec.
+fn kubernetes(doc: &Value, out: &mut Vec<String>) {
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let pod = |v: &Value| v.get("template").and_then(|t| t.get("spec")).cloned();
+    let spec = doc.get("spec");
+    let pod_spec = match kind {
+        "Pod" => spec.cloned(),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.and_then(pod),
+        "CronJob" => spec
+            .and_then(|s| s.get("jobTemplate"))
+            .and_then(|j| j.get("spec"))
+            .and_then(pod),
+        "List" => {
+            for item in doc
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                kubernetes(item, out);
+            }
+            None
+        }
+        _ => None,
+    };
+    let Some(pod_spec) = pod_spec else {
+        return;
+    };
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        for container in pod_spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(container.get("image").and_then(string));
+        }
+    }
+}
+
+/// Gives each value the line where its text stands, taking lines in order
+/// for repeated values.
+fn place(doc: &yaml::Document<'_>, values: Vec<String>, out: &mut Vec<ImageMention>) {
+    let lines: Vec<&str> = doc.text.lines().collect();
+    let mut used = vec![false; lines.len()];
+    for image in values {
+        let hit = lines.iter().enumerate().find_map(|(i, line)| {
+            if used[i] || line.trim_start().starts_with('#') {
+                return None;
+            }
+            let column = value_column(line, &image)?;
+            Some((i, column))
+        });
+        let (line, column) = match hit {
+            Some((i, column)) => {
+                used[i] = true;
+                (i + doc.first_line, column)
+            }
+            None => (doc.first_line, 1),
+        };
+        let unresolved = unresolved_variable(&image);
+        out.push(ImageMention {
+            image,
+            line,
+            column,
+            unresolved,
+        });
+    }
+}
+
+/// The 1-based column of `value` on `line` when it stands there as a whole
+/// YAML value (after `:`, `- `, a quote or `docker://`).
+fn value_column(line: &str, value: &str) -> Option<usize> {
+    let at = line.find(value)?;
+    let before = line[..at].trim_end();
+    let after = line[at + value.len()..].trim_start();
+    let starts = before.ends_with(':')
+        || before.ends_with('-')
+        || before.ends_with('"')
+        || before.ends_with('\'')
+        || before.ends_with("docker://");
+    let ends = after.is_empty()
+        || after.starts_with('"')
+        || after.starts_with('\'')
+        || after.starts_with('#');
+    (starts && ends).then(|| line[..at].chars().count() + 1)
+}
+
+/// A CI or template variable the file cannot resolve: `${VAR}`, `$VAR`,
+/// `{{ .Values.x }}`, `${{ matrix.x }}`.
+fn unresolved_variable(image: &str) -> Option<String> {
+    if let Some(start) = image.find("{{") {
+        let end = image[start..]
+            .find("}}")
+            .map(|e| start + e + 2)
+            .unwrap_or(image.len());
+        return Some(image[start..end].to_string());
+    }
+    let at = image.find('$')?;
+    let rest = &image[at + 1..];
+    let name: String = rest
+        .trim_start_matches('{')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    Some(if name.is_empty() { "$".into() } else { name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str, kind: Kind) -> Vec<(String, usize)> {
+        images(text, kind)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.image, m.line))
+            .collect()
+    }
+
+    #[test]
+    fn kubernetes_workloads_in_several_documents() {
+        let text = "\
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: init
+          image: busybox:1.36
+      containers:
+        - name: app
+          image: \"registry.example.com/app:v1.2.3\"
+---
+apiVersion: batch/v1
+kind: CronJob
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - image: busybox:1.36   # the same image again
+---
+apiVersion: v1
+kind: ConfigMap
+data:
+  image: not-an-image-field
+";
+        assert_eq!(
+            lines(text, Kind::Kubernetes),
+            vec![
+                ("busybox:1.36".into(), 8),
+                ("registry.example.com/app:v1.2.3".into(), 11),
+                ("busybox:1.36".into(), 21),
+            ]
+        );
+    }
+
+    #[test]
+    fn compose_gitlab_and_github() {
+        let compose = "services:\n  web:\n    image: nginx:1.27\n  db:\n    image: postgres\n";
+        assert_eq!(
+            lines(compose, Kind::Compose),
+            vec![("nginx:1.27".into(), 3), ("postgres".into(), 5)]
+        );
+        let gitlab = "image: golang:1.22\nbuild:\n  image:\n    name: node:20\n  services:\n    - postgres:16\n    - name: redis:7\n";
+        assert_eq!(
+            lines(gitlab, Kind::GitLabCi),
+            vec![
+                ("golang:1.22".into(), 1),
+                ("node:20".into(), 4),
+                ("postgres:16".into(), 6),
+                ("redis:7".into(), 7)
+            ]
+        );
+        let workflow = "on: push\njobs:\n  test:\n    container: golang:1.22\n    services:\n      db:\n        image: postgres:16\n    steps:\n      - uses: docker://alpine:3.20\n      - uses: actions/checkout@v4\n";
+        assert_eq!(
+            lines(workflow, Kind::GitHubWorkflow),
+            vec![
+                ("golang:1.22".into(), 4),
+                ("postgres:16".into(), 7),
+                ("alpine:3.20".into(), 9)
+            ]
+        );
+    }
+
+    #[test]
+    fn variables_are_unresolved_and_bad_yaml_names_its_line() {
+        let found = images("image: $CI_REGISTRY/app:${TAG}\n", Kind::GitLabCi).unwrap();
+        assert_eq!(found[0].unresolved.as_deref(), Some("CI_REGISTRY"));
+        let err = images("services:\n  web:\n    image: [\n", Kind::Compose).unwrap_err();
+        assert!(err.line >= 3, "{err:?}");
+    }
+}
