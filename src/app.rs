@@ -168,13 +168,21 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    let exclude = effective.exclude();
     let mut outcome = scan(
         &rules,
         &ScanOptions {
-            paths,
+            paths: paths.clone(),
             max_filesize: args.max_filesize,
-            exclude: effective.exclude(),
+            exclude: exclude.clone(),
         },
+    );
+    let bad_images = check_images(
+        &effective,
+        args.environment.as_deref(),
+        &paths,
+        exclude.as_ref(),
+        &mut outcome,
     );
     if let Some(review) = &change {
         review.apply(filter, &mut outcome);
@@ -206,7 +214,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
         github_output(&outcome, args.format)?;
     }
-    if bad_rules || report_failed || bad_config {
+    if bad_rules || report_failed || bad_config || bad_images {
         return Ok(EXIT_ERROR);
     }
     let threshold = match fail_on {
@@ -217,6 +225,49 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     };
     let failed = threshold.is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// With an `images` section and an environment selected, checks the image
+/// references of the scanned paths too. Returns true if and only if a file
+/// could not be read as its kind.
+fn check_images(
+    effective: &config::Effective,
+    environment: Option<&str>,
+    paths: &[std::path::PathBuf],
+    exclude: Option<&(globset::GlobSet, globset::GlobSet)>,
+    outcome: &mut crate::scan::ScanOutcome,
+) -> bool {
+    let Some(policies) = effective
+        .config
+        .images
+        .as_ref()
+        .and_then(|i| i.environments.as_ref())
+        .filter(|p| !p.is_empty())
+    else {
+        return false;
+    };
+    let Some((env, policy)) = environment.and_then(|e| policies.get_key_value(e)) else {
+        eprintln!(
+            "note: image policies not checked: {}",
+            match environment {
+                None => "no environment selected (--env NAME or TOLLGATE_ENV)".to_string(),
+                Some(e) => format!("no policy for environment `{e}` under images.environments"),
+            }
+        );
+        return false;
+    };
+    let mut files = crate::policy::scan::image_files(paths);
+    if let Some((by_name, by_path)) = exclude {
+        files.retain(|p| {
+            let name = p.file_name().map(std::path::Path::new).unwrap_or(p);
+            !(by_name.is_match(name) || by_path.is_match(p))
+        });
+    }
+    let bad = crate::policy::scan::check_files(&files, env, policy, outcome);
+    outcome
+        .findings
+        .sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
+    bad
 }
 
 /// A change under review: its files, and where the repository lies.
@@ -809,19 +860,12 @@ fn run_images_check(
     })
 }
 
-/// Rule id of an image that a policy denies.
-pub const IMAGE_POLICY_RULE: &str = "image/policy";
-/// Rule id of an image reference with a variable that has no value.
-pub const IMAGE_UNRESOLVED_RULE: &str = "image/unresolved";
-
 fn run_images_scan(
     paths: &[std::path::PathBuf],
     environment: Option<&str>,
     config_file: Option<&std::path::Path>,
     format: OutputFormat,
 ) -> anyhow::Result<i32> {
-    use crate::finding::{Finding, Position};
-    use crate::policy::sources::{dockerfile, is_dockerfile, manifests};
     let Some((env, policy)) = image_policy(environment, config_file) else {
         return Ok(EXIT_ERROR);
     };
@@ -830,107 +874,12 @@ fn run_images_scan(
     } else {
         paths.to_vec()
     };
-    let mut files = Vec::new();
-    for root in &roots {
-        // CI files are hidden (`.gitlab-ci.yml`, `.github/workflows/`): walk hidden files, not `.git`.
-        let walker = ignore::WalkBuilder::new(root)
-            .require_git(false)
-            .hidden(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            let wanted = is_dockerfile(&name) || manifests::kind_of(entry.path()).is_some();
-            if entry.file_type().is_some_and(|t| t.is_file()) && wanted {
-                files.push(crate::scan::display_path(entry.path()));
-            }
-        }
-    }
-    files.sort();
+    let files = crate::policy::scan::image_files(&roots);
     let mut outcome = crate::scan::ScanOutcome {
         files_checked: files.len(),
         ..Default::default()
     };
-    let mut bad_files = false;
-    for path in &files {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {}: cannot read: {e}", path.display());
-                bad_files = true;
-                continue;
-            }
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let parsed = match manifests::kind_of(path) {
-            _ if is_dockerfile(&name) => dockerfile::images(&text),
-            Some(manifests::Kind::Kubernetes) => {
-                // Most YAML files are no manifests; templates (Helm) are no YAML yet.
-                if !(text.contains("apiVersion") && text.contains("kind")) {
-                    continue;
-                }
-                match manifests::images(&text, manifests::Kind::Kubernetes) {
-                    Err(_) if text.contains("{{") => {
-                        outcome.notices.push(crate::scan::Notice {
-                            path: path.clone(),
-                            message: "skipped: a template, not YAML until rendered".into(),
-                        });
-                        continue;
-                    }
-                    other => other,
-                }
-            }
-            Some(kind) => manifests::images(&text, kind),
-            None => continue,
-        };
-        let mentions = match parsed {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("error: {}:{}: {}", path.display(), e.line, e.message);
-                bad_files = true;
-                continue;
-            }
-        };
-        outcome.files_parsed += 1;
-        let mut found = Vec::new();
-        for m in mentions {
-            let (rule, severity, message) = match &m.unresolved {
-                Some(var) => (
-                    IMAGE_UNRESOLVED_RULE,
-                    Severity::Info,
-                    format!("cannot check `{}`: `{var}` has no value here (give the ARG a default, or check the image with `tollgate images check` where it is known)", m.image),
-                ),
-                None => match crate::policy::check::check(&m.image, &env, &policy).reason {
-                    Some(reason) => (IMAGE_POLICY_RULE, Severity::Error, format!("`{}` is denied in {env}: {reason}", m.image)),
-                    None => continue,
-                },
-            };
-            let column = m.column.max(1);
-            found.push(Finding {
-                rule: rule.into(),
-                severity,
-                path: path.clone(),
-                start: Position {
-                    line: m.line,
-                    column,
-                },
-                end: Position {
-                    line: m.line,
-                    column: column + m.image.chars().count(),
-                },
-                message,
-                fingerprint: String::new(),
-                fix: None,
-                snippet: m.image.clone(),
-                suppressed: false,
-            });
-        }
-        crate::fingerprint::assign(&mut found);
-        outcome.findings.extend(found);
-    }
+    let bad_files = crate::policy::scan::check_files(&files, &env, &policy, &mut outcome);
     let stdout = std::io::stdout();
     let colour = terminal::colour_enabled("auto", stdout.is_terminal());
     let mut out = stdout.lock();

@@ -217,25 +217,39 @@ pub fn load(file: Option<&Path>, environment: Option<&str>) -> Result<Effective,
     config.environments = None;
     if let Some(env) = environment {
         let envs = raw.environments.as_ref();
-        let Some(overlay) = envs.and_then(|e| e.get(env)) else {
-            let known: Vec<&String> = envs.map(|e| e.keys().collect()).unwrap_or_default();
-            return Err(error(
-                yaml::key_line(&doc, "environments", 0),
-                format!(
-                    "unknown environment `{env}`: expected one of {}",
-                    if known.is_empty() {
-                        "the names under `environments:` (there are none)".to_string()
-                    } else {
-                        known
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                ),
-            ));
-        };
-        config = overlay_on(config, overlay.clone());
+        // An environment may be named in `environments:` (an overlay), in
+        // `images.environments:` (a policy), or both.
+        let image_envs = raw.images.as_ref().and_then(|i| i.environments.as_ref());
+        match envs.and_then(|e| e.get(env)) {
+            Some(overlay) => config = overlay_on(config, overlay.clone()),
+            None if image_envs.is_some_and(|e| e.contains_key(env)) => {}
+            None => {
+                let mut known: Vec<&String> = envs.map(|e| e.keys().collect()).unwrap_or_default();
+                known.extend(
+                    image_envs
+                        .map(|e| e.keys().collect::<Vec<_>>())
+                        .unwrap_or_default(),
+                );
+                known.sort();
+                known.dedup();
+                return Err(error(
+                    yaml::key_line(&doc, "environments", 0),
+                    format!(
+                        "unknown environment `{env}`: expected one of {}",
+                        if known.is_empty() {
+                            "the names under `environments:` or `images.environments:` (there are none)"
+                                .to_string()
+                        } else {
+                            known
+                                .iter()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
     }
     Ok(Effective {
         config,

@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod reference;
+pub mod scan;
 pub mod sources;

@@ -375,3 +375,71 @@ fn reports_use_repository_relative_paths_from_a_subfolder() {
         serde_json::from_str(&std::fs::read_to_string(root.join("cq.json")).unwrap()).unwrap();
     assert_eq!(cq[0]["location"]["path"], "sub/c.go");
 }
+
+#[test]
+fn scan_checks_images_and_only_changed_lines_count_with_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    let config = "images:\n  environments:\n    production:\n      deny_latest: true\n";
+    write(root, ".tollgate.yml", config.as_bytes());
+    write(
+        root,
+        "Dockerfile",
+        b"FROM alpine:latest AS base\nRUN true\n",
+    );
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["checkout", "-qb", "feature"]);
+    write(
+        root,
+        "Dockerfile",
+        b"FROM alpine:latest AS base\nRUN true\nFROM busybox\n",
+    );
+    git(root, &["commit", "-qam", "add a stage"]);
+
+    let run = tollgate(
+        root,
+        &[
+            "scan",
+            "--env",
+            "production",
+            "--format",
+            "json",
+            "--no-default-rules",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines: Vec<u64> = findings(&run).into_iter().map(|f| f.2).collect();
+    assert_eq!(lines, vec![1, 3]);
+
+    let run = tollgate(
+        root,
+        &[
+            "scan",
+            "--env",
+            "production",
+            "--format",
+            "json",
+            "--no-default-rules",
+            "--base",
+            "main",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = findings(&run);
+    assert_eq!(
+        found,
+        vec![("image/policy".to_string(), "Dockerfile".to_string(), 3)]
+    );
+
+    // without an environment the policies are not applied, and it says so
+    let run = tollgate(root, &["scan", "--format", "json", "--no-default-rules"]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("image policies not checked: no environment selected"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,130 @@
+//! Image policy checks over files: finds the image references of Dockerfiles,
+//! manifests and CI files and turns denied or unresolvable ones into findings.
+
+use super::check::check;
+use super::sources::{dockerfile, is_dockerfile, manifests};
+use crate::config::ImagePolicy;
+use crate::finding::{Finding, Position, Severity};
+use crate::scan::{Notice, ScanOutcome};
+use std::path::PathBuf;
+
+/// Rule id of an image that a policy denies.
+pub const IMAGE_POLICY_RULE: &str = "image/policy";
+/// Rule id of an image reference with a variable that has no value.
+pub const IMAGE_UNRESOLVED_RULE: &str = "image/unresolved";
+
+/// The files under `roots` that can name images, as display paths.
+pub fn image_files(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for root in roots {
+        // CI files are hidden (`.gitlab-ci.yml`, `.github/workflows/`): walk hidden files, not `.git`.
+        let walker = ignore::WalkBuilder::new(root)
+            .require_git(false)
+            .hidden(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let wanted = is_dockerfile(&name) || manifests::kind_of(entry.path()).is_some();
+            if entry.file_type().is_some_and(|t| t.is_file()) && wanted {
+                files.push(crate::scan::display_path(entry.path()));
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Checks the images of `files` against `policy` (environment `env`),
+/// adding findings and notices to `outcome`. Returns true if and only if a
+/// file could not be read as its kind (each is reported on stderr with its
+/// line; the other files are still checked).
+pub fn check_files(
+    files: &[PathBuf],
+    env: &str,
+    policy: &ImagePolicy,
+    outcome: &mut ScanOutcome,
+) -> bool {
+    let mut bad_files = false;
+    for path in files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: cannot read: {e}", path.display());
+                bad_files = true;
+                continue;
+            }
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let parsed = match manifests::kind_of(path) {
+            _ if is_dockerfile(&name) => dockerfile::images(&text),
+            Some(manifests::Kind::Kubernetes) => {
+                // Most YAML files are no manifests; templates (Helm) are no YAML yet.
+                if !(text.contains("apiVersion") && text.contains("kind")) {
+                    continue;
+                }
+                match manifests::images(&text, manifests::Kind::Kubernetes) {
+                    Err(_) if text.contains("{{") => {
+                        outcome.notices.push(Notice {
+                            path: path.clone(),
+                            message: "skipped: a template, not YAML until rendered".into(),
+                        });
+                        continue;
+                    }
+                    other => other,
+                }
+            }
+            Some(kind) => manifests::images(&text, kind),
+            None => continue,
+        };
+        let mentions = match parsed {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("error: {}:{}: {}", path.display(), e.line, e.message);
+                bad_files = true;
+                continue;
+            }
+        };
+        outcome.files_parsed += 1;
+        let mut found = Vec::new();
+        for m in mentions {
+            let (rule, severity, message) = match &m.unresolved {
+                Some(var) => (
+                    IMAGE_UNRESOLVED_RULE,
+                    Severity::Info,
+                    format!("cannot check `{}`: `{var}` has no value here (give the ARG a default, or check the image with `tollgate images check` where it is known)", m.image),
+                ),
+                None => match check(&m.image, env, policy).reason {
+                    Some(reason) => (IMAGE_POLICY_RULE, Severity::Error, format!("`{}` is denied in {env}: {reason}", m.image)),
+                    None => continue,
+                },
+            };
+            let column = m.column.max(1);
+            found.push(Finding {
+                rule: rule.into(),
+                severity,
+                path: path.clone(),
+                start: Position {
+                    line: m.line,
+                    column,
+                },
+                end: Position {
+                    line: m.line,
+                    column: column + m.image.chars().count(),
+                },
+                message,
+                fingerprint: String::new(),
+                fix: None,
+                snippet: m.image.clone(),
+                suppressed: false,
+            });
+        }
+        crate::fingerprint::assign(&mut found);
+        outcome.findings.extend(found);
+    }
+    bad_files
+}
