@@ -78,6 +78,11 @@ pub fn check_files(
                     other => other,
                 }
             }
+            Some(manifests::Kind::HelmValues) => manifests::images_with(
+                &text,
+                manifests::Kind::HelmValues,
+                app_version(path).as_deref(),
+            ),
             Some(kind) => manifests::images(&text, kind),
             None => continue,
         };
@@ -127,4 +132,18 @@ pub fn check_files(
         outcome.findings.extend(found);
     }
     bad_files
+}
+
+/// The `appVersion` of the chart beside a values file.
+fn app_version(values: &std::path::Path) -> Option<String> {
+    let dir = values.parent()?;
+    let chart = ["Chart.yaml", "Chart.yml"]
+        .iter()
+        .find_map(|n| std::fs::read_to_string(dir.join(n)).ok())?;
+    let parsed: serde_json::Value = crate::yaml::from_str(&chart).ok()?;
+    match parsed.get("appVersion")? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }

@@ -245,3 +245,53 @@ fn images_scan_reads_manifests_compose_and_ci_files() {
         "{report}"
     );
 }
+
+#[test]
+fn images_scan_reads_helm_values_with_app_version_and_kustomize() {
+    let config = "images:\n  environments:\n    production:\n      tags: ['^v']\n";
+    let dir = super::common::tree(&[
+        (".tollgate.yml", config),
+        (
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: app\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+        ),
+        (
+            "chart/values.yaml",
+            "image:\n  repository: nginx\n  tag: \"\"\n",
+        ),
+        (
+            "overlays/prod/kustomization.yaml",
+            "images:\n  - name: app\n    newTag: v2\n  - name: db\n    newTag: \"16\"\n",
+        ),
+    ]);
+    let run = tollgate(
+        dir.path(),
+        &["images", "scan", "--env", "production", "--format", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = json(&run);
+    let found: Vec<(String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{report}");
+    assert_eq!((found[0].0.as_str(), found[0].1), ("chart/values.yaml", 2));
+    assert!(
+        found[0].2.contains("`nginx:1.0`"),
+        "appVersion fills the empty tag: {}",
+        found[0].2
+    );
+    assert_eq!(
+        (found[1].0.as_str(), found[1].1),
+        ("overlays/prod/kustomization.yaml", 4)
+    );
+    assert!(found[1].2.contains("`db:16`"), "{}", found[1].2);
+}

@@ -14,6 +14,10 @@ pub enum Kind {
     Compose,
     GitLabCi,
     GitHubWorkflow,
+    /// A Helm chart's `values*.yaml` (beside `Chart.yaml`).
+    HelmValues,
+    /// `kustomization.yaml`: its `images:` overrides.
+    Kustomization,
     /// Anything else: Kubernetes objects are recognised by `kind`.
     Kubernetes,
 }
@@ -27,8 +31,15 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
     let in_workflows = path
         .parent()
         .is_some_and(|p| p.ends_with(".github/workflows"));
+    let in_chart = path
+        .parent()
+        .is_some_and(|p| p.join("Chart.yaml").is_file() || p.join("Chart.yml").is_file());
     Some(if in_workflows {
         Kind::GitHubWorkflow
+    } else if name.starts_with("values") && in_chart {
+        Kind::HelmValues
+    } else if name.starts_with("kustomization.") {
+        Kind::Kustomization
     } else if name.ends_with("gitlab-ci.yml") || name.ends_with("gitlab-ci.yaml") {
         Kind::GitLabCi
     } else if name.starts_with("docker-compose") || name.starts_with("compose.") {
@@ -38,8 +49,17 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
     })
 }
 
-/// The image references of one YAML file of `kind`.
+/// The image references of one YAML file of `kind`. `app_version` is the
+/// chart's `appVersion`, the tag Helm charts use when `image.tag` is empty.
 pub fn images(text: &str, kind: Kind) -> Result<Vec<ImageMention>, SourceError> {
+    images_with(text, kind, None)
+}
+
+pub fn images_with(
+    text: &str,
+    kind: Kind,
+    app_version: Option<&str>,
+) -> Result<Vec<ImageMention>, SourceError> {
     let mut found = Vec::new();
     for doc in yaml::documents(text) {
         let value: Value = yaml::from_document(&doc).map_err(|e| SourceError {
@@ -47,13 +67,18 @@ pub fn images(text: &str, kind: Kind) -> Result<Vec<ImageMention>, SourceError> 
             message: e.message,
         })?;
         let mut values = Vec::new();
+        // (image, the text that marks its line) for the kinds that build images
+        let mut composed: Vec<(String, String)> = Vec::new();
         match kind {
             Kind::Compose => compose(&value, &mut values),
             Kind::GitLabCi => gitlab_ci(&value, &mut values),
             Kind::GitHubWorkflow => github_workflow(&value, &mut values),
             Kind::Kubernetes => kubernetes(&value, &mut values),
+            Kind::HelmValues => helm_values(&value, app_version, &mut composed),
+            Kind::Kustomization => kustomization(&value, &mut composed),
         }
-        place(&doc, values, &mut found);
+        composed.extend(values.into_iter().map(|v| (v.clone(), v)));
+        place(&doc, composed, &mut found);
     }
     // Maps are read in key order, not file order.
     found.sort_by_key(|m| (m.line, m.column));
@@ -139,6 +164,76 @@ fn github_workflow(doc: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Every `image:` map with a `repository` (`registry`, `tag`, `digest`
+/// optional); an empty tag falls back to the chart's `appVersion`.
+fn helm_values(v: &Value, app_version: Option<&str>, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let repository = child.get("repository").and_then(Value::as_str);
+                if key == "image" {
+                    if let Some(repository) = repository {
+                        let scalar = |k: &str| {
+                            child.get(k).and_then(|x| match x {
+                                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                                Value::Number(n) => Some(n.to_string()),
+                                _ => None,
+                            })
+                        };
+                        let mut image = match scalar("registry") {
+                            Some(registry) => format!("{registry}/{repository}"),
+                            None => repository.to_string(),
+                        };
+                        if let Some(tag) = scalar("tag").or_else(|| app_version.map(str::to_string))
+                        {
+                            image.push(':');
+                            image.push_str(&tag);
+                        }
+                        if let Some(digest) = scalar("digest") {
+                            image.push('@');
+                            image.push_str(&digest);
+                        }
+                        out.push((image, repository.to_string()));
+                        continue;
+                    }
+                }
+                helm_values(child, app_version, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| helm_values(i, app_version, out)),
+        _ => {}
+    }
+}
+
+/// `images:` of a kustomization: `name` replaced by `newName`, `newTag`, `digest`.
+fn kustomization(doc: &Value, out: &mut Vec<(String, String)>) {
+    for entry in doc
+        .get("images")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = entry.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let target = entry.get("newName").and_then(Value::as_str).unwrap_or(name);
+        let mut image = target.to_string();
+        if let Some(tag) = entry.get("newTag").and_then(|t| {
+            t.as_str()
+                .map(str::to_string)
+                .or_else(|| t.as_number().map(|n| n.to_string()))
+        }) {
+            image.push(':');
+            image.push_str(&tag);
+        }
+        if let Some(digest) = entry.get("digest").and_then(Value::as_str) {
+            image.push('@');
+            image.push_str(digest);
+        }
+        out.push((image, name.to_string()));
+    }
+}
+
 /// Containers of the workload kinds, at their pod spec.
 fn kubernetes(doc: &Value, out: &mut Vec<String>) {
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
@@ -181,15 +276,15 @@ fn kubernetes(doc: &Value, out: &mut Vec<String>) {
 
 /// Gives each value the line where its text stands, taking lines in order
 /// for repeated values.
-fn place(doc: &yaml::Document<'_>, values: Vec<String>, out: &mut Vec<ImageMention>) {
+fn place(doc: &yaml::Document<'_>, values: Vec<(String, String)>, out: &mut Vec<ImageMention>) {
     let lines: Vec<&str> = doc.text.lines().collect();
     let mut used = vec![false; lines.len()];
-    for image in values {
+    for (image, needle) in values {
         let hit = lines.iter().enumerate().find_map(|(i, line)| {
             if used[i] || line.trim_start().starts_with('#') {
                 return None;
             }
-            let column = value_column(line, &image)?;
+            let column = value_column(line, &needle)?;
             Some((i, column))
         });
         let (line, column) = match hit {
@@ -325,6 +420,28 @@ data:
                 ("alpine:3.20".into(), 9)
             ]
         );
+    }
+
+    #[test]
+    fn helm_values_and_kustomize() {
+        let values = "replicaCount: 1\nimage:\n  registry: registry.example.com\n  repository: team/app\n  tag: \"\"\nsidecar:\n  image:\n    repository: busybox\n    tag: 1.36\n";
+        let found: Vec<(String, usize)> = images_with(values, Kind::HelmValues, Some("v2.1.0"))
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.image, m.line))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("registry.example.com/team/app:v2.1.0".into(), 4),
+                ("busybox:1.36".into(), 8)
+            ]
+        );
+        let kustomize = "resources: [deploy.yaml]\nimages:\n  - name: app\n    newName: registry.example.com/app\n    newTag: v1.4.0\n  - name: redis\n    digest: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
+        let found = lines(kustomize, Kind::Kustomization);
+        assert_eq!(found[0], ("registry.example.com/app:v1.4.0".into(), 3));
+        assert_eq!(found[1].1, 6);
+        assert!(found[1].0.starts_with("redis@sha256:"));
     }
 
     #[test]
