@@ -184,6 +184,17 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
         exclude.as_ref(),
         &mut outcome,
     );
+    if let (Some(review), Some(images)) = (&change, &effective.config.images) {
+        let severity = images.downgrade.unwrap_or(Severity::Warning);
+        for (rel, before) in &review.image_files_before {
+            let path = crate::scan::display_path(&review.workdir.join(rel));
+            if let Ok(now) = std::fs::read_to_string(&path) {
+                outcome.findings.extend(crate::policy::scan::downgrades(
+                    &path, before, &now, severity,
+                ));
+            }
+        }
+    }
     if let Some(review) = &change {
         review.apply(filter, &mut outcome);
     }
@@ -274,6 +285,8 @@ fn check_images(
 struct Review {
     set: ChangeSet,
     workdir: std::path::PathBuf,
+    /// Files that can name images, as they were at the merge base (by new path).
+    image_files_before: Vec<(std::path::PathBuf, String)>,
 }
 
 impl Review {
@@ -335,7 +348,32 @@ fn review_change(
             }
         }
     }
-    Ok((Review { set, workdir }, changed))
+    let mut image_files_before = Vec::new();
+    for (rel, change) in &set.files {
+        let name = rel
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let names_images = crate::policy::sources::is_dockerfile(&name)
+            || crate::policy::sources::manifests::kind_of(rel).is_some();
+        let old = match &change.status {
+            crate::diff::FileStatus::Renamed { from } => from.clone(),
+            _ => rel.clone(),
+        };
+        if let (true, Some(base)) = (names_images, set.base_commit.as_deref()) {
+            if let Some(text) = repo.file_at(base, &old) {
+                image_files_before.push((rel.clone(), text));
+            }
+        }
+    }
+    Ok((
+        Review {
+            set,
+            workdir,
+            image_files_before,
+        },
+        changed,
+    ))
 }
 
 /// Annotations go to stdout with the text view, and to stderr when stdout

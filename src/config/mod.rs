@@ -83,6 +83,9 @@ pub struct ImagesConfig {
     /// Image policy by environment name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environments: Option<BTreeMap<String, ImagePolicy>>,
+    /// Severity of a change that moves an image's SemVer tag back (with `--base`); default warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downgrade: Option<Severity>,
 }
 
 /// What image references an environment accepts.

@@ -85,7 +85,18 @@ impl Repo {
         let mut find = git2::DiffFindOptions::new();
         find.renames(true);
         diff.find_similar(Some(&mut find))?;
-        collect(&diff)
+        let mut set = collect(&diff)?;
+        set.base_commit = Some(merge_base.to_string());
+        Ok(set)
+    }
+
+    /// The text of `path` in commit `commit`, if it exists there and is UTF-8.
+    pub fn file_at(&self, commit: &str, path: &Path) -> Option<String> {
+        let oid = git2::Oid::from_str(commit).ok()?;
+        let tree = self.repo.find_commit(oid).ok()?.tree().ok()?;
+        let entry = tree.get_path(path).ok()?;
+        let blob = self.repo.find_blob(entry.id()).ok()?;
+        String::from_utf8(blob.content().to_vec()).ok()
     }
 }
 

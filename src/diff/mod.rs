@@ -37,6 +37,8 @@ pub struct ChangeSet {
     pub binary: Vec<PathBuf>,
     /// Deleted files: nothing to scan.
     pub deleted: Vec<PathBuf>,
+    /// The merge base the change is measured from.
+    pub base_commit: Option<String>,
 }
 
 /// Which findings of a change to keep.

@@ -56,35 +56,17 @@ pub fn check_files(
                 continue;
             }
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let parsed = match manifests::kind_of(path) {
-            _ if is_dockerfile(&name) => dockerfile::images(&text),
-            Some(manifests::Kind::Kubernetes) => {
-                // Most YAML files are no manifests; templates (Helm) are no YAML yet.
-                if !(text.contains("apiVersion") && text.contains("kind")) {
-                    continue;
-                }
-                match manifests::images(&text, manifests::Kind::Kubernetes) {
-                    Err(_) if text.contains("{{") => {
-                        outcome.notices.push(Notice {
-                            path: path.clone(),
-                            message: "skipped: a template, not YAML until rendered".into(),
-                        });
-                        continue;
-                    }
-                    other => other,
-                }
+        let parsed = match mentions(path, &text) {
+            Mentions::Found(found) => Ok(found),
+            Mentions::None => continue,
+            Mentions::Template => {
+                outcome.notices.push(Notice {
+                    path: path.clone(),
+                    message: "skipped: a template, not YAML until rendered".into(),
+                });
+                continue;
             }
-            Some(manifests::Kind::HelmValues) => manifests::images_with(
-                &text,
-                manifests::Kind::HelmValues,
-                app_version(path).as_deref(),
-            ),
-            Some(kind) => manifests::images(&text, kind),
-            None => continue,
+            Mentions::Bad(e) => Err(e),
         };
         let mentions = match parsed {
             Ok(m) => m,
@@ -146,4 +128,120 @@ fn app_version(values: &std::path::Path) -> Option<String> {
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// What a file says about images.
+pub enum Mentions {
+    Found(Vec<super::sources::ImageMention>),
+    /// Not a file that names images (a YAML file that is no manifest).
+    None,
+    /// A Helm template: no YAML until rendered.
+    Template,
+    Bad(super::sources::SourceError),
+}
+
+/// The image references of the file at `path` (used for its kind) holding `text`.
+pub fn mentions(path: &std::path::Path, text: &str) -> Mentions {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let parsed = match manifests::kind_of(path) {
+        _ if is_dockerfile(&name) => dockerfile::images(text),
+        Some(manifests::Kind::Kubernetes) => {
+            // Most YAML files are no manifests; templates (Helm) are no YAML yet.
+            if !(text.contains("apiVersion") && text.contains("kind")) {
+                return Mentions::None;
+            }
+            match manifests::images(text, manifests::Kind::Kubernetes) {
+                Err(_) if text.contains("{{") => return Mentions::Template,
+                other => other,
+            }
+        }
+        Some(manifests::Kind::HelmValues) => manifests::images_with(
+            text,
+            manifests::Kind::HelmValues,
+            app_version(path).as_deref(),
+        ),
+        Some(kind) => manifests::images(text, kind),
+        None => return Mentions::None,
+    };
+    match parsed {
+        Ok(found) => Mentions::Found(found),
+        Err(e) => Mentions::Bad(e),
+    }
+}
+
+/// Rule id of a change that moves an image's version back.
+pub const IMAGE_DOWNGRADE_RULE: &str = "image/downgrade";
+
+/// The SemVer version of a tag (one leading `v` allowed).
+fn version_of(tag: &str) -> Option<semver::Version> {
+    semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()
+}
+
+/// Findings for images whose SemVer tag is lower in `head_text` than the
+/// highest tag of the same repository in `base_text` (the file before the change).
+pub fn downgrades(
+    path: &std::path::Path,
+    base_text: &str,
+    head_text: &str,
+    severity: Severity,
+) -> Vec<Finding> {
+    let (Mentions::Found(before), Mentions::Found(after)) =
+        (mentions(path, base_text), mentions(path, head_text))
+    else {
+        return Vec::new();
+    };
+    let key = |image: &str| {
+        super::reference::parse(image)
+            .ok()
+            .and_then(|r| Some((format!("{}/{}", r.domain, r.path), r.tag?)))
+    };
+    let mut highest: std::collections::HashMap<String, (semver::Version, String)> =
+        Default::default();
+    for m in &before {
+        if let Some((repo, tag)) = key(&m.image) {
+            if let Some(v) = version_of(&tag) {
+                let entry = highest.entry(repo).or_insert((v.clone(), tag.clone()));
+                if super::check::precedence(&v, &entry.0).is_gt() {
+                    *entry = (v, tag);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for m in after {
+        let Some((repo, tag)) = key(&m.image) else {
+            continue;
+        };
+        let (Some(v), Some((old, old_tag))) = (version_of(&tag), highest.get(&repo)) else {
+            continue;
+        };
+        if super::check::precedence(&v, old).is_lt() {
+            let column = m.column.max(1);
+            out.push(Finding {
+                rule: IMAGE_DOWNGRADE_RULE.into(),
+                severity,
+                path: path.to_path_buf(),
+                start: Position {
+                    line: m.line,
+                    column,
+                },
+                end: Position {
+                    line: m.line,
+                    column: column + m.image.chars().count(),
+                },
+                message: format!(
+                    "`{repo}` moves back from `{old_tag}` to `{tag}`: versions only move forward"
+                ),
+                fingerprint: String::new(),
+                fix: None,
+                snippet: m.image.clone(),
+                suppressed: false,
+            });
+        }
+    }
+    crate::fingerprint::assign(&mut out);
+    out
 }

@@ -443,3 +443,77 @@ fn scan_checks_images_and_only_changed_lines_count_with_base() {
         run.stderr
     );
 }
+
+#[test]
+fn a_change_that_moves_an_image_version_back_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    write(root, ".tollgate.yml", b"images:\n  downgrade: error\n");
+    write(
+        root,
+        "Dockerfile",
+        b"FROM registry.example.com/app:v1.4.0\nFROM redis:7.2.0\n",
+    );
+    write(
+        root,
+        "k8s.yaml",
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: nginx:1.27.0\n",
+    );
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["checkout", "-qb", "feature"]);
+    write(
+        root,
+        "Dockerfile",
+        b"FROM registry.example.com/app:v1.3.9\nFROM redis:7.4.0\n",
+    );
+    write(
+        root,
+        "k8s.yaml",
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: nginx:1.27.0-rc.1\n",
+    );
+    git(root, &["commit", "-qam", "pin versions"]);
+    let run = tollgate(
+        root,
+        &[
+            "scan",
+            "--no-default-rules",
+            "--format",
+            "json",
+            "--base",
+            "main",
+        ],
+    );
+    assert_eq!(
+        run.code, 1,
+        "downgrades are errors by this config: {}",
+        run.stderr
+    );
+    let report = json(&run);
+    let found: Vec<(String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{report}");
+    assert_eq!((found[0].0.as_str(), found[0].1), ("Dockerfile", 1));
+    assert!(
+        found[0].2.contains("moves back from `v1.4.0` to `v1.3.9`"),
+        "{}",
+        found[0].2
+    );
+    assert_eq!((found[1].0.as_str(), found[1].1), ("k8s.yaml", 5));
+    assert!(
+        found[1].2.contains("`1.27.0-rc.1`"),
+        "a pre-release is lower: {}",
+        found[1].2
+    );
+}
