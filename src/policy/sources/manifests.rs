@@ -395,6 +395,35 @@ data:
     }
 
     #[test]
+    fn every_workload_kind_and_container_list() {
+        let mut text = String::from(
+            "apiVersion: v1\nkind: Pod\nspec:\n  ephemeralContainers:\n    - image: debug:1\n",
+        );
+        for kind in ["StatefulSet", "DaemonSet", "ReplicaSet", "Job"] {
+            text.push_str(&format!(
+                "---\nkind: {kind}\nspec:\n  template:\n    spec:\n      containers:\n        - image: {}:1\n",
+                kind.to_lowercase()
+            ));
+        }
+        text.push_str("---\nkind: Service\nspec:\n  image: not-a-workload\n");
+        let found: Vec<String> = images(&text, Kind::Kubernetes)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.image)
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                "debug:1",
+                "statefulset:1",
+                "daemonset:1",
+                "replicaset:1",
+                "job:1"
+            ]
+        );
+    }
+
+    #[test]
     fn compose_gitlab_and_github() {
         let compose = "services:\n  web:\n    image: nginx:1.27\n  db:\n    image: postgres\n";
         assert_eq!(
