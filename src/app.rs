@@ -268,11 +268,8 @@ fn check_images(
         return false;
     };
     let mut files = crate::policy::scan::image_files(paths);
-    if let Some((by_name, by_path)) = exclude {
-        files.retain(|p| {
-            let name = p.file_name().map(std::path::Path::new).unwrap_or(p);
-            !(by_name.is_match(name) || by_path.is_match(p))
-        });
+    if let Some(exclude) = exclude {
+        files.retain(|p| !crate::scan::excluded(exclude, p));
     }
     let bad = crate::policy::scan::check_files(&files, env, policy, outcome);
     outcome

@@ -61,11 +61,8 @@ enum FileResult {
 /// Scans every file under `options.paths` with `rules`.
 pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
     let (mut files, mut walk_notices) = collect_files(&options.paths);
-    if let Some((by_name, by_path)) = &options.exclude {
-        files.retain(|(path, _)| {
-            let name = path.file_name().map(Path::new).unwrap_or(path);
-            !(by_name.is_match(name) || by_path.is_match(path))
-        });
+    if let Some(exclude) = &options.exclude {
+        files.retain(|(path, _)| !excluded(exclude, path));
     }
     let results: Vec<FileResult> = files
         .par_iter()
@@ -96,6 +93,13 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
     outcome.notices.append(&mut walk_notices);
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
     outcome
+}
+
+/// Returns true if and only if `path` matches the configuration's `exclude`
+/// globs: (file-name globs, path globs).
+pub fn excluded(exclude: &(globset::GlobSet, globset::GlobSet), path: &Path) -> bool {
+    let name = path.file_name().map(Path::new).unwrap_or(path);
+    exclude.0.is_match(name) || exclude.1.is_match(path)
 }
 
 /// Lists the files to scan with their language, honouring `.gitignore`.
