@@ -25,6 +25,7 @@ pub const EXIT_ERROR: i32 = 2;
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Review(args) => crate::github::command::run(args),
         Command::Rules(RulesCommand::List { rules, format }) => run_rules_list(&rules, format),
         Command::Rules(RulesCommand::Test { paths }) => run_rules_test(paths),
         Command::Rules(RulesCommand::Explain { id, rules }) => run_rules_explain(&id, &rules),
@@ -90,6 +91,45 @@ fn print_rule_errors(errors: &[RuleError]) {
 }
 
 fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
+    let setup = setup(&args);
+    let source = match &args.base {
+        Some(base) => ChangeSource::Git {
+            base: base.clone(),
+            head: args.head.clone(),
+        },
+        None => ChangeSource::None,
+    };
+    let scanned = match scan_change(&args, &setup, source) {
+        Ok(scanned) => scanned,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let report_failed = write_reports(&setup, &scanned.outcome, None);
+    print_outcome(&args, &scanned.outcome)?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
+        github_output(&scanned.outcome, args.format)?;
+    }
+    Ok(exit_code(
+        &setup,
+        &scanned.outcome,
+        report_failed || scanned.bad_images,
+    ))
+}
+
+/// What a scan needs before it looks at files: the configuration (defaults
+/// when it is bad), the rules, the gate and the report files.
+pub(crate) struct Setup {
+    pub effective: config::Effective,
+    pub rules: RuleSet,
+    pub fail_on: FailOn,
+    pub reports: Vec<crate::cli::ReportTarget>,
+    /// A bad configuration or a bad rule was reported: the run exits 2 in the end.
+    pub broken: bool,
+}
+
+pub(crate) fn setup(args: &ScanArgs) -> Setup {
     if let Some(threads) = args.threads {
         // Ignore the error when a pool already exists (in-process tests).
         let _ = rayon::ThreadPoolBuilder::new()
@@ -137,40 +177,68 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    Setup {
+        effective,
+        rules,
+        fail_on,
+        reports,
+        broken: bad_rules || bad_config,
+    }
+}
+
+/// Where the change under review comes from.
+pub(crate) enum ChangeSource {
+    /// No change: scan everything under the paths.
+    None,
+    /// Read it from git.
+    Git { base: String, head: Option<String> },
+    /// Already known (from a forge's API).
+    Given(Review),
+}
+
+pub(crate) struct Scanned {
+    pub outcome: crate::scan::ScanOutcome,
+    /// An image file could not be read as its kind.
+    pub bad_images: bool,
+}
+
+/// Scans the paths (only the changed files when a change is given and the
+/// filter allows), checks images, and keeps the findings the filter lets through.
+pub(crate) fn scan_change(
+    args: &ScanArgs,
+    setup: &Setup,
+    source: ChangeSource,
+) -> Result<Scanned, String> {
+    let effective = &setup.effective;
     let mut paths = if args.paths.is_empty() {
         vec![".".into()]
     } else {
         args.paths.clone()
     };
-    let filter = match (&args.base, args.filter.or(effective.config.filter)) {
-        (None, None | Some(FilterMode::All)) => FilterMode::All,
-        (None, Some(_)) if args.filter.is_none() => FilterMode::All,
-        (None, Some(mode)) => {
-            eprintln!(
-                "error: --filter {mode:?} needs --base REF: it filters the findings of a change"
-            );
-            return Ok(EXIT_ERROR);
+    let has_change = !matches!(source, ChangeSource::None);
+    let filter = match (has_change, args.filter.or(effective.config.filter)) {
+        (false, None | Some(FilterMode::All)) => FilterMode::All,
+        (false, Some(_)) if args.filter.is_none() => FilterMode::All,
+        (false, Some(mode)) => {
+            return Err(format!(
+                "--filter {mode:?} needs --base REF: it filters the findings of a change"
+            ))
         }
-        (Some(_), mode) => mode.unwrap_or(FilterMode::Added),
+        (true, mode) => mode.unwrap_or(FilterMode::Added),
     };
-    let mut change = None;
-    if let Some(base) = &args.base {
-        match review_change(base, args.head.as_deref(), &paths, filter) {
-            Ok((review, changed_paths)) => {
-                if filter != FilterMode::All {
-                    paths = changed_paths;
-                }
-                change = Some(review);
-            }
-            Err(err) => {
-                eprintln!("error: {err}");
-                return Ok(EXIT_ERROR);
-            }
+    let change = match source {
+        ChangeSource::None => None,
+        ChangeSource::Git { base, head } => {
+            Some(review_change(&base, head.as_deref()).map_err(|e| format!("{e:#}"))?)
         }
+        ChangeSource::Given(review) => Some(review),
+    };
+    if let (Some(review), true) = (&change, filter != FilterMode::All) {
+        paths = review.changed_paths(&paths);
     }
     let exclude = effective.exclude();
     let mut outcome = scan(
-        &rules,
+        &setup.rules,
         &ScanOptions {
             paths: paths.clone(),
             max_filesize: args.max_filesize,
@@ -178,7 +246,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
         },
     );
     let bad_images = check_images(
-        &effective,
+        effective,
         args.environment.as_deref(),
         &paths,
         exclude.as_ref(),
@@ -198,44 +266,75 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     if let Some(review) = &change {
         review.apply(filter, &mut outcome);
     }
-    // Report files first: whatever happens next, they are on disk.
-    let mut report_failed = false;
-    for target in &reports {
-        if let Err(err) = write_report(target, &outcome, &rules) {
+    Ok(Scanned {
+        outcome,
+        bad_images,
+    })
+}
+
+/// Writes the report files first: whatever happens next, they are on disk.
+/// Returns true if and only if one could not be written.
+pub(crate) fn write_reports(
+    setup: &Setup,
+    outcome: &crate::scan::ScanOutcome,
+    review: Option<&report::json::ReviewMeta>,
+) -> bool {
+    let mut failed = false;
+    for target in &setup.reports {
+        if let Err(err) = write_report(target, outcome, &setup.rules, review) {
             eprintln!(
                 "error: cannot write the {} report: {err:#}",
                 target.path.display()
             );
-            report_failed = true;
+            failed = true;
         }
     }
+    failed
+}
+
+/// The result on stdout, as text or JSON.
+pub(crate) fn print_outcome(
+    args: &ScanArgs,
+    outcome: &crate::scan::ScanOutcome,
+) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let is_terminal = stdout.is_terminal();
     let mut out = stdout.lock();
     match args.format {
-        OutputFormat::Json => report::json::write(&mut out, &outcome)?,
+        OutputFormat::Json => {
+            // stdout stays relative to the current folder; report files are repository-relative.
+            report::json::write(&mut out, outcome, &report::RepoPaths::default(), None)?
+        }
         OutputFormat::Text => {
             let palette =
                 terminal::Palette::new(terminal::colour_enabled(args.color.as_str(), is_terminal));
-            terminal::write(&mut out, &outcome, palette)?;
+            terminal::write(&mut out, outcome, palette)?;
         }
     }
     out.flush()?;
-    drop(out);
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
-        github_output(&outcome, args.format)?;
+    Ok(())
+}
+
+/// 2 when anything was broken, else 1 when a finding reaches `fail_on`, else 0.
+pub(crate) fn exit_code(setup: &Setup, outcome: &crate::scan::ScanOutcome, broken: bool) -> i32 {
+    if setup.broken || broken {
+        return EXIT_ERROR;
     }
-    if bad_rules || report_failed || bad_config || bad_images {
-        return Ok(EXIT_ERROR);
+    if gate_fails(setup.fail_on, &outcome.findings) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
     }
+}
+
+pub(crate) fn gate_fails(fail_on: FailOn, findings: &[crate::finding::Finding]) -> bool {
     let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Info => Some(Severity::Info),
         FailOn::Never => None,
     };
-    let failed = threshold.is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t));
-    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+    threshold.is_some_and(|t| findings.iter().any(|f| f.severity >= t))
 }
 
 /// With an `images` section and an environment selected, checks the image
@@ -279,11 +378,11 @@ fn check_images(
 }
 
 /// A change under review: its files, and where the repository lies.
-struct Review {
-    set: ChangeSet,
-    workdir: std::path::PathBuf,
+pub(crate) struct Review {
+    pub set: ChangeSet,
+    pub workdir: std::path::PathBuf,
     /// Files that can name images, as they were at the merge base (by new path).
-    image_files_before: Vec<(std::path::PathBuf, String)>,
+    pub image_files_before: Vec<(std::path::PathBuf, String)>,
 }
 
 impl Review {
@@ -307,16 +406,27 @@ impl Review {
             });
         }
     }
+
+    /// The changed files that exist and lie under `paths`: what a filtered
+    /// scan needs to look at.
+    fn changed_paths(&self, paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let roots: Vec<std::path::PathBuf> = paths
+            .iter()
+            .map(|p| cwd.join(p).canonicalize().unwrap_or_else(|_| cwd.join(p)))
+            .collect();
+        self.set
+            .files
+            .keys()
+            .map(|rel| self.workdir.join(rel))
+            .filter(|abs| roots.iter().any(|r| abs.starts_with(r)) && abs.is_file())
+            .map(|abs| crate::scan::display_path(&abs))
+            .collect()
+    }
 }
 
-/// Reads the change from git and lists the changed files that lie under
-/// `paths` (the files a filtered scan needs to look at).
-fn review_change(
-    base: &str,
-    head: Option<&str>,
-    paths: &[std::path::PathBuf],
-    filter: FilterMode,
-) -> anyhow::Result<(Review, Vec<std::path::PathBuf>)> {
+/// Reads the change from git.
+pub(crate) fn review_change(base: &str, head: Option<&str>) -> anyhow::Result<Review> {
     let cwd = std::env::current_dir()?;
     let repo = Repo::discover(&cwd)?;
     let head = head.unwrap_or("HEAD");
@@ -332,19 +442,6 @@ fn review_change(
     let workdir = workdir
         .canonicalize()
         .unwrap_or_else(|_| workdir.to_path_buf());
-    let roots: Vec<std::path::PathBuf> = paths
-        .iter()
-        .map(|p| cwd.join(p).canonicalize().unwrap_or_else(|_| cwd.join(p)))
-        .collect();
-    let mut changed = Vec::new();
-    if filter != FilterMode::All {
-        for rel in set.files.keys() {
-            let absolute = workdir.join(rel);
-            if roots.iter().any(|r| absolute.starts_with(r)) && absolute.is_file() {
-                changed.push(crate::scan::display_path(&absolute));
-            }
-        }
-    }
     let mut image_files_before = Vec::new();
     for (rel, change) in &set.files {
         let name = rel
@@ -363,19 +460,19 @@ fn review_change(
             }
         }
     }
-    Ok((
-        Review {
-            set,
-            workdir,
-            image_files_before,
-        },
-        changed,
-    ))
+    Ok(Review {
+        set,
+        workdir,
+        image_files_before,
+    })
 }
 
 /// Annotations go to stdout with the text view, and to stderr when stdout
 /// carries JSON (the runner reads workflow commands from both).
-fn github_output(outcome: &crate::scan::ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
+pub(crate) fn github_output(
+    outcome: &crate::scan::ScanOutcome,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
     let paths = report::RepoPaths::detect();
     match format {
         OutputFormat::Text => report::github::write_annotations(
@@ -389,6 +486,13 @@ fn github_output(outcome: &crate::scan::ScanOutcome, format: OutputFormat) -> an
             &paths,
         )?,
     }
+    github_step_summary(outcome);
+    Ok(())
+}
+
+/// Appends the findings to the job's step summary, when Actions gives one.
+pub(crate) fn github_step_summary(outcome: &crate::scan::ScanOutcome) {
+    let paths = report::RepoPaths::detect();
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let appended = std::fs::OpenOptions::new()
             .create(true)
@@ -402,13 +506,13 @@ fn github_output(outcome: &crate::scan::ScanOutcome, format: OutputFormat) -> an
             );
         }
     }
-    Ok(())
 }
 
 fn write_report(
     target: &crate::cli::ReportTarget,
     outcome: &crate::scan::ScanOutcome,
     rules: &RuleSet,
+    review: Option<&report::json::ReviewMeta>,
 ) -> anyhow::Result<()> {
     use crate::cli::ReportKind;
     if let Some(parent) = target.path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -422,7 +526,9 @@ fn write_report(
         ReportKind::CodeQuality => {
             report::codequality::write(&mut file, outcome, &report::RepoPaths::detect())?
         }
-        ReportKind::Json => report::json::write(&mut file, outcome)?,
+        ReportKind::Json => {
+            report::json::write(&mut file, outcome, &report::RepoPaths::detect(), review)?
+        }
     }
     file.flush()?;
     Ok(())
@@ -919,7 +1025,9 @@ fn run_images_scan(
     let colour = terminal::colour_enabled("auto", stdout.is_terminal());
     let mut out = stdout.lock();
     match format {
-        OutputFormat::Json => report::json::write(&mut out, &outcome)?,
+        OutputFormat::Json => {
+            report::json::write(&mut out, &outcome, &report::RepoPaths::default(), None)?
+        }
         OutputFormat::Text => terminal::write(&mut out, &outcome, terminal::Palette::new(colour))?,
     }
     Ok(if bad_files {

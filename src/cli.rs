@@ -19,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan files with the rule library and report findings.
     Scan(ScanArgs),
+    /// Review a GitHub pull request: scan its change, write the reports, then
+    /// post inline comments (one review) and keep one summary comment up to date.
+    Review(ReviewArgs),
     /// List, test and explain rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -175,6 +178,44 @@ pub struct ScanArgs {
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = crate::scan::DEFAULT_MAX_FILESIZE)]
     pub max_filesize: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// The repository, OWNER/NAME [default: GITHUB_REPOSITORY].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// The pull request number [default: from the event payload, GITHUB_EVENT_PATH].
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// The token [default: the action input `github-token`, then GITHUB_TOKEN].
+    /// Prefer the environment: a flag shows in process listings.
+    #[arg(long, value_name = "TOKEN")]
+    pub github_token: Option<String>,
+    /// Scan and write the reports, post nothing: the unprivileged half of the fork pattern.
+    #[arg(long)]
+    pub no_post: bool,
+    /// Post the findings of a JSON report written by `review --no-post`,
+    /// without scanning or reading the pull request's code.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_post")]
+    pub from: Option<PathBuf>,
+    /// The review event when a new comment is an error [default: comment, or the config's].
+    #[arg(long, value_enum)]
+    pub review_event: Option<crate::github::publish::ReviewEvent>,
+    /// Most inline comments per run; the rest go to the summary [default: 30].
+    #[arg(long, value_name = "N")]
+    pub max_comments: Option<usize>,
+    /// The summary comment when nothing is found: keep it, saying so, or delete it [default: keep].
+    #[arg(long, value_enum)]
+    pub on_clean: Option<crate::github::publish::OnClean>,
+    /// Also create a check run with annotations (needs `checks: write`).
+    #[arg(long)]
+    pub github_check: bool,
+    /// Seconds the whole conversation with GitHub may take [default: 120].
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

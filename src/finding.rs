@@ -54,18 +54,22 @@ impl fmt::Display for Severity {
 }
 
 /// A 1-based line and column position. Columns count characters, not bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
 }
 
-/// A suggested replacement of the text in `span` (byte offsets into the file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A suggested replacement of the text between `start` and `end`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     pub start: Position,
     pub end: Position,
     pub replacement: String,
+    /// Lines `start.line..=end.line` as they read after the fix: what a
+    /// review `suggestion` block holds, which replaces whole lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_lines: Option<String>,
 }
 
 /// One result of a check: a rule match or an image policy denial.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod diff;
 pub mod finding;
 pub mod fingerprint;
+pub mod github;
 pub mod lang;
 pub mod policy;
 pub mod report;

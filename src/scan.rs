@@ -251,6 +251,7 @@ pub fn check_source(
                 fix: m.fix.map(|(sb, eb, sp, ep, replacement)| Fix {
                     start: position(source, sb, sp),
                     end: position(source, eb, ep),
+                    new_lines: Some(lines_after_fix(source, sb, eb, &replacement)),
                     replacement,
                 }),
                 snippet: source[m.start_byte..m.end_byte].to_string(),
@@ -262,6 +263,15 @@ pub fn check_source(
     findings.sort_by(|a, b| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
     fingerprint::assign(&mut findings);
     Ok((true, findings))
+}
+
+/// The whole lines around bytes `start..end` of `source`, with that span
+/// replaced (no trailing line break).
+fn lines_after_fix(source: &str, start: usize, end: usize, replacement: &str) -> String {
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[end..].find('\n').map_or(source.len(), |i| end + i);
+    let tail = source[end..line_end].trim_end_matches('\r');
+    format!("{}{replacement}{tail}", &source[line_start..start])
 }
 
 /// Returns true if and only if `path` is a test file by its language's

@@ -40,9 +40,9 @@ pub struct Config {
     /// Container image policies per environment (checked here; enforced by the image checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<ImagesConfig>,
-    /// GitHub settings (not used yet).
+    /// How `tollgate review` posts on GitHub pull requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub github: Option<serde_json::Value>,
+    pub github: Option<GitHubConfig>,
     /// GitLab settings (not used yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitlab: Option<serde_json::Value>,
@@ -115,6 +115,26 @@ pub struct ImagePolicy {
     /// Read `_` in a tag as `+` (Helm's convention).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_metadata_underscore: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubConfig {
+    /// The review event when a new comment is an error: `comment` (default) or `request_changes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_event: Option<crate::github::publish::ReviewEvent>,
+    /// Most inline comments per run (default 30); the rest are listed in the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_comments: Option<usize>,
+    /// The summary comment when a run finds nothing: `keep` it saying so (default), or `delete` it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_clean: Option<crate::github::publish::OnClean>,
+    /// Also create a check run with annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_run: Option<bool>,
+    /// Seconds the whole conversation with GitHub may take (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

@@ -1,13 +1,27 @@
 //! `--format json`: the machine-readable scan result (schema in README.md).
+//! Paths are repository-relative. `tollgate review --from` reads it back.
 
-use crate::finding::{Finding, Severity};
+use super::RepoPaths;
+use crate::finding::{Finding, Fix, Position, Severity};
 use crate::scan::ScanOutcome;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
+
+/// The pull request a report was made for, so that another job can post it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewMeta {
+    /// `OWNER/NAME`.
+    pub repository: String,
+    pub pull_request: u64,
+    /// The commit that was scanned: the PR head.
+    pub head_sha: String,
+}
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
     version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<&'a ReviewMeta>,
     findings: Vec<JsonFinding<'a>>,
     summary: JsonSummary,
     notices: Vec<JsonNotice>,
@@ -50,11 +64,11 @@ pub fn path_string(path: &std::path::Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 
-fn to_json(f: &Finding) -> JsonFinding<'_> {
+fn to_json<'a>(f: &'a Finding, paths: &RepoPaths) -> JsonFinding<'a> {
     JsonFinding {
         rule: &f.rule,
         severity: f.severity,
-        path: path_string(&f.path),
+        path: paths.of(&f.path),
         line: f.start.line,
         column: f.start.column,
         end_line: f.end.line,
@@ -65,11 +79,17 @@ fn to_json(f: &Finding) -> JsonFinding<'_> {
     }
 }
 
-pub fn write(out: &mut dyn Write, outcome: &ScanOutcome) -> io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    outcome: &ScanOutcome,
+    paths: &RepoPaths,
+    review: Option<&ReviewMeta>,
+) -> io::Result<()> {
     let count = |s: Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
     let report = JsonReport {
         version: env!("CARGO_PKG_VERSION"),
-        findings: outcome.findings.iter().map(to_json).collect(),
+        review,
+        findings: outcome.findings.iter().map(|f| to_json(f, paths)).collect(),
         summary: JsonSummary {
             files_checked: outcome.files_checked,
             files_parsed: outcome.files_parsed,
@@ -84,11 +104,73 @@ pub fn write(out: &mut dyn Write, outcome: &ScanOutcome) -> io::Result<()> {
             .notices
             .iter()
             .map(|n| JsonNotice {
-                path: path_string(&n.path),
+                path: paths.of(&n.path),
                 message: n.message.clone(),
             })
             .collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)
+}
+
+/// A report read back: its findings (paths repository-relative) and, if it
+/// was made by `tollgate review`, the pull request it belongs to.
+#[derive(Debug)]
+pub struct ReadReport {
+    pub review: Option<ReviewMeta>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Deserialize)]
+struct InReport {
+    #[serde(default)]
+    review: Option<ReviewMeta>,
+    findings: Vec<InFinding>,
+}
+
+#[derive(Deserialize)]
+struct InFinding {
+    rule: String,
+    severity: Severity,
+    path: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    message: String,
+    fingerprint: String,
+    #[serde(default)]
+    fix: Option<Fix>,
+}
+
+/// Parses a JSON report; the error names the line and what was expected.
+pub fn read(text: &str) -> Result<ReadReport, String> {
+    let report: InReport = serde_json::from_str(text)
+        .map_err(|e| format!("line {}: not a tollgate JSON report: {e}", e.line()))?;
+    let findings = report
+        .findings
+        .into_iter()
+        .map(|f| Finding {
+            rule: f.rule,
+            severity: f.severity,
+            path: f.path.into(),
+            start: Position {
+                line: f.line,
+                column: f.column,
+            },
+            end: Position {
+                line: f.end_line,
+                column: f.end_column,
+            },
+            message: f.message,
+            fingerprint: f.fingerprint,
+            fix: f.fix,
+            snippet: String::new(),
+            suppressed: false,
+        })
+        .collect();
+    Ok(ReadReport {
+        review: report.review,
+        findings,
+    })
 }

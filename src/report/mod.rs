@@ -37,6 +37,11 @@ impl RepoPaths {
         RepoPaths { root, prefix }
     }
 
+    /// The repository root (the current folder outside a repository).
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
     /// The repository-relative form of `path`, with `/` separators.
     pub fn of(&self, path: &Path) -> String {
         let joined = if path.is_absolute() {

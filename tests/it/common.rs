@@ -17,8 +17,14 @@ pub fn tollgate(dir: &Path, args: &[&str]) -> Run {
 pub fn tollgate_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
     cmd.args(args).current_dir(dir);
-    for var in ["NO_COLOR", "GITHUB_ACTIONS", "GITLAB_CI", "TOLLGATE_ENV"] {
+    for var in ["NO_COLOR", "GITLAB_CI", "TOLLGATE_ENV"] {
         cmd.env_remove(var);
+    }
+    // The tests may themselves run in GitHub Actions: none of its variables leak in.
+    for (var, _) in std::env::vars() {
+        if var.starts_with("GITHUB_") || var.starts_with("INPUT_") || var.starts_with("RUNNER_") {
+            cmd.env_remove(var);
+        }
     }
     for (k, v) in env {
         cmd.env(k, v);
@@ -76,4 +82,29 @@ pub fn marked_lines(text: &str, marker: &str) -> Vec<u64> {
         .filter(|(_, l)| l.contains(marker))
         .map(|(i, _)| i as u64 + 1)
         .collect()
+}
+
+/// Runs git (the CLI, only to build test repositories) and returns its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -4,6 +4,8 @@ mod bad_rules;
 mod common;
 mod config;
 mod diff;
+mod fake_github;
+mod github;
 mod images;
 mod library;
 mod reports;

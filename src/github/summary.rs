@@ -1,0 +1,197 @@
+//! The one summary comment: counts by severity, the findings not commented
+//! inline (and why), image policy results, notices, and links to the commit
+//! and the run. It depends only on the state of the PR, not on what this run
+//! happened to post, so a re-run with nothing new leaves it unchanged.
+
+use super::comments::{self, icon, neutral, SUMMARY_MARKER};
+use super::plan::Elsewhere;
+use crate::finding::{Finding, Severity};
+
+pub struct SummaryInput<'a> {
+    pub findings: &'a [Finding],
+    /// Findings commented inline (new or earlier).
+    pub inline: usize,
+    pub elsewhere: &'a [(usize, Elsewhere)],
+    /// `OWNER/NAME` and the PR head, for links.
+    pub repository: &'a str,
+    pub head_sha: &'a str,
+    pub server_url: &'a str,
+    pub run_url: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    /// Things the reader should know (files GitHub left out, skipped files).
+    pub notes: &'a [String],
+}
+
+fn cell(text: &str) -> String {
+    neutral(text).replace('|', "\\|").replace('\n', " ")
+}
+
+fn location(input: &SummaryInput<'_>, f: &Finding) -> String {
+    let path = crate::report::json::path_string(&f.path);
+    format!(
+        "[{path}:{}]({}/{}/blob/{}/{path}#L{})",
+        f.start.line, input.server_url, input.repository, input.head_sha, f.start.line
+    )
+}
+
+fn count(findings: &[Finding], severity: Severity) -> usize {
+    findings.iter().filter(|f| f.severity == severity).count()
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+pub fn render(input: &SummaryInput<'_>) -> String {
+    let (errors, warnings, infos) = (
+        count(input.findings, Severity::Error),
+        count(input.findings, Severity::Warning),
+        count(input.findings, Severity::Info),
+    );
+    let short = &input.head_sha[..input.head_sha.len().min(7)];
+    let mut out = String::new();
+    if input.findings.is_empty() {
+        out.push_str("## ✅ tollgate: no findings\n\n");
+    } else {
+        out.push_str(&format!(
+            "## {} tollgate: {}, {}, {}\n\n",
+            if errors > 0 {
+                icon(Severity::Error)
+            } else {
+                icon(Severity::Warning)
+            },
+            plural(errors, "error"),
+            plural(warnings, "warning"),
+            plural(infos, "info")
+        ));
+    }
+    out.push_str(&format!(
+        "Commit [`{short}`]({}/{}/commit/{})",
+        input.server_url, input.repository, input.head_sha
+    ));
+    if let Some(env) = input.environment {
+        out.push_str(&format!(" · environment `{}`", cell(env)));
+    }
+    if let Some(run) = input.run_url {
+        out.push_str(&format!(" · [workflow run]({run})"));
+    }
+    out.push_str("\n\n");
+    if !input.findings.is_empty() {
+        out.push_str(&format!(
+            "{} on the changed lines as review comments; {} below.\n",
+            plural(input.inline, "finding"),
+            input.elsewhere.len()
+        ));
+    }
+    if !input.elsewhere.is_empty() {
+        out.push_str("\n### Not commented inline\n\n| | Where | Rule | Finding | Why here |\n|---|---|---|---|---|\n");
+        for (index, why) in input.elsewhere {
+            let f = &input.findings[*index];
+            out.push_str(&format!(
+                "| {} | {} | `{}` | {} | {} |\n",
+                icon(f.severity),
+                location(input, f),
+                f.rule,
+                cell(&f.message),
+                cell(&why.describe())
+            ));
+        }
+    }
+    let images: Vec<&Finding> = input
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("image/"))
+        .collect();
+    if !images.is_empty() {
+        out.push_str(&format!(
+            "\n### Image policy{}\n\n| | Where | Check | Finding |\n|---|---|---|---|\n",
+            input
+                .environment
+                .map(|e| format!(" (`{}`)", cell(e)))
+                .unwrap_or_default()
+        ));
+        for f in images {
+            out.push_str(&format!(
+                "| {} | {} | `{}` | {} |\n",
+                icon(f.severity),
+                location(input, f),
+                f.rule,
+                cell(&f.message)
+            ));
+        }
+    }
+    if !input.notes.is_empty() {
+        out.push_str("\n### Notes\n\n");
+        for note in input.notes {
+            out.push_str(&format!("- {}\n", cell(note)));
+        }
+    }
+    out.push_str(&format!("\n{SUMMARY_MARKER}\n"));
+    comments::fit(out, SUMMARY_MARKER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Position;
+
+    fn finding(rule: &str, severity: Severity, line: usize) -> Finding {
+        Finding {
+            rule: rule.into(),
+            severity,
+            path: "deploy/app.yaml".into(),
+            start: Position { line, column: 1 },
+            end: Position { line, column: 5 },
+            message: "tag `latest` | not allowed".into(),
+            fingerprint: format!("{line:04}"),
+            fix: None,
+            snippet: String::new(),
+            suppressed: false,
+        }
+    }
+
+    #[test]
+    fn the_summary_lists_counts_findings_elsewhere_and_images() {
+        let findings = [
+            finding("image/policy", Severity::Error, 3),
+            finding("go/x", Severity::Warning, 9),
+        ];
+        let body = render(&SummaryInput {
+            findings: &findings,
+            inline: 1,
+            elsewhere: &[(0, Elsewhere::NotInDiff)],
+            repository: "acme/app",
+            head_sha: "0123456789abcdef",
+            server_url: "https://github.com",
+            run_url: Some("https://github.com/acme/app/actions/runs/5"),
+            environment: Some("production"),
+            notes: &["GitHub lists at most 3000 files".to_string()],
+        });
+        assert!(
+            body.starts_with("## 🛑 tollgate: 1 error, 1 warning, 0 infos"),
+            "{body}"
+        );
+        assert!(body.contains("[deploy/app.yaml:3](https://github.com/acme/app/blob/0123456789abcdef/deploy/app.yaml#L3)"));
+        assert!(body.contains("tag `latest` \\| not allowed"));
+        assert!(body.contains("### Image policy (`production`)"));
+        assert!(body.contains("[workflow run](https://github.com/acme/app/actions/runs/5)"));
+        assert!(body.contains("GitHub lists at most 3000 files"));
+        assert!(comments::is_summary(&body));
+    }
+
+    #[test]
+    fn a_clean_run_says_so() {
+        let body = render(&SummaryInput {
+            findings: &[],
+            inline: 0,
+            elsewhere: &[],
+            repository: "acme/app",
+            head_sha: "abc",
+            server_url: "https://github.com",
+            run_url: None,
+            environment: None,
+            notes: &[],
+        });
+        assert!(body.starts_with("## ✅ tollgate: no findings"));
+    }
+}

@@ -1,0 +1,880 @@
+//! `tollgate review` against a local fake of the GitHub API (tests/it/fake_github.rs),
+//! driven the way GitHub Actions drives it: an event payload file and the
+//! `GITHUB_*` variables the runner sets.
+
+use super::common::{git, tollgate_env, write, Run};
+use super::fake_github::{file_entry, FakeGitHub, Injection, OWNER, PR, REPO};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+const TOKEN: &str = "ghs_fakeTokenValue0123456789abcdefXYZ";
+/// `GITHUB_SHA` on `pull_request` is the test merge commit, not the PR head.
+const MERGE_SHA: &str = "3333333333333333333333333333333333333333";
+
+const BASE_GO: &str = "package main
+
+import (
+\t\"errors\"
+\t\"fmt\"
+\t\"os\"
+)
+
+func old(p string) {
+\tf, _ := os.Open(p)
+\t_ = f.Name()
+}
+
+func main() {}
+";
+
+/// Added on the branch: an `errors.New(fmt.Sprintf(…))` (a fix, so a
+/// suggestion) and a leaked file.
+const ADDED_GO: &str = "
+func check(n int) error {
+\treturn errors.New(fmt.Sprintf(\"bad %d\", n))
+}
+
+func leak(p string) {
+\tg, _ := os.Open(p)
+\t_ = g.Name()
+}
+";
+
+struct Pr {
+    dir: tempfile::TempDir,
+    gh: FakeGitHub,
+    base: String,
+    head: String,
+    run_id: u32,
+    extra_env: Vec<(String, String)>,
+}
+
+fn rev(dir: &Path, name: &str) -> String {
+    git(dir, &["rev-parse", name]).trim().to_string()
+}
+
+/// The PR's `patch` of one file as the files API gives it: the diff from the
+/// merge base, without the `diff --git`/`---`/`+++` header lines.
+fn patch_of(dir: &Path, base: &str, head: &str, file: &str) -> String {
+    let diff = git(
+        dir,
+        &["diff", "-U3", &format!("{base}...{head}"), "--", file],
+    );
+    let start = diff.find("\n@@").map_or(0, |i| i + 1);
+    diff[start..].trim_end_matches('\n').to_string()
+}
+
+impl Pr {
+    /// A repository with `main` and a checked-out `feature` branch that appends
+    /// `added` to main.go, and a fake GitHub that knows the PR.
+    fn new(added: &str) -> Pr {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        write(root, "main.go", BASE_GO.as_bytes());
+        git(root, &["add", "."]);
+        git(root, &["commit", "-qm", "base"]);
+        git(root, &["checkout", "-qb", "feature"]);
+        write(root, "main.go", format!("{BASE_GO}{added}").as_bytes());
+        git(root, &["commit", "-qam", "feature"]);
+        let gh = FakeGitHub::start(TOKEN);
+        let mut pr = Pr {
+            base: rev(root, "main"),
+            head: rev(root, "HEAD"),
+            dir,
+            gh,
+            run_id: 100,
+            extra_env: Vec::new(),
+        };
+        pr.sync();
+        pr
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Tells the fake the PR's current head and files (as GitHub would after a push).
+    fn sync(&mut self) {
+        self.head = rev(self.root(), "HEAD");
+        let patch = patch_of(self.root(), &self.base, &self.head, "main.go");
+        let (head, base) = (self.head.clone(), self.base.clone());
+        self.gh.with(|s| {
+            s.head_sha = head;
+            s.base_sha = base;
+            s.files = vec![file_entry("main.go", "modified", Some(&patch))];
+        });
+    }
+
+    /// Commits new main.go contents on the branch and pushes them to the fake.
+    fn push(&mut self, main_go: &str) {
+        write(self.root(), "main.go", main_go.as_bytes());
+        git(self.root(), &["commit", "-qam", "push"]);
+        self.sync();
+    }
+
+    fn event_file(&self, template: &str) -> PathBuf {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/github")
+                .join(template),
+        )
+        .unwrap()
+        .replace("__HEAD_SHA__", &self.head)
+        .replace("__BASE_SHA__", &self.base);
+        let path = self
+            .root()
+            .join(".git")
+            .join(format!("event-{}.json", self.head));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The variables the Actions runner sets for a `pull_request` job.
+    fn actions_env(&self, event_name: &str, event: &Path) -> Vec<(String, String)> {
+        let summary = self.root().join(".git").join("step-summary.md");
+        let mut env: Vec<(String, String)> = [
+            ("GITHUB_ACTIONS", "true"),
+            ("CI", "true"),
+            ("GITHUB_EVENT_NAME", event_name),
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_REPOSITORY_OWNER", "acme"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_SHA", MERGE_SHA),
+            ("GITHUB_REF", "refs/pull/7/merge"),
+            ("GITHUB_HEAD_REF", "feature"),
+            ("GITHUB_BASE_REF", "main"),
+            ("GITHUB_RUN_ATTEMPT", "1"),
+            ("GITHUB_TOKEN", TOKEN),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.push(("GITHUB_EVENT_PATH".into(), event.display().to_string()));
+        env.push(("GITHUB_API_URL".into(), self.gh.uri()));
+        env.push((
+            "GITHUB_GRAPHQL_URL".into(),
+            format!("{}/graphql", self.gh.uri()),
+        ));
+        env.push(("GITHUB_RUN_ID".into(), self.run_id.to_string()));
+        env.push(("GITHUB_WORKSPACE".into(), self.root().display().to_string()));
+        env.push(("GITHUB_STEP_SUMMARY".into(), summary.display().to_string()));
+        env.extend(self.extra_env.iter().cloned());
+        env
+    }
+
+    /// `tollgate review ARGS` as a `pull_request` job runs it.
+    fn review(&self, args: &[&str]) -> Run {
+        let event = self.event_file("pull_request.synchronize.json");
+        let env = self.actions_env("pull_request", &event);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut all = vec!["review"];
+        all.extend_from_slice(args);
+        tollgate_env(self.root(), &all, &env)
+    }
+}
+
+fn posts_to(writes: &[(String, String, Value)], method: &str, suffix: &str) -> Vec<Value> {
+    writes
+        .iter()
+        .filter(|(m, p, _)| m == method && p.ends_with(suffix))
+        .map(|(_, _, b)| b.clone())
+        .collect()
+}
+
+fn line_of(text: &str, needle: &str) -> u64 {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle") as u64
+        + 1
+}
+
+fn assert_no_token(run: &Run, files: &[&Path]) {
+    assert!(!run.stderr.contains(TOKEN), "token in stderr");
+    for line in run.stdout.lines().filter(|l| l.contains(TOKEN)) {
+        assert_eq!(
+            line,
+            format!("::add-mask::{TOKEN}"),
+            "the token may appear only to be masked"
+        );
+    }
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        assert!(!text.contains(TOKEN), "token in {}", file.display());
+    }
+}
+
+#[test]
+fn a_pull_request_gets_one_review_on_its_diff_lines_and_one_summary_that_reruns_keep() {
+    let mut pr = Pr::new(ADDED_GO);
+    // Other bots' comments fill the first pages: tollgate must page past them.
+    pr.gh.with(|s| {
+        for i in 0..105 {
+            s.issue_comments.push(json!({"id": i + 1, "body": format!("bot note {i}"), "user": {"login": "github-actions[bot]", "type": "Bot"}}));
+            s.review_comments.push(json!({"id": i + 1, "body": "lgtm", "path": "main.go", "line": 1, "in_reply_to_id": null, "user": {"login": "someone"}}));
+        }
+    });
+    let out = pr.root().join("out");
+    let run = pr.review(&[
+        "--filter",
+        "file",
+        "--fail-on",
+        "never",
+        "--report",
+        "json=out/tollgate.json",
+        "--report",
+        "sarif=out/tollgate.sarif",
+    ]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let writes = pr.gh.writes();
+    let reviews = posts_to(&writes, "POST", &format!("/pulls/{PR}/reviews"));
+    assert_eq!(reviews.len(), 1, "one review per run: {writes:?}");
+    assert_eq!(
+        writes.len(),
+        2,
+        "one review and one summary, nothing else: {writes:?}"
+    );
+    let review = &reviews[0];
+    assert_eq!(
+        review["commit_id"],
+        pr.head.as_str(),
+        "the PR head, never GITHUB_SHA"
+    );
+    assert_eq!(review["event"], "COMMENT");
+    assert!(
+        pr.gh.with(|s| s.refusals.clone()).is_empty(),
+        "GitHub refused an anchor"
+    );
+    let text = std::fs::read_to_string(pr.root().join("main.go")).unwrap();
+    let comments = review["comments"].as_array().unwrap();
+    let on = |rule: &str| {
+        comments
+            .iter()
+            .find(|c| c["body"].as_str().unwrap().contains(rule))
+            .unwrap_or_else(|| panic!("no comment for {rule}: {comments:?}"))
+    };
+    let sprintf = on("go/errors-new-sprintf");
+    assert_eq!(sprintf["line"], line_of(&text, "errors.New(fmt.Sprintf"));
+    assert_eq!(sprintf["side"], "RIGHT");
+    assert!(
+        sprintf["body"]
+            .as_str()
+            .unwrap()
+            .contains("```suggestion\n\treturn fmt.Errorf(\"bad %d\", n)\n```"),
+        "{}",
+        sprintf["body"]
+    );
+    assert_eq!(
+        on("go/unclosed-file")["line"],
+        line_of(&text, "g, _ := os.Open")
+    );
+    // The old leak (line 10) is in the file but outside the diff: summary only.
+    assert!(comments.iter().all(|c| c["line"] != 10), "{comments:?}");
+    let summaries = posts_to(&writes, "POST", &format!("/issues/{PR}/comments"));
+    let summary = summaries[0]["body"].as_str().unwrap();
+    assert!(summary.contains("<!-- tollgate:summary -->"));
+    assert!(
+        summary.contains(&format!(
+            "[main.go:10](https://github.com/{OWNER}/{REPO}/blob/{}/main.go#L10)",
+            pr.head
+        )),
+        "{summary}"
+    );
+    assert!(summary.contains("outside the diff"));
+    assert!(summary.contains("actions/runs/100"));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tollgate.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["review"],
+        json!({"repository": "acme/app", "pull_request": 7, "head_sha": pr.head})
+    );
+    let step_summary = std::fs::read_to_string(pr.root().join(".git/step-summary.md")).unwrap();
+    assert!(step_summary.contains("go/unclosed-file"));
+    assert_no_token(
+        &run,
+        &[
+            &out.join("tollgate.json"),
+            &out.join("tollgate.sarif"),
+            &pr.root().join(".git/step-summary.md"),
+        ],
+    );
+
+    // Re-run on the same commit (a re-run of the job): nothing is written at all.
+    pr.gh.reset_requests();
+    let again = pr.review(&["--filter", "file", "--fail-on", "never"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        pr.gh.writes(),
+        vec![],
+        "a re-run with nothing new posts nothing"
+    );
+    let gets: Vec<String> = pr.gh.requests().into_iter().map(|r| r.1).collect();
+    assert!(
+        gets.iter()
+            .any(|p| p == "/repositories/4242/pulls/7/comments?per_page=100&page=2"),
+        "follows Link rel=next as given: {gets:?}"
+    );
+    assert!(
+        again.stderr.contains("0 new comment(s), 2 already there"),
+        "{}",
+        again.stderr
+    );
+
+    // A new workflow run on the same commit: the summary's run link changes, so it is edited in place.
+    pr.gh.reset_requests();
+    pr.run_id = 101;
+    let third = pr.review(&["--filter", "file", "--fail-on", "never"]);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let writes = pr.gh.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    let summary_id = pr.gh.with(|s| {
+        s.issue_comments
+            .iter()
+            .find(|c| c["body"].as_str().unwrap().contains("tollgate:summary"))
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    });
+    assert_eq!(writes[0].0, "PATCH");
+    assert_eq!(
+        writes[0].1,
+        format!("/repos/acme/app/issues/comments/{summary_id}")
+    );
+    assert!(writes[0].2["body"]
+        .as_str()
+        .unwrap()
+        .contains("actions/runs/101"));
+    assert_eq!(
+        pr.gh.with(|s| s.issue_comments.len()),
+        106,
+        "still one summary"
+    );
+}
+
+#[test]
+fn fixed_findings_have_their_threads_resolved_and_a_clean_pr_loses_its_summary() {
+    let mut pr = Pr::new(ADDED_GO);
+    let first = pr.review(&["--fail-on", "never"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let thread_of = |pr: &Pr, rule: &str| {
+        pr.gh.with(|s| {
+            let id = s
+                .review_comments
+                .iter()
+                .find(|c| c["body"].as_str().unwrap().contains(rule))
+                .unwrap()["id"]
+                .as_u64()
+                .unwrap();
+            s.threads.iter().find(|t| t.1 == id).unwrap().clone()
+        })
+    };
+    assert!(!thread_of(&pr, "go/unclosed-file").2);
+
+    // Push a commit that closes the file.
+    pr.gh.reset_requests();
+    pr.push(&format!(
+        "{BASE_GO}{}",
+        ADDED_GO.replace("\t_ = g.Name()\n", "\tdefer g.Close()\n\t_ = g.Name()\n")
+    ));
+    let fixed = pr.review(&["--fail-on", "never"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    let writes = pr.gh.writes();
+    let (leak_thread, sprintf_thread) = (
+        thread_of(&pr, "go/unclosed-file"),
+        thread_of(&pr, "go/errors-new-sprintf"),
+    );
+    assert!(leak_thread.2, "the fixed finding's thread is resolved");
+    assert!(!sprintf_thread.2, "the other thread stays open");
+    let mutations: Vec<&Value> = writes
+        .iter()
+        .filter(|w| w.1 == "/graphql")
+        .map(|w| &w.2)
+        .collect();
+    assert_eq!(mutations.len(), 1, "{writes:?}");
+    assert!(mutations[0]["query"]
+        .as_str()
+        .unwrap()
+        .contains("resolveReviewThread"));
+    assert_eq!(mutations[0]["variables"]["id"], leak_thread.0.as_str());
+    assert!(
+        posts_to(&writes, "POST", "/reviews").is_empty(),
+        "nothing new to say: no review"
+    );
+
+    // Fix the rest with `--on-clean delete`: every thread resolved, the summary deleted.
+    pr.gh.reset_requests();
+    pr.push(&format!(
+        "{BASE_GO}\nfunc check(n int) error {{\n\treturn fmt.Errorf(\"bad %d\", n)\n}}\n"
+    ));
+    let clean = pr.review(&["--fail-on", "never", "--on-clean", "delete"]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert!(thread_of(&pr, "go/errors-new-sprintf").2);
+    let writes = pr.gh.writes();
+    assert_eq!(posts_to(&writes, "DELETE", "").len(), 1, "{writes:?}");
+    assert!(pr.gh.with(|s| s.issue_comments.is_empty()));
+}
+
+#[test]
+fn when_threads_cannot_be_resolved_the_comment_says_it_was_fixed() {
+    let mut pr = Pr::new(ADDED_GO);
+    assert_eq!(pr.review(&["--fail-on", "never"]).code, 0);
+    pr.push(&format!(
+        "{BASE_GO}{}",
+        ADDED_GO.replace("\t_ = g.Name()\n", "\tdefer g.Close()\n\t_ = g.Name()\n")
+    ));
+    pr.gh.with(|s| {
+        s.injections.push_back(Injection {
+            method: "POST",
+            path_suffix: "/graphql",
+            status: 200,
+            headers: vec![],
+            body: json!({"data": null, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]}),
+            times: 20,
+        })
+    });
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let body = pr.gh.with(|s| {
+        s.review_comments
+            .iter()
+            .find(|c| c["body"].as_str().unwrap().contains("go/unclosed-file"))
+            .unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    });
+    assert!(
+        body.contains(&format!("Fixed in {}", &pr.head[..12])),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_read_only_token_falls_back_to_annotations_and_exits_by_fail_on() {
+    let pr = Pr::new(ADDED_GO);
+    pr.gh.with(|s| s.read_only = true);
+    let run = pr.review(&["--fail-on", "warning", "--report", "sarif=tollgate.sarif"]);
+    assert_eq!(
+        run.code, 1,
+        "a warning fails the gate, as without GitHub: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+    let refusal: Vec<&str> = run.stderr.lines().filter(|l| l.contains("403")).collect();
+    assert_eq!(refusal.len(), 1, "one line says why: {}", run.stderr);
+    assert!(
+        refusal[0].contains("Resource not accessible by integration"),
+        "{}",
+        refusal[0]
+    );
+    assert!(
+        run.stdout.contains("::warning file=main.go,line="),
+        "annotations instead: {}",
+        run.stdout
+    );
+    assert!(
+        pr.root().join("tollgate.sarif").is_file(),
+        "the reports were written first"
+    );
+    let never = pr.review(&["--fail-on", "never"]);
+    assert_eq!(never.code, 0, "{}", never.stderr);
+    assert_no_token(&run, &[&pr.root().join("tollgate.sarif")]);
+}
+
+#[test]
+fn rate_limits_and_server_errors_are_waited_out_and_retried() {
+    let pr = Pr::new(ADDED_GO);
+    pr.gh.with(|s| {
+        s.injections.push_back(Injection {
+            method: "POST",
+            path_suffix: "/pulls/7/reviews",
+            status: 429,
+            headers: vec![("retry-after", "1".into()), ("x-ratelimit-remaining", "37".into())],
+            body: json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}),
+            times: 1,
+        });
+        s.injections.push_back(Injection {
+            method: "GET",
+            path_suffix: "/pulls/7/comments",
+            status: 502,
+            headers: vec![],
+            body: json!({"message": "Server Error"}),
+            times: 1,
+        });
+    });
+    let started = std::time::Instant::now();
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "waited for retry-after and the backoff"
+    );
+    let posts = posts_to(&pr.gh.requests(), "POST", "/pulls/7/reviews");
+    assert_eq!(posts.len(), 2, "the rate-limited review is sent again");
+    assert_eq!(pr.gh.with(|s| s.reviews.len()), 1, "and lands once");
+}
+
+#[test]
+fn a_rate_limit_past_the_time_limit_fails_cleanly_after_the_reports() {
+    let pr = Pr::new(ADDED_GO);
+    pr.gh.with(|s| {
+        s.injections.push_back(Injection {
+            method: "POST",
+            path_suffix: "/pulls/7/reviews",
+            status: 403,
+            headers: vec![
+                ("x-ratelimit-remaining", "0".into()),
+                ("x-ratelimit-reset", "4102444800".into()),
+            ],
+            body: json!({"message": "API rate limit exceeded for installation ID 1."}),
+            times: 1,
+        })
+    });
+    let run = pr.review(&["--fail-on", "never", "--report", "json=tollgate.json"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("rate limited"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the reports were written before posting and are in place: tollgate.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(pr.root().join("tollgate.json").is_file());
+    assert!(
+        run.stdout.contains("::warning file=main.go"),
+        "annotations so nothing is lost"
+    );
+}
+
+#[test]
+fn a_shallow_clone_reads_the_change_from_the_pr_files_api_across_pages() {
+    let pr = Pr::new(ADDED_GO);
+    // A clone that has only the head: the base is not here.
+    let shallow = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", pr.root().display());
+    git(
+        shallow.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "feature", &url, ".",
+        ],
+    );
+    pr.gh.with(|s| {
+        // 120 more files (listed first), one without a patch.
+        let mut files: Vec<Value> = (0..120)
+            .map(|i| {
+                file_entry(
+                    &format!("docs/n{i:03}.md"),
+                    "added",
+                    Some("@@ -0,0 +1 @@\n+x"),
+                )
+            })
+            .collect();
+        files.push(file_entry("big.go", "modified", None));
+        files.append(&mut s.files);
+        s.files = files;
+    });
+    write(shallow.path(), "big.go", b"package main\n\nimport \"os\"\n\nfunc big(p string) {\n\tf, _ := os.Open(p)\n\t_ = f.Name()\n}\n");
+    let event = pr.event_file("pull_request.synchronize.json");
+    let mut env = pr.actions_env("pull_request", &event);
+    env.retain(|(k, _)| k != "GITHUB_WORKSPACE");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = tollgate_env(shallow.path(), &["review", "--fail-on", "never"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("reading the pull request's files from GitHub instead"),
+        "{}",
+        run.stderr
+    );
+    let requests: Vec<String> = pr.gh.requests().into_iter().map(|r| r.1).collect();
+    assert!(
+        requests.contains(&"/repos/acme/app/pulls/7/files?per_page=100".to_string()),
+        "{requests:?}"
+    );
+    assert!(
+        requests.contains(&"/repositories/4242/pulls/7/files?per_page=100&page=2".to_string()),
+        "{requests:?}"
+    );
+    let writes = pr.gh.writes();
+    let review = &posts_to(&writes, "POST", "/reviews")[0];
+    let rules: Vec<&str> = review["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert!(rules.iter().all(|p| *p == "main.go"), "{rules:?}");
+    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("big.go:6"),
+        "a file without a patch is scanned whole and listed: {summary}"
+    );
+    assert!(
+        summary.contains("GitHub shows no diff for 1 file"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_review_github_refuses_is_posted_comment_by_comment() {
+    let pr = Pr::new(ADDED_GO);
+    pr.gh.with(|s| {
+        s.injections.push_back(Injection {
+            method: "POST",
+            path_suffix: "/pulls/7/reviews",
+            status: 422,
+            headers: vec![],
+            body: json!({"message": "Unprocessable Entity", "errors": ["Pull request review thread line must be part of the diff"]}),
+            times: 1,
+        })
+    });
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let singles = posts_to(&pr.gh.writes(), "POST", "/pulls/7/comments");
+    assert_eq!(singles.len(), 2, "each comment alone");
+    assert!(singles.iter().all(|c| c["commit_id"] == pr.head.as_str()));
+    assert_eq!(pr.gh.with(|s| s.review_comments.len()), 2);
+}
+
+#[test]
+fn request_changes_is_used_for_errors_when_configured_and_the_cap_sends_the_rest_to_the_summary() {
+    let leaks: String = (0..5)
+        .map(|i| format!("\nfunc leak{i}(p string) {{\n\tg, _ := os.Open(p)\n\t_ = g.Name()\n}}\n"))
+        .collect();
+    let pr = Pr::new(&leaks);
+    write(pr.root(), ".tollgate.yml", b"rules:\n  severity:\n    go/unclosed-file: error\ngithub:\n  review_event: request_changes\n  max_comments: 3\n");
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let writes = pr.gh.writes();
+    let review = &posts_to(&writes, "POST", "/reviews")[0];
+    assert_eq!(review["event"], "REQUEST_CHANGES");
+    assert_eq!(review["comments"].as_array().unwrap().len(), 3);
+    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        summary.matches("over the inline comment cap").count(),
+        2,
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_check_run_sends_annotations_fifty_at_a_time() {
+    let leaks: String = (0..60)
+        .map(|i| format!("\nfunc leak{i}(p string) {{\n\tg, _ := os.Open(p)\n\t_ = g.Name()\n}}\n"))
+        .collect();
+    let pr = Pr::new(&leaks);
+    let run = pr.review(&["--fail-on", "warning", "--github-check"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let writes = pr.gh.writes();
+    let created = posts_to(&writes, "POST", "/check-runs");
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["head_sha"], pr.head.as_str());
+    assert_eq!(created[0]["conclusion"], "failure");
+    assert_eq!(
+        created[0]["output"]["annotations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        50
+    );
+    let more = posts_to(&writes, "PATCH", "");
+    let more: Vec<&Value> = more.iter().filter(|b| b.get("output").is_some()).collect();
+    assert_eq!(more.len(), 1);
+    assert_eq!(
+        more[0]["output"]["annotations"].as_array().unwrap().len(),
+        10
+    );
+    assert_eq!(
+        posts_to(&writes, "POST", "/reviews")[0]["comments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        30,
+        "default cap"
+    );
+}
+
+#[test]
+fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
+    let pr = Pr::new(ADDED_GO);
+    // 1. The unprivileged `pull_request` run of a fork: no write token; scan, write the report, post nothing.
+    let fork_event = pr.event_file("pull_request.synchronize.json");
+    let text = std::fs::read_to_string(&fork_event).unwrap().replacen("\"full_name\": \"acme/app\", \"private\": false, \"owner\": {\"login\": \"acme\", \"id\": 9919, \"type\": \"Organization\"}, \"fork\": false", "\"full_name\": \"eve/app\", \"private\": false, \"owner\": {\"login\": \"eve\", \"id\": 777, \"type\": \"User\"}, \"fork\": true", 1);
+    std::fs::write(&fork_event, text).unwrap();
+    let mut env = pr.actions_env("pull_request", &fork_event);
+    env.retain(|(k, _)| k != "GITHUB_TOKEN");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let scan = tollgate_env(
+        pr.root(),
+        &[
+            "review",
+            "--no-post",
+            "--fail-on",
+            "never",
+            "--report",
+            "json=tollgate.json",
+        ],
+        &env,
+    );
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    assert_eq!(
+        pr.gh.requests(),
+        vec![],
+        "the unprivileged run talks to no API"
+    );
+    assert!(
+        scan.stdout.contains("::warning file=main.go"),
+        "it still annotates"
+    );
+
+    // 2. The privileged `workflow_run` job: no checkout, only the artifact; an Enterprise-style API URL.
+    let job = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        pr.root().join("tollgate.json"),
+        job.path().join("tollgate.json"),
+    )
+    .unwrap();
+    let run_event = pr.event_file("workflow_run.completed.json");
+    let env: Vec<(String, String)> = vec![
+        ("GITHUB_ACTIONS".into(), "true".into()),
+        ("GITHUB_EVENT_NAME".into(), "workflow_run".into()),
+        ("GITHUB_EVENT_PATH".into(), run_event.display().to_string()),
+        ("GITHUB_REPOSITORY".into(), "acme/app".into()),
+        ("GITHUB_API_URL".into(), format!("{}/api/v3", pr.gh.uri())),
+        (
+            "GITHUB_GRAPHQL_URL".into(),
+            format!("{}/api/graphql", pr.gh.uri()),
+        ),
+        ("GITHUB_SERVER_URL".into(), "https://ghe.example.com".into()),
+        ("GITHUB_RUN_ID".into(), "555".into()),
+        ("GITHUB_TOKEN".into(), TOKEN.into()),
+    ];
+    let as_refs = |env: &[(String, String)]| {
+        env.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    let env_a = as_refs(&env);
+    let env_refs: Vec<(&str, &str)> = env_a
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let post = tollgate_env(
+        job.path(),
+        &["review", "--from", "tollgate.json"],
+        &env_refs,
+    );
+    assert_eq!(post.code, 0, "{}", post.stderr);
+    let writes = pr.gh.writes();
+    assert_eq!(
+        posts_to(&writes, "POST", "/api/v3/repos/acme/app/pulls/7/reviews").len(),
+        1,
+        "{writes:?}"
+    );
+    assert_eq!(
+        posts_to(&writes, "POST", "/api/v3/repos/acme/app/issues/7/comments").len(),
+        1
+    );
+    let summary = pr
+        .gh
+        .with(|s| s.issue_comments[0]["body"].as_str().unwrap().to_string());
+    assert!(
+        summary.contains("https://ghe.example.com/acme/app/actions/runs/555"),
+        "{summary}"
+    );
+    assert!(pr.gh.with(|s| s
+        .review_comments
+        .iter()
+        .any(|c| c["body"].as_str().unwrap().contains("```suggestion"))));
+    assert_no_token(&post, &[]);
+
+    // A report that names another commit than the trusted event is refused.
+    pr.gh.reset_requests();
+    let report = std::fs::read_to_string(job.path().join("tollgate.json")).unwrap();
+    std::fs::write(
+        job.path().join("forged.json"),
+        report.replace(&pr.head, "1234567890123456789012345678901234567890"),
+    )
+    .unwrap();
+    let forged = tollgate_env(job.path(), &["review", "--from", "forged.json"], &env_refs);
+    assert_eq!(forged.code, 2, "{}", forged.stderr);
+    assert!(forged.stderr.contains("the report names commit 1234567890123456789012345678901234567890, but the workflow run was for"), "{}", forged.stderr);
+    assert_eq!(pr.gh.writes(), vec![]);
+}
+
+#[test]
+fn outside_actions_repo_and_pr_flags_and_a_bad_event_are_handled() {
+    let pr = Pr::new(ADDED_GO);
+    let env = [
+        ("GITHUB_TOKEN", TOKEN),
+        ("GITHUB_API_URL", &pr.gh.uri() as &str),
+    ];
+    let run = tollgate_env(
+        pr.root(),
+        &[
+            "review",
+            "--repo",
+            "acme/app",
+            "--pr",
+            "7",
+            "--fail-on",
+            "never",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(posts_to(&pr.gh.writes(), "POST", "/reviews").len(), 1);
+    // The head and base came from the API.
+    assert!(pr
+        .gh
+        .requests()
+        .iter()
+        .any(|r| r.0 == "GET" && r.1 == "/repos/acme/app/pulls/7"));
+
+    let bad = pr.root().join(".git/bad-event.json");
+    std::fs::write(
+        &bad,
+        "{\"ref\": \"refs/heads/main\",\n \"repository\": {\"full_name\": \"acme/app\"}}",
+    )
+    .unwrap();
+    let push = tollgate_env(
+        pr.root(),
+        &["review"],
+        &[
+            ("GITHUB_EVENT_PATH", bad.to_str().unwrap()),
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_TOKEN", TOKEN),
+        ],
+    );
+    assert_eq!(push.code, 2);
+    assert!(
+        push.stderr
+            .contains("bad-event.json: the `push` event has no pull request"),
+        "{}",
+        push.stderr
+    );
+    std::fs::write(&bad, "{ not json").unwrap();
+    let broken = tollgate_env(
+        pr.root(),
+        &["review"],
+        &[("GITHUB_EVENT_PATH", bad.to_str().unwrap())],
+    );
+    assert_eq!(broken.code, 2);
+    assert!(
+        broken
+            .stderr
+            .contains("bad-event.json:1: not a JSON event payload"),
+        "{}",
+        broken.stderr
+    );
+}
