@@ -132,6 +132,9 @@ impl Job<'_> {
             .or(self.pr.base_sha.clone())
             .unwrap_or_default();
         warn_if_not_head(&head_sha);
+        if self.pr.trigger == Trigger::PullRequestTarget {
+            eprintln!("warning: pull_request_target runs with a write token: tollgate reads the PR's files as data only, but never let other steps run code from its head; the README's two-workflow pattern is safer");
+        }
         // The change: from git when the base is here, else from the PR files API.
         let source = match app::review_change(&base, scan_args.head.as_deref()) {
             Ok(review) => ChangeSource::Given(review),
@@ -143,6 +146,9 @@ impl Job<'_> {
                 eprintln!("note: git cannot give the change ({git_err:#}); reading the pull request's files from GitHub instead");
                 match publish::pr_files(client, &self.pr).await {
                     Ok(listed) => {
+                        for note in &listed.notes {
+                            eprintln!("note: {note}");
+                        }
                         let review = review_from(&listed);
                         files = Some(listed);
                         ChangeSource::Given(review)

@@ -810,6 +810,20 @@ fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
     assert_eq!(forged.code, 2, "{}", forged.stderr);
     assert!(forged.stderr.contains("the report names commit 1234567890123456789012345678901234567890, but the workflow run was for"), "{}", forged.stderr);
     assert_eq!(pr.gh.writes(), vec![]);
+    std::fs::write(
+        job.path().join("broken.json"),
+        "{\"findings\": [\n  {\"rule\": 3}\n]}",
+    )
+    .unwrap();
+    let broken = tollgate_env(job.path(), &["review", "--from", "broken.json"], &env_refs);
+    assert_eq!(broken.code, 2);
+    assert!(
+        broken
+            .stderr
+            .contains("broken.json:line 2: not a tollgate JSON report"),
+        "{}",
+        broken.stderr
+    );
 }
 
 #[test]
@@ -877,4 +891,56 @@ fn outside_actions_repo_and_pr_flags_and_a_bad_event_are_handled() {
         "{}",
         broken.stderr
     );
+}
+
+#[test]
+fn the_readme_shows_the_example_workflows_and_they_keep_pr_code_away_from_write_tokens() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let load = |name: &str| {
+        let text = std::fs::read_to_string(root.join("examples/github").join(name)).unwrap();
+        assert!(readme.contains(&text), "README shows {name} as it is");
+        assert!(!text.contains("pull_request_target"), "{name}");
+        let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        (text, yaml)
+    };
+    let steps = |yaml: &serde_yaml::Value, job: &str| {
+        yaml["jobs"][job]["steps"].as_sequence().unwrap().clone()
+    };
+    let uses = |steps: &[serde_yaml::Value], action: &str| {
+        steps
+            .iter()
+            .any(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+    };
+    let head_checkout = |steps: &[serde_yaml::Value]| {
+        steps.iter().any(|s| {
+            s["with"]["ref"].as_str() == Some("${{ github.event.pull_request.head.sha }}")
+                && s["with"]["fetch-depth"].as_u64() == Some(0)
+        })
+    };
+
+    let (_, same) = load("tollgate.yml");
+    assert!(head_checkout(&steps(&same, "review")));
+    assert_eq!(same["permissions"]["pull-requests"].as_str(), Some("write"));
+
+    let (scan_text, scan) = load("tollgate-scan.yml");
+    assert!(scan["on"].get("pull_request").is_some());
+    assert!(
+        !serde_yaml::to_string(&scan["permissions"])
+            .unwrap()
+            .contains("write"),
+        "the PR run gets no write permission"
+    );
+    assert!(head_checkout(&steps(&scan, "scan")));
+    assert!(scan_text.contains("tollgate review --no-post --report json=tollgate.json"));
+
+    let (post_text, post) = load("tollgate-post.yml");
+    assert_eq!(post["on"]["workflow_run"]["workflows"][0], scan["name"]);
+    let post_steps = steps(&post, "post");
+    assert!(
+        !uses(&post_steps, "actions/checkout"),
+        "the privileged job never checks out the PR"
+    );
+    assert!(uses(&post_steps, "actions/download-artifact"));
+    assert!(post_text.contains("tollgate review --from tollgate.json"));
 }
