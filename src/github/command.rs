@@ -4,7 +4,7 @@
 //! and the reports, and the exit code still follows `fail_on`.
 
 use super::client::{ApiError, Client};
-use super::context::{self, Endpoints, Overrides, PullRequest, Token, Trigger};
+use super::context::{self, Endpoints, Overrides, PullRequest, Trigger};
 use super::publish::{self, OnClean, PrFiles, ReviewEvent, Settings};
 use crate::app::{self, ChangeSource, Review, Setup, EXIT_ERROR};
 use crate::cli::ReviewArgs;
@@ -85,7 +85,6 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         pr,
         endpoints,
         client,
-        token,
     };
     match &args.from {
         Some(file) => runtime.block_on(job.post_report(file, &mut settings)),
@@ -99,11 +98,15 @@ struct Job<'a> {
     pr: PullRequest,
     endpoints: Endpoints,
     client: Option<Client>,
-    #[allow(dead_code)]
-    token: Option<Token>,
 }
 
 impl Job<'_> {
+    /// The documentation link of a rule, for its comments.
+    fn rule_url(&self, id: &str) -> Option<String> {
+        let rule = self.setup.rules.rules.iter().find(|r| r.id == id)?;
+        rule.url.clone()
+    }
+
     /// The usual run: scan the pull request's change here, then post.
     async fn scan_and_post(mut self, settings: &mut Settings) -> anyhow::Result<i32> {
         let scan_args = &self.args.scan;
@@ -216,14 +219,7 @@ impl Job<'_> {
             });
             lines.as_ref()?.get(line.checked_sub(1)?).cloned()
         };
-        let rule_url = |id: &str| {
-            self.setup
-                .rules
-                .rules
-                .iter()
-                .find(|r| r.id == id)
-                .and_then(|r| r.url.clone())
-        };
+        let rule_url = |id: &str| self.rule_url(id);
         let result = match files {
             Ok(mut files) => {
                 files.notes.extend(
@@ -412,14 +408,7 @@ impl Job<'_> {
                 return Ok(EXIT_ERROR);
             }
         };
-        let rule_url = |id: &str| {
-            self.setup
-                .rules
-                .rules
-                .iter()
-                .find(|r| r.id == id)
-                .and_then(|r| r.url.clone())
-        };
+        let rule_url = |id: &str| self.rule_url(id);
         let result = self
             .publish(
                 client,

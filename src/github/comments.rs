@@ -93,13 +93,14 @@ pub fn inline_body(finding: &Finding, url: Option<&str>, suggest: bool) -> Strin
     body
 }
 
-/// The same comment, marked fixed in `commit` (when its thread cannot be resolved).
+/// The same comment, marked fixed in `commit` (when its thread cannot be
+/// resolved): its first line struck through; the fingerprint stays so a
+/// later run knows the comment.
 pub fn fixed_body(body: &str, commit: &str) -> String {
     let short = &commit[..commit.len().min(12)];
-    format!(
-        "~~{}~~\n\n✅ Fixed in {short}.\n\n{FIXED_MARKER}",
-        strip_markers(body).trim_end()
-    ) + &marker_line(body)
+    let stripped = strip_markers(body);
+    let first = stripped.lines().next().unwrap_or_default();
+    format!("✅ Fixed in {short}: ~~{first}~~\n\n{FIXED_MARKER}") + &marker_line(body)
 }
 
 fn strip_markers(body: &str) -> String {

@@ -176,6 +176,40 @@ pub async fn pr_files(client: &Client, pr: &PullRequest) -> Result<PrFiles, ApiE
     Ok(out)
 }
 
+/// Who tollgate posts as. A comment counts as tollgate's only when it carries
+/// the marker *and* has this author, so a person who copies a marker into
+/// their own comment never has it edited, resolved or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A user token (`GET /user` answers): that login.
+    Login(String),
+    /// An installation token such as `GITHUB_TOKEN` (`GET /user` is refused):
+    /// bot accounts (`github-actions[bot]`, `APP[bot]`).
+    Bots,
+}
+
+impl Identity {
+    pub async fn of(client: &Client) -> Identity {
+        match client.rest(Method::Get, "/user", None).await {
+            Ok(reply) => match reply.body.get("login").and_then(Value::as_str) {
+                Some(login) => Identity::Login(login.to_string()),
+                None => Identity::Bots,
+            },
+            Err(_) => Identity::Bots,
+        }
+    }
+
+    /// Whether `comment` (as the REST API lists it) was written by this identity.
+    pub fn wrote(&self, comment: &Value) -> bool {
+        match self {
+            Identity::Login(login) => {
+                comment.pointer("/user/login").and_then(Value::as_str) == Some(login)
+            }
+            Identity::Bots => comment.pointer("/user/type").and_then(Value::as_str) == Some("Bot"),
+        }
+    }
+}
+
 /// What happened on the pull request.
 #[derive(Debug, Default)]
 pub struct Published {
@@ -210,7 +244,8 @@ impl Review<'_> {
         line_text: &dyn Fn(&str, usize) -> Option<String>,
     ) -> Result<Published, ApiError> {
         let mut published = Published::default();
-        let existing = self.existing_comments(&mut published.notes).await?;
+        let me = Identity::of(self.client).await;
+        let existing = self.existing_comments(&me, &mut published.notes).await?;
         let plan = plan::plan(&plan::Inputs {
             findings,
             files: &files.files,
@@ -252,7 +287,7 @@ impl Review<'_> {
         published.elsewhere = elsewhere.len();
         let inline = published.new_comments + published.kept;
         published.summary = self
-            .update_summary(findings, inline, &elsewhere, &files.notes)
+            .update_summary(&me, findings, inline, &elsewhere, &files.notes)
             .await?;
         if self.settings.check_run {
             self.check_run(findings).await?;
@@ -261,7 +296,11 @@ impl Review<'_> {
     }
 
     /// tollgate's earlier top-level review comments, with their threads.
-    async fn existing_comments(&self, notes: &mut Vec<String>) -> Result<Vec<Existing>, ApiError> {
+    async fn existing_comments(
+        &self,
+        me: &Identity,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<Existing>, ApiError> {
         let listed = self
             .client
             .list(
@@ -271,7 +310,7 @@ impl Review<'_> {
             .await?;
         let mut existing: Vec<Existing> = listed
             .iter()
-            .filter(|c| c.get("in_reply_to_id").is_none_or(Value::is_null))
+            .filter(|c| c.get("in_reply_to_id").is_none_or(Value::is_null) && me.wrote(c))
             .filter_map(|c| {
                 let body = c.get("body")?.as_str()?;
                 Some(Existing {
@@ -467,6 +506,7 @@ impl Review<'_> {
     /// Creates, edits (only when its text changes) or deletes the summary comment.
     async fn update_summary(
         &self,
+        me: &Identity,
         findings: &[Finding],
         inline: usize,
         elsewhere: &[(usize, Elsewhere)],
@@ -481,7 +521,7 @@ impl Review<'_> {
             .await?;
         let current = listed.iter().find_map(|c| {
             let body = c.get("body")?.as_str()?;
-            comments::is_summary(body)
+            (comments::is_summary(body) && me.wrote(c))
                 .then(|| (c.get("id").and_then(Value::as_u64), body.to_string()))
         });
         if findings.is_empty() && self.settings.on_clean == OnClean::Delete {

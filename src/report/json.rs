@@ -5,6 +5,7 @@ use super::RepoPaths;
 use crate::finding::{Finding, Fix, Position, Severity};
 use crate::scan::ScanOutcome;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// The pull request a report was made for, so that another job can post it.
@@ -27,19 +28,20 @@ struct JsonReport<'a> {
     notices: Vec<JsonNotice>,
 }
 
-#[derive(Serialize)]
+/// One finding, both ways: written by [`write`], read back by [`read`].
+#[derive(Serialize, Deserialize)]
 struct JsonFinding<'a> {
-    rule: &'a str,
+    rule: Cow<'a, str>,
     severity: Severity,
     path: String,
     line: usize,
     column: usize,
     end_line: usize,
     end_column: usize,
-    message: &'a str,
-    fingerprint: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fix: Option<&'a crate::finding::Fix>,
+    message: Cow<'a, str>,
+    fingerprint: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fix: Option<Cow<'a, Fix>>,
 }
 
 #[derive(Serialize)]
@@ -66,16 +68,16 @@ pub fn path_string(path: &std::path::Path) -> String {
 
 fn to_json<'a>(f: &'a Finding, paths: &RepoPaths) -> JsonFinding<'a> {
     JsonFinding {
-        rule: &f.rule,
+        rule: Cow::Borrowed(&f.rule),
         severity: f.severity,
         path: paths.of(&f.path),
         line: f.start.line,
         column: f.start.column,
         end_line: f.end.line,
         end_column: f.end.column,
-        message: &f.message,
-        fingerprint: &f.fingerprint,
-        fix: f.fix.as_ref(),
+        message: Cow::Borrowed(&f.message),
+        fingerprint: Cow::Borrowed(&f.fingerprint),
+        fix: f.fix.as_ref().map(Cow::Borrowed),
     }
 }
 
@@ -125,22 +127,7 @@ pub struct ReadReport {
 struct InReport {
     #[serde(default)]
     review: Option<ReviewMeta>,
-    findings: Vec<InFinding>,
-}
-
-#[derive(Deserialize)]
-struct InFinding {
-    rule: String,
-    severity: Severity,
-    path: String,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
-    message: String,
-    fingerprint: String,
-    #[serde(default)]
-    fix: Option<Fix>,
+    findings: Vec<JsonFinding<'static>>,
 }
 
 /// Parses a JSON report; the error names the line and what was expected.
@@ -151,7 +138,7 @@ pub fn read(text: &str) -> Result<ReadReport, String> {
         .findings
         .into_iter()
         .map(|f| Finding {
-            rule: f.rule,
+            rule: f.rule.into_owned(),
             severity: f.severity,
             path: f.path.into(),
             start: Position {
@@ -162,9 +149,9 @@ pub fn read(text: &str) -> Result<ReadReport, String> {
                 line: f.end_line,
                 column: f.end_column,
             },
-            message: f.message,
-            fingerprint: f.fingerprint,
-            fix: f.fix,
+            message: f.message.into_owned(),
+            fingerprint: f.fingerprint.into_owned(),
+            fix: f.fix.map(Cow::into_owned),
             snippet: String::new(),
             suppressed: false,
         })

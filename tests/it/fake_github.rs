@@ -41,6 +41,9 @@ pub struct State {
     pub next_id: u64,
     /// The token may read but not write (a fork PR's token).
     pub read_only: bool,
+    /// Set for a user token (a PAT): `GET /user` answers with it, and comments
+    /// are by that user. Unset: an installation token (`GITHUB_TOKEN`).
+    pub user_login: Option<String>,
     pub injections: VecDeque<Injection>,
     /// Requests answered 422, with GitHub's message.
     pub refusals: Vec<String>,
@@ -170,13 +173,29 @@ fn hunk_ranges(patch: &str) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// GitHub takes at most 50 annotations per check run request.
+fn over_50_annotations(body: &Value) -> Option<ResponseTemplate> {
+    let annotations = body["output"]["annotations"].as_array()?;
+    (annotations.len() > 50).then(|| {
+        error(
+            422,
+            "Validation Failed",
+            &["Only 50 annotations are allowed per request"],
+        )
+    })
+}
+
 struct Handler {
     state: Arc<Mutex<State>>,
     base: String,
 }
 
-fn user() -> Value {
-    json!({"login": "github-actions[bot]", "id": 41898282, "type": "Bot"})
+/// The author of what the token posts.
+fn user(state: &State) -> Value {
+    match &state.user_login {
+        Some(login) => json!({"login": login, "id": 1234, "type": "User"}),
+        None => json!({"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}),
+    }
 }
 
 fn error(status: u16, message: &str, errors: &[&str]) -> ResponseTemplate {
@@ -267,7 +286,7 @@ impl Handler {
             "side": "RIGHT",
             "commit_id": state.head_sha,
             "body": comment["body"],
-            "user": user(),
+            "user": user(state),
         });
         state.review_comments.push(stored.clone());
         state.threads.push((format!("PRRT_{id}"), id, false));
@@ -378,6 +397,12 @@ impl Respond for Handler {
             return error(403, "Resource not accessible by integration", &[]);
         }
         let response = match (method.as_str(), path.as_str()) {
+            // An installation token cannot ask who it is.
+            ("GET", "/user") => match &state.user_login {
+                Some(login) => ResponseTemplate::new(200)
+                    .set_body_json(json!({"login": login, "id": 1234, "type": "User"})),
+                None => error(403, "Resource not accessible by integration", &[]),
+            },
             ("GET", p) if p == pr => ResponseTemplate::new(200).set_body_json(json!({
                 "number": PR, "state": "open", "draft": false,
                 "head": {"sha": state.head_sha, "ref": "feature", "label": "acme:feature"},
@@ -422,7 +447,7 @@ impl Respond for Handler {
                 for comment in &comments {
                     Self::store_comment(&mut state, comment, Some(review_id));
                 }
-                let review = json!({"id": review_id, "state": if event == "COMMENT" { "COMMENTED" } else { "CHANGES_REQUESTED" }, "body": body["body"], "commit_id": state.head_sha, "user": user()});
+                let review = json!({"id": review_id, "state": if event == "COMMENT" { "COMMENTED" } else { "CHANGES_REQUESTED" }, "body": body["body"], "commit_id": state.head_sha, "user": user(&state)});
                 state.reviews.push(review.clone());
                 ResponseTemplate::new(200).set_body_json(review)
             }
@@ -460,7 +485,8 @@ impl Respond for Handler {
                     );
                 }
                 state.next_id += 1;
-                let comment = json!({"id": state.next_id, "body": body["body"], "user": user()});
+                let comment =
+                    json!({"id": state.next_id, "body": body["body"], "user": user(&state)});
                 state.issue_comments.push(comment.clone());
                 ResponseTemplate::new(201).set_body_json(comment)
             }
@@ -485,15 +511,8 @@ impl Respond for Handler {
                         &["name and head_sha are required"],
                     );
                 }
-                if body["output"]["annotations"]
-                    .as_array()
-                    .is_some_and(|a| a.len() > 50)
-                {
-                    return error(
-                        422,
-                        "Validation Failed",
-                        &["Only 50 annotations are allowed per request"],
-                    );
+                if let Some(refused) = over_50_annotations(&body) {
+                    return refused;
                 }
                 state.next_id += 1;
                 let run = json!({"id": state.next_id, "name": body["name"], "head_sha": body["head_sha"], "status": body["status"], "conclusion": body["conclusion"]});
@@ -501,15 +520,8 @@ impl Respond for Handler {
                 ResponseTemplate::new(201).set_body_json(run)
             }
             ("PATCH", p) if p.starts_with(&format!("{repo}/check-runs/")) => {
-                if body["output"]["annotations"]
-                    .as_array()
-                    .is_some_and(|a| a.len() > 50)
-                {
-                    return error(
-                        422,
-                        "Validation Failed",
-                        &["Only 50 annotations are allowed per request"],
-                    );
+                if let Some(refused) = over_50_annotations(&body) {
+                    return refused;
                 }
                 state.check_runs.push(body.clone());
                 ResponseTemplate::new(200).set_body_json(json!({"id": 1}))

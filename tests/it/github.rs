@@ -213,6 +213,10 @@ fn a_pull_request_gets_one_review_on_its_diff_lines_and_one_summary_that_reruns_
             s.issue_comments.push(json!({"id": i + 1, "body": format!("bot note {i}"), "user": {"login": "github-actions[bot]", "type": "Bot"}}));
             s.review_comments.push(json!({"id": i + 1, "body": "lgtm", "path": "main.go", "line": 1, "in_reply_to_id": null, "user": {"login": "someone"}}));
         }
+        // A person pastes tollgate's markers into their own comments: never touch those.
+        s.issue_comments.push(json!({"id": 900, "body": "mine <!-- tollgate:summary -->", "user": {"login": "mallory", "type": "User"}}));
+        s.review_comments.push(json!({"id": 901, "body": "x <!-- tollgate:fingerprint=00000000000000000000000000000000 -->", "path": "main.go", "line": 1, "in_reply_to_id": null, "user": {"login": "mallory", "type": "User"}}));
+        s.threads.push(("PRRT_901".into(), 901, false));
     });
     let out = pr.root().join("out");
     let run = pr.review(&[
@@ -334,7 +338,10 @@ fn a_pull_request_gets_one_review_on_its_diff_lines_and_one_summary_that_reruns_
     let summary_id = pr.gh.with(|s| {
         s.issue_comments
             .iter()
-            .find(|c| c["body"].as_str().unwrap().contains("tollgate:summary"))
+            .find(|c| {
+                c["body"].as_str().unwrap().contains("tollgate:summary")
+                    && c["user"]["type"] == "Bot"
+            })
             .unwrap()["id"]
             .as_u64()
             .unwrap()
@@ -350,9 +357,20 @@ fn a_pull_request_gets_one_review_on_its_diff_lines_and_one_summary_that_reruns_
         .contains("actions/runs/101"));
     assert_eq!(
         pr.gh.with(|s| s.issue_comments.len()),
-        106,
+        107,
         "still one summary"
     );
+    let forged = pr
+        .gh
+        .with(|s| s.issue_comments.iter().find(|c| c["id"] == 900).unwrap()["body"].clone());
+    assert_eq!(
+        forged, "mine <!-- tollgate:summary -->",
+        "another author's comment is never edited"
+    );
+    let resolved = pr
+        .gh
+        .with(|s| s.threads.iter().find(|t| t.1 == 901).unwrap().2);
+    assert!(!resolved, "another author's thread is never resolved");
 }
 
 #[test]
