@@ -110,6 +110,10 @@ impl Job<'_> {
     /// The usual run: scan the pull request's change here, then post.
     async fn scan_and_post(mut self, settings: &mut Settings) -> anyhow::Result<i32> {
         let scan_args = &self.args.scan;
+        if matches!(self.pr.trigger, Trigger::WorkflowRun { .. }) {
+            eprintln!("error: on a `workflow_run` event tollgate posts a report made by the pull request's own run: `tollgate review --from tollgate.json` (see the README's two-workflow pattern)");
+            return Ok(EXIT_ERROR);
+        }
         let mut files: Option<PrFiles> = None;
         // The PR head and base: from the event, else from GitHub.
         if self.pr.head_sha.is_none() || (self.pr.base_sha.is_none() && scan_args.base.is_none()) {
@@ -198,10 +202,6 @@ impl Job<'_> {
                 ..f.clone()
             })
             .collect();
-        let files = match files {
-            Some(files) => Ok(files),
-            None => publish::pr_files(client, &self.pr).await,
-        };
         let root = paths
             .root()
             .map(|r| r.to_path_buf())
@@ -220,21 +220,16 @@ impl Job<'_> {
             lines.as_ref()?.get(line.checked_sub(1)?).cloned()
         };
         let rule_url = |id: &str| self.rule_url(id);
-        let result = match files {
-            Ok(mut files) => {
-                files.notes.extend(
-                    outcome
-                        .notices
-                        .iter()
-                        .map(|n| format!("{}: {}", paths.of(&n.path), n.message)),
-                );
-                self.publish(
-                    client, settings, &head_sha, &findings, &files, &rule_url, &line_text,
-                )
-                .await
-            }
-            Err(err) => Err(err),
-        };
+        let notes: Vec<String> = outcome
+            .notices
+            .iter()
+            .map(|n| format!("{}: {}", paths.of(&n.path), n.message))
+            .collect();
+        let result = self
+            .publish(
+                client, settings, &head_sha, &findings, files, &notes, &rule_url, &line_text,
+            )
+            .await;
         self.finish(result, &outcome, exit)
     }
 
@@ -245,7 +240,8 @@ impl Job<'_> {
         settings: &Settings,
         head_sha: &str,
         findings: &[Finding],
-        files: &PrFiles,
+        files: Option<PrFiles>,
+        notes: &[String],
         rule_url: &dyn Fn(&str) -> Option<String>,
         line_text: &dyn Fn(&str, usize) -> Option<String>,
     ) -> Result<publish::Published, ApiError> {
@@ -258,7 +254,9 @@ impl Job<'_> {
             environment: self.args.scan.environment.as_deref(),
             settings,
         };
-        review.publish(findings, files, rule_url, line_text).await
+        review
+            .publish(findings, files, notes, rule_url, line_text)
+            .await
     }
 
     /// What the run says and returns once posting is over (or failed).
@@ -401,13 +399,6 @@ impl Job<'_> {
         }
         let findings = report.findings;
         settings.gate_fails = app::gate_fails(self.setup.fail_on, &findings);
-        let files = match publish::pr_files(client, &self.pr).await {
-            Ok(files) => files,
-            Err(err) => {
-                eprintln!("error: {err}");
-                return Ok(EXIT_ERROR);
-            }
-        };
         let rule_url = |id: &str| self.rule_url(id);
         let result = self
             .publish(
@@ -415,7 +406,8 @@ impl Job<'_> {
                 settings,
                 &meta.head_sha,
                 &findings,
-                &files,
+                None,
+                &[],
                 &rule_url,
                 &|_, _| None,
             )

@@ -24,6 +24,8 @@ pub struct FileDiff {
 pub struct Thread {
     pub id: String,
     pub resolved: bool,
+    /// Resolved by tollgate (a fix it saw), not by a person who dismissed it.
+    pub resolved_by_us: bool,
 }
 
 /// A review comment tollgate wrote on an earlier run.
@@ -84,7 +86,8 @@ pub struct Plan {
     pub new: Vec<NewComment>,
     /// Findings whose comment is already on the PR.
     pub kept: Vec<usize>,
-    /// Resolved threads whose finding is back.
+    /// Threads tollgate resolved whose finding is back (a person's
+    /// resolution is respected).
     pub reopen: Vec<String>,
     /// Comments whose text changed (rule text or severity): id and new body.
     pub edit: Vec<(u64, String)>,
@@ -172,7 +175,11 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         let url = (inputs.rule_url)(&finding.rule);
         if let Some(existing) = by_fingerprint.get(finding.fingerprint.as_str()) {
             plan.kept.push(index);
-            if let Some(thread) = existing.thread.as_ref().filter(|t| t.resolved) {
+            if let Some(thread) = existing
+                .thread
+                .as_ref()
+                .filter(|t| t.resolved && t.resolved_by_us)
+            {
                 plan.reopen.push(thread.id.clone());
             }
             if let Ok((_, _, suggest)) = located {
@@ -352,6 +359,7 @@ mod tests {
             finding("a.go", 12, 12, "01", Severity::Warning),
             finding("a.go", 13, 13, "02", Severity::Warning),
             finding("a.go", 40, 40, "03", Severity::Warning),
+            finding("a.go", 41, 41, "04", Severity::Warning),
         ];
         let body = |f: &Finding| comments::inline_body(f, None, false);
         let existing = vec![
@@ -362,6 +370,7 @@ mod tests {
                 thread: Some(Thread {
                     id: "T1".into(),
                     resolved: false,
+                    resolved_by_us: false,
                 }),
             },
             Existing {
@@ -371,6 +380,7 @@ mod tests {
                 thread: Some(Thread {
                     id: "T2".into(),
                     resolved: true,
+                    resolved_by_us: true,
                 }),
             },
             Existing {
@@ -380,6 +390,7 @@ mod tests {
                 thread: Some(Thread {
                     id: "T3".into(),
                     resolved: false,
+                    resolved_by_us: false,
                 }),
             },
             Existing {
@@ -389,6 +400,17 @@ mod tests {
                 thread: Some(Thread {
                     id: "T4".into(),
                     resolved: true,
+                    resolved_by_us: true,
+                }),
+            },
+            Existing {
+                id: 6,
+                fingerprint: "04".into(),
+                body: "a person resolved this one <!-- tollgate:fingerprint=04 -->".into(),
+                thread: Some(Thread {
+                    id: "T6".into(),
+                    resolved: true,
+                    resolved_by_us: false,
                 }),
             },
             Existing {
@@ -399,9 +421,16 @@ mod tests {
             },
         ];
         let plan = run(&findings, &existing, 30);
-        assert_eq!(plan.kept, vec![0, 1]);
-        assert_eq!(plan.reopen, vec!["T2".to_string()]);
-        assert_eq!(plan.edit.iter().map(|e| e.0).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(plan.kept, vec![0, 1, 3]);
+        assert_eq!(
+            plan.reopen,
+            vec!["T2".to_string()],
+            "a person's resolution stands"
+        );
+        assert_eq!(
+            plan.edit.iter().map(|e| e.0).collect::<Vec<_>>(),
+            vec![2, 6]
+        );
         assert_eq!(plan.gone.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3]);
         // A comment marked fixed does not count: the finding came back, so it gets a new one.
         assert_eq!(

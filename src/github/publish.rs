@@ -201,11 +201,15 @@ impl Identity {
 
     /// Whether `comment` (as the REST API lists it) was written by this identity.
     pub fn wrote(&self, comment: &Value) -> bool {
+        let at = |p: &str| comment.pointer(p).and_then(Value::as_str);
+        self.is(at("/user/type"), at("/user/login"))
+    }
+
+    /// Whether an actor of this type (`User`, `Bot`) and login is this identity.
+    fn is(&self, kind: Option<&str>, login: Option<&str>) -> bool {
         match self {
-            Identity::Login(login) => {
-                comment.pointer("/user/login").and_then(Value::as_str) == Some(login)
-            }
-            Identity::Bots => comment.pointer("/user/type").and_then(Value::as_str) == Some("Bot"),
+            Identity::Login(me) => login == Some(me.as_str()),
+            Identity::Bots => kind == Some("Bot"),
         }
     }
 }
@@ -236,16 +240,36 @@ impl Review<'_> {
         format!("/repos/{}{rest}", self.pr.full_name())
     }
 
+    /// Posts. `files` are the PR's files when already fetched; `notes` go to the summary.
     pub async fn publish(
         &self,
         findings: &[Finding],
-        files: &PrFiles,
+        files: Option<PrFiles>,
+        notes: &[String],
         rule_url: &dyn Fn(&str) -> Option<String>,
         line_text: &dyn Fn(&str, usize) -> Option<String>,
     ) -> Result<Published, ApiError> {
         let mut published = Published::default();
-        let me = Identity::of(self.client).await;
-        let existing = self.existing_comments(&me, &mut published.notes).await?;
+        // Everything there is to read, at once (writes stay one at a time,
+        // as GitHub asks, to keep clear of secondary rate limits).
+        let review_comments = self.repo_path(&format!("/pulls/{}/comments", self.pr.number));
+        let issue_comments = self.repo_path(&format!("/issues/{}/comments", self.pr.number));
+        let (me, files, review_listed, issue_listed) = tokio::join!(
+            Identity::of(self.client),
+            async {
+                match files {
+                    Some(files) => Ok(files),
+                    None => pr_files(self.client, self.pr).await,
+                }
+            },
+            self.client.list(&review_comments, None),
+            self.client.list(&issue_comments, None),
+        );
+        let (mut files, review_listed, issue_listed) = (files?, review_listed?, issue_listed?);
+        files.notes.extend(notes.iter().cloned());
+        let existing = self
+            .existing_comments(&me, &review_listed, &mut published.notes)
+            .await?;
         let plan = plan::plan(&plan::Inputs {
             findings,
             files: &files.files,
@@ -287,7 +311,14 @@ impl Review<'_> {
         published.elsewhere = elsewhere.len();
         let inline = published.new_comments + published.kept;
         published.summary = self
-            .update_summary(&me, findings, inline, &elsewhere, &files.notes)
+            .update_summary(
+                &me,
+                &issue_listed,
+                findings,
+                inline,
+                &elsewhere,
+                &files.notes,
+            )
             .await?;
         if self.settings.check_run {
             self.check_run(findings).await?;
@@ -299,15 +330,9 @@ impl Review<'_> {
     async fn existing_comments(
         &self,
         me: &Identity,
+        listed: &[Value],
         notes: &mut Vec<String>,
     ) -> Result<Vec<Existing>, ApiError> {
-        let listed = self
-            .client
-            .list(
-                &self.repo_path(&format!("/pulls/{}/comments", self.pr.number)),
-                None,
-            )
-            .await?;
         let mut existing: Vec<Existing> = listed
             .iter()
             .filter(|c| c.get("in_reply_to_id").is_none_or(Value::is_null) && me.wrote(c))
@@ -324,7 +349,7 @@ impl Review<'_> {
         if existing.is_empty() {
             return Ok(existing);
         }
-        match self.threads().await {
+        match self.threads(me).await {
             Ok(threads) => {
                 for comment in &mut existing {
                     comment.thread = threads.get(&comment.id).cloned();
@@ -338,8 +363,8 @@ impl Review<'_> {
     }
 
     /// Review threads by the database id of their first comment.
-    async fn threads(&self) -> Result<HashMap<u64, Thread>, ApiError> {
-        let query = "query($owner:String!,$name:String!,$number:Int!,$after:String){repository(owner:$owner,name:$name){pullRequest(number:$number){reviewThreads(first:100,after:$after){pageInfo{hasNextPage endCursor} nodes{id isResolved comments(first:1){nodes{databaseId}}}}}}}";
+    async fn threads(&self, me: &Identity) -> Result<HashMap<u64, Thread>, ApiError> {
+        let query = "query($owner:String!,$name:String!,$number:Int!,$after:String){repository(owner:$owner,name:$name){pullRequest(number:$number){reviewThreads(first:100,after:$after){pageInfo{hasNextPage endCursor} nodes{id isResolved resolvedBy{__typename login} comments(first:1){nodes{databaseId}}}}}}}";
         let mut threads = HashMap::new();
         let mut after = Value::Null;
         for _ in 0..50 {
@@ -374,6 +399,11 @@ impl Review<'_> {
                                 .get("isResolved")
                                 .and_then(Value::as_bool)
                                 .unwrap_or(false),
+                            resolved_by_us: me.is(
+                                node.pointer("/resolvedBy/__typename")
+                                    .and_then(Value::as_str),
+                                node.pointer("/resolvedBy/login").and_then(Value::as_str),
+                            ),
                         },
                     );
                 }
@@ -507,18 +537,12 @@ impl Review<'_> {
     async fn update_summary(
         &self,
         me: &Identity,
+        listed: &[Value],
         findings: &[Finding],
         inline: usize,
         elsewhere: &[(usize, Elsewhere)],
         notes: &[String],
     ) -> Result<&'static str, ApiError> {
-        let listed = self
-            .client
-            .list(
-                &self.repo_path(&format!("/issues/{}/comments", self.pr.number)),
-                None,
-            )
-            .await?;
         let current = listed.iter().find_map(|c| {
             let body = c.get("body")?.as_str()?;
             (comments::is_summary(body) && me.wrote(c))

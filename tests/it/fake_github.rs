@@ -37,6 +37,8 @@ pub struct State {
     pub reviews: Vec<Value>,
     /// (thread node id, first comment id, resolved)
     pub threads: Vec<(String, u64, bool)>,
+    /// Who resolved a thread (GraphQL `resolvedBy`), by thread id.
+    pub resolved_by: std::collections::HashMap<String, Value>,
     pub check_runs: Vec<Value>,
     pub next_id: u64,
     /// The token may read but not write (a fork PR's token).
@@ -303,9 +305,18 @@ impl Handler {
             }
             let resolve = !query.contains("unresolveReviewThread");
             let id = variables["id"].as_str().unwrap_or_default();
+            let actor = match &state.user_login {
+                Some(login) => json!({"__typename": "User", "login": login}),
+                None => json!({"__typename": "Bot", "login": "github-actions"}),
+            };
             return match state.threads.iter_mut().find(|t| t.0 == id) {
                 Some(thread) => {
                     thread.2 = resolve;
+                    if resolve {
+                        state.resolved_by.insert(id.to_string(), actor);
+                    } else {
+                        state.resolved_by.remove(id);
+                    }
                     ok(json!({"resolveReviewThread": {"thread": {"id": id, "isResolved": resolve}}}))
                 }
                 None => ResponseTemplate::new(200).set_body_json(json!({"data": null, "errors": [{"type": "NOT_FOUND", "message": format!("Could not resolve to a node with the global id of '{id}'")}]})),
@@ -319,7 +330,10 @@ impl Handler {
             let nodes: Vec<Value> = state
                 .threads
                 .iter()
-                .map(|(id, first, resolved)| json!({"id": id, "isResolved": resolved, "comments": {"nodes": [{"databaseId": first}]}}))
+                .map(|(id, first, resolved)| {
+                    let by = state.resolved_by.get(id).cloned().unwrap_or(Value::Null);
+                    json!({"id": id, "isResolved": resolved, "resolvedBy": by, "comments": {"nodes": [{"databaseId": first}]}})
+                })
                 .collect();
             return ok(
                 json!({"repository": {"pullRequest": {"reviewThreads": {"pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": nodes}}}}),

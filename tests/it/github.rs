@@ -423,6 +423,47 @@ fn fixed_findings_have_their_threads_resolved_and_a_clean_pr_loses_its_summary()
         "nothing new to say: no review"
     );
 
+    // A person resolves the open sprintf thread (a dismissal); the leak comes back.
+    pr.gh.with(|s| {
+        let thread = s
+            .threads
+            .iter_mut()
+            .find(|t| t.0 == sprintf_thread.0)
+            .unwrap();
+        thread.2 = true;
+        s.resolved_by.insert(
+            thread.0.clone(),
+            json!({"__typename": "User", "login": "dev"}),
+        );
+    });
+    pr.gh.reset_requests();
+    pr.push(&format!("{BASE_GO}{ADDED_GO}"));
+    let back = pr.review(&["--fail-on", "never"]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    let writes = pr.gh.writes();
+    let mutations: Vec<&Value> = writes
+        .iter()
+        .filter(|w| w.1 == "/graphql")
+        .map(|w| &w.2)
+        .collect();
+    assert_eq!(mutations.len(), 1, "{writes:?}");
+    assert!(
+        mutations[0]["query"]
+            .as_str()
+            .unwrap()
+            .contains("unresolveReviewThread"),
+        "the thread tollgate resolved reopens"
+    );
+    assert_eq!(mutations[0]["variables"]["id"], leak_thread.0.as_str());
+    assert!(
+        thread_of(&pr, "go/errors-new-sprintf").2,
+        "a person's resolution stands"
+    );
+    assert!(
+        posts_to(&writes, "POST", "/reviews").is_empty(),
+        "no duplicate comment for the returning finding"
+    );
+
     // Fix the rest with `--on-clean delete`: every thread resolved, the summary deleted.
     pr.gh.reset_requests();
     pr.push(&format!(
@@ -842,6 +883,17 @@ fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
         "{}",
         broken.stderr
     );
+    // Without --from, a workflow_run job would scan whatever it checked out: refused.
+    let scan_here = tollgate_env(job.path(), &["review"], &env_refs);
+    assert_eq!(scan_here.code, 2);
+    assert!(
+        scan_here
+            .stderr
+            .contains("`tollgate review --from tollgate.json`"),
+        "{}",
+        scan_here.stderr
+    );
+    assert_eq!(pr.gh.writes(), vec![]);
 }
 
 #[test]
