@@ -65,7 +65,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     GraphQl(String),
-    #[error("the time limit for talking to GitHub ({0} s) ran out")]
+    #[error(
+        "the time limit for talking to GitHub ({0} s; --time-limit, github.time_limit) ran out"
+    )]
     Deadline(u64),
 }
 
@@ -257,15 +259,16 @@ impl Client {
             let (status, headers, text) = match outcome {
                 Ok(answer) => answer,
                 Err(reason) => {
-                    if method.idempotent() && attempt < MAX_RETRIES {
-                        self.sleep(name, path, backoff(attempt)).await?;
+                    let pause = backoff(attempt);
+                    if method.idempotent() && attempt < MAX_RETRIES && self.has_time_for(pause) {
+                        self.sleep(name, path, pause).await?;
                         attempt += 1;
                         continue;
                     }
                     return Err(ApiError::Transport {
                         method: name,
                         path: path.to_string(),
-                        reason,
+                        reason: format!("{reason} (after {} attempt(s))", attempt + 1),
                     });
                 }
             };
@@ -283,33 +286,31 @@ impl Client {
                 });
             }
             let message = error_message(&json);
-            let wait = rate_limit_wait(status, &headers, &message, attempt, now_epoch());
-            let retry = match wait {
-                Some(wait) => Some(wait),
-                None if status >= 500 => Some(backoff(attempt)),
-                None => None,
-            };
-            match retry {
-                Some(wait) if attempt < MAX_RETRIES => {
-                    if wait > self.remaining_time() {
-                        return Err(ApiError::RateLimited {
-                            method: name,
-                            path: path.to_string(),
-                            wait: wait.as_secs(),
-                        });
-                    }
-                    self.sleep(name, path, wait).await?;
-                    attempt += 1;
-                }
-                _ => {
-                    return Err(ApiError::Status {
+            let limited = rate_limit_wait(status, &headers, &message, attempt, now_epoch());
+            if let Some(wait) = limited {
+                if attempt >= MAX_RETRIES || !self.has_time_for(wait) {
+                    return Err(ApiError::RateLimited {
                         method: name,
                         path: path.to_string(),
-                        status,
-                        message,
-                    })
+                        wait: wait.as_secs(),
+                    });
                 }
+                self.sleep(name, path, wait).await?;
+                attempt += 1;
+                continue;
             }
+            let pause = backoff(attempt);
+            if status >= 500 && attempt < MAX_RETRIES && self.has_time_for(pause) {
+                self.sleep(name, path, pause).await?;
+                attempt += 1;
+                continue;
+            }
+            return Err(ApiError::Status {
+                method: name,
+                path: path.to_string(),
+                status,
+                message,
+            });
         }
     }
 
@@ -347,13 +348,17 @@ impl Client {
         Ok((status, headers, text))
     }
 
+    fn has_time_for(&self, wait: Duration) -> bool {
+        wait < self.remaining_time()
+    }
+
     async fn sleep(
         &self,
         method: &'static str,
         path: &str,
         wait: Duration,
     ) -> Result<(), ApiError> {
-        if wait > self.remaining_time() {
+        if !self.has_time_for(wait) {
             return Err(ApiError::RateLimited {
                 method,
                 path: path.to_string(),

@@ -23,6 +23,8 @@ pub struct Injection {
     pub headers: Vec<(&'static str, String)>,
     pub body: Value,
     pub times: usize,
+    /// Answer this late (a hung connection).
+    pub delay_ms: u64,
 }
 
 #[derive(Default)]
@@ -392,6 +394,7 @@ impl Respond for Handler {
             for (k, v) in &injection.headers {
                 response = response.insert_header(*k, v.as_str());
             }
+            response = response.set_delay(std::time::Duration::from_millis(injection.delay_ms));
             injection.times -= 1;
             if injection.times == 0 {
                 state.injections.remove(pos);

@@ -493,6 +493,7 @@ fn when_threads_cannot_be_resolved_the_comment_says_it_was_fixed() {
             headers: vec![],
             body: json!({"data": null, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]}),
             times: 20,
+            delay_ms: 0,
         })
     });
     let run = pr.review(&["--fail-on", "never"]);
@@ -555,6 +556,7 @@ fn rate_limits_and_server_errors_are_waited_out_and_retried() {
             headers: vec![("retry-after", "1".into()), ("x-ratelimit-remaining", "37".into())],
             body: json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}),
             times: 1,
+            delay_ms: 0,
         });
         s.injections.push_back(Injection {
             method: "GET",
@@ -563,6 +565,7 @@ fn rate_limits_and_server_errors_are_waited_out_and_retried() {
             headers: vec![],
             body: json!({"message": "Server Error"}),
             times: 1,
+            delay_ms: 0,
         });
     });
     let started = std::time::Instant::now();
@@ -591,6 +594,7 @@ fn a_rate_limit_past_the_time_limit_fails_cleanly_after_the_reports() {
             ],
             body: json!({"message": "API rate limit exceeded for installation ID 1."}),
             times: 1,
+            delay_ms: 0,
         })
     });
     let run = pr.review(&["--fail-on", "never", "--report", "json=tollgate.json"]);
@@ -692,6 +696,7 @@ fn a_review_github_refuses_is_posted_comment_by_comment() {
             headers: vec![],
             body: json!({"message": "Unprocessable Entity", "errors": ["Pull request review thread line must be part of the diff"]}),
             times: 1,
+            delay_ms: 0,
         })
     });
     let run = pr.review(&["--fail-on", "never"]);
@@ -1013,4 +1018,98 @@ fn the_readme_shows_the_example_workflows_and_they_keep_pr_code_away_from_write_
     );
     assert!(uses(&post_steps, "actions/download-artifact"));
     assert!(post_text.contains("tollgate review --from tollgate.json"));
+}
+
+#[test]
+fn a_hung_api_is_cut_off_by_the_time_limit() {
+    let pr = Pr::new(ADDED_GO);
+    pr.gh.with(|s| {
+        s.injections.push_back(Injection {
+            method: "GET",
+            path_suffix: "/pulls/7/comments",
+            status: 200,
+            headers: vec![],
+            body: json!([]),
+            times: 10,
+            delay_ms: 20_000,
+        })
+    });
+    let started = std::time::Instant::now();
+    let run = pr.review(&[
+        "--fail-on",
+        "never",
+        "--time-limit",
+        "2",
+        "--report",
+        "json=tollgate.json",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "stopped at the limit, took {took:?}"
+    );
+    assert!(
+        run.stderr.contains("error: posting to GitHub failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("time limit") || run.stderr.contains("no answer within"),
+        "{}",
+        run.stderr
+    );
+    assert!(pr.root().join("tollgate.json").is_file());
+}
+
+#[test]
+fn image_policy_findings_are_reviewed_and_summarised() {
+    let pr = Pr::new(ADDED_GO);
+    let root = pr.root();
+    write(
+        root,
+        ".tollgate.yml",
+        b"images:\n  environments:\n    production:\n      deny_latest: true\n",
+    );
+    write(
+        root,
+        "Dockerfile",
+        b"FROM golang:1.22 AS build\nRUN go build ./...\n",
+    );
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "docker"]);
+    write(
+        root,
+        "Dockerfile",
+        b"FROM golang:1.22 AS build\nRUN go build ./...\nFROM nginx:latest\n",
+    );
+    git(root, &["commit", "-qam", "runtime image"]);
+    let mut pr = pr;
+    pr.sync();
+    let patch = patch_of(pr.root(), &pr.base, &pr.head, "Dockerfile");
+    pr.gh.with(|s| {
+        s.files
+            .push(file_entry("Dockerfile", "added", Some(&patch)))
+    });
+    let run = pr.review(&["--fail-on", "never", "--env", "production"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let writes = pr.gh.writes();
+    let review = &posts_to(&writes, "POST", "/reviews")[0];
+    let image = review["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "Dockerfile")
+        .unwrap_or_else(|| panic!("no Dockerfile comment: {review}"));
+    assert_eq!(image["line"], 3);
+    assert!(image["body"].as_str().unwrap().contains("image/policy"));
+    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("### Image policy (`production`)"),
+        "{summary}"
+    );
+    assert!(summary.contains("environment `production`"));
 }
