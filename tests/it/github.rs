@@ -1113,3 +1113,62 @@ fn image_policy_findings_are_reviewed_and_summarised() {
     );
     assert!(summary.contains("environment `production`"));
 }
+
+#[test]
+fn past_githubs_3000_file_limit_the_summary_says_what_was_left_out() {
+    let pr = Pr::new(ADDED_GO);
+    let shallow = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", pr.root().display());
+    git(
+        shallow.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "feature", &url, ".",
+        ],
+    );
+    pr.gh.with(|s| {
+        let more = (0..3050).map(|i| {
+            file_entry(
+                &format!("gen/f{i:04}.txt"),
+                "added",
+                Some("@@ -0,0 +1 @@\n+x"),
+            )
+        });
+        s.files.extend(more);
+    });
+    let event = pr.event_file("pull_request.synchronize.json");
+    let env = pr.actions_env("pull_request", &event);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = tollgate_env(shallow.path(), &["review", "--fail-on", "never"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("GitHub lists at most 3000 files"),
+        "{}",
+        run.stderr
+    );
+    let pages = pr
+        .gh
+        .requests()
+        .iter()
+        .filter(|r| r.0 == "GET" && r.1.contains("/pulls/7/files"))
+        .count();
+    assert_eq!(
+        pages, 30,
+        "GitHub serves no more than 3000 files: 30 pages of 100"
+    );
+    let writes = pr.gh.writes();
+    assert_eq!(
+        posts_to(&writes, "POST", "/reviews")[0]["comments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("GitHub lists at most 3000 files of a pull request"),
+        "{summary}"
+    );
+}
