@@ -5,7 +5,8 @@
 
 use super::client::{ApiError, Client};
 use super::context::{self, Endpoints, Overrides, PullRequest, Trigger};
-use super::publish::{self, OnClean, PrFiles, ReviewEvent, Settings};
+use super::files::{self, PrFiles};
+use super::publish::{self, OnClean, ReviewEvent, Settings};
 use crate::app::{self, ChangeSource, Review, Setup, EXIT_ERROR};
 use crate::cli::ReviewArgs;
 use crate::diff::git::Repo;
@@ -121,7 +122,7 @@ impl Job<'_> {
                 eprintln!("error: pull request #{} of {}: without a token tollgate cannot ask GitHub for its head and base commits (set GITHUB_TOKEN)", self.pr.number, self.pr.full_name());
                 return Ok(EXIT_ERROR);
             };
-            match publish::pull_info(client, &self.pr).await {
+            match files::pull_info(client, &self.pr).await {
                 Ok(info) => {
                     self.pr.head_sha.get_or_insert(info.head_sha);
                     self.pr.base_sha.get_or_insert(info.base_sha);
@@ -151,7 +152,7 @@ impl Job<'_> {
                     return Ok(EXIT_ERROR);
                 };
                 eprintln!("note: git cannot give the change ({git_err:#}); reading the pull request's files from GitHub instead");
-                match publish::pr_files(client, &self.pr).await {
+                match files::pr_files(client, &self.pr).await {
                     Ok(listed) => {
                         for note in &listed.notes {
                             eprintln!("note: {note}");
@@ -379,7 +380,7 @@ impl Job<'_> {
             eprintln!("error: no GitHub token (GITHUB_TOKEN or the action's `github-token` input): nothing to post with");
             return Ok(EXIT_ERROR);
         };
-        let info = match publish::pull_info(client, &self.pr).await {
+        let info = match files::pull_info(client, &self.pr).await {
             Ok(info) => info,
             Err(err) => {
                 eprintln!("error: {err}");

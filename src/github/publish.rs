@@ -3,21 +3,18 @@
 //! threads of fixed findings, keeps the one summary comment up to date, and
 //! optionally creates a check run.
 
+use super::checks;
 use super::client::{ApiError, Client, Method};
 use super::comments;
 use super::context::PullRequest;
-use super::patch;
-use super::plan::{self, Elsewhere, Existing, FileDiff, Thread};
+use super::files::{pr_files, PrFiles};
+use super::identity::Identity;
+use super::plan::{self, Elsewhere, Existing, Thread};
 use super::summary::{self, SummaryInput};
 use crate::finding::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
-
-/// GitHub lists at most this many files of a pull request.
-const MAX_PR_FILES: usize = 3000;
-/// Annotations per check run request.
-const ANNOTATION_BATCH: usize = 50;
+use std::collections::HashMap;
 
 /// The review event when a new comment is an error.
 #[derive(
@@ -70,148 +67,6 @@ pub struct Settings {
     pub check_run: bool,
     /// Whether the gate fails: the check run's conclusion.
     pub gate_fails: bool,
-}
-
-/// The pull request as GitHub describes it.
-#[derive(Debug, Clone)]
-pub struct PullInfo {
-    pub head_sha: String,
-    pub base_sha: String,
-}
-
-pub async fn pull_info(client: &Client, pr: &PullRequest) -> Result<PullInfo, ApiError> {
-    let reply = client
-        .rest(
-            Method::Get,
-            &format!("/repos/{}/pulls/{}", pr.full_name(), pr.number),
-            None,
-        )
-        .await?;
-    let sha = |pointer: &str| {
-        reply
-            .body
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    Ok(PullInfo {
-        head_sha: sha("/head/sha"),
-        base_sha: sha("/base/sha"),
-    })
-}
-
-/// The files of a pull request with their diff hunks.
-#[derive(Debug, Default)]
-pub struct PrFiles {
-    pub files: BTreeMap<String, FileDiff>,
-    /// The same, as a change the diff filters understand.
-    pub change: crate::diff::ChangeSet,
-    /// What the reader should know: files left out, patches missing.
-    pub notes: Vec<String>,
-}
-
-pub async fn pr_files(client: &Client, pr: &PullRequest) -> Result<PrFiles, ApiError> {
-    let path = format!("/repos/{}/pulls/{}/files", pr.full_name(), pr.number);
-    let entries = client.list(&path, Some(MAX_PR_FILES / 100)).await?;
-    let mut out = PrFiles::default();
-    let mut no_patch = Vec::new();
-    for entry in &entries {
-        let Some(name) = entry.get("filename").and_then(Value::as_str) else {
-            continue;
-        };
-        let status = entry
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("modified");
-        if status == "removed" {
-            out.change.deleted.push(name.into());
-            continue;
-        }
-        let hunks = match entry.get("patch").and_then(Value::as_str) {
-            Some(text) => match patch::parse(text) {
-                Ok(hunks) => Some(hunks),
-                Err(err) => {
-                    out.notes
-                        .push(format!("{name}: GitHub's patch could not be read ({err})"));
-                    None
-                }
-            },
-            None => {
-                no_patch.push(name.to_string());
-                None
-            }
-        };
-        let file_status = match entry.get("previous_filename").and_then(Value::as_str) {
-            Some(from) if status == "renamed" => {
-                crate::diff::FileStatus::Renamed { from: from.into() }
-            }
-            _ if status == "added" => crate::diff::FileStatus::Added,
-            _ => crate::diff::FileStatus::Modified,
-        };
-        // Without a patch the changed lines are unknown: the whole file counts.
-        let change = match &hunks {
-            Some(hunks) => patch::file_change(hunks, file_status),
-            None => crate::diff::FileChange {
-                status: file_status,
-                added: vec![(1, usize::MAX)],
-                hunks: vec![(1, usize::MAX)],
-            },
-        };
-        out.change.files.insert(name.into(), change);
-        out.files.insert(name.to_string(), FileDiff { hunks });
-    }
-    if entries.len() >= MAX_PR_FILES {
-        out.notes.push(format!(
-            "GitHub lists at most {MAX_PR_FILES} files of a pull request; files past that were not reviewed here. Check out with `fetch-depth: 0` so tollgate reads the change from git."
-        ));
-    }
-    if !no_patch.is_empty() {
-        out.notes.push(format!(
-            "GitHub shows no diff for {} (binary or too large): findings there are listed here, not commented inline: {}",
-            if no_patch.len() == 1 { "1 file".to_string() } else { format!("{} files", no_patch.len()) },
-            no_patch.join(", ")
-        ));
-    }
-    Ok(out)
-}
-
-/// Who tollgate posts as. A comment counts as tollgate's only when it carries
-/// the marker *and* has this author, so a person who copies a marker into
-/// their own comment never has it edited, resolved or deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
-    /// A user token (`GET /user` answers): that login.
-    Login(String),
-    /// An installation token such as `GITHUB_TOKEN` (`GET /user` is refused):
-    /// bot accounts (`github-actions[bot]`, `APP[bot]`).
-    Bots,
-}
-
-impl Identity {
-    pub async fn of(client: &Client) -> Identity {
-        match client.rest(Method::Get, "/user", None).await {
-            Ok(reply) => match reply.body.get("login").and_then(Value::as_str) {
-                Some(login) => Identity::Login(login.to_string()),
-                None => Identity::Bots,
-            },
-            Err(_) => Identity::Bots,
-        }
-    }
-
-    /// Whether `comment` (as the REST API lists it) was written by this identity.
-    pub fn wrote(&self, comment: &Value) -> bool {
-        let at = |p: &str| comment.pointer(p).and_then(Value::as_str);
-        self.is(at("/user/type"), at("/user/login"))
-    }
-
-    /// Whether an actor of this type (`User`, `Bot`) and login is this identity.
-    fn is(&self, kind: Option<&str>, login: Option<&str>) -> bool {
-        match self {
-            Identity::Login(me) => login == Some(me.as_str()),
-            Identity::Bots => kind == Some("Bot"),
-        }
-    }
 }
 
 /// What happened on the pull request.
@@ -321,7 +176,14 @@ impl Review<'_> {
             )
             .await?;
         if self.settings.check_run {
-            self.check_run(findings).await?;
+            checks::create(
+                self.client,
+                &self.repo_path(""),
+                self.head_sha,
+                findings,
+                self.settings.gate_fails,
+            )
+            .await?;
         }
         Ok(published)
     }
@@ -597,68 +459,5 @@ impl Review<'_> {
                 Ok("created")
             }
         }
-    }
-
-    /// A completed check run; annotations go 50 per request, as GitHub allows.
-    async fn check_run(&self, findings: &[Finding]) -> Result<(), ApiError> {
-        let annotations: Vec<Value> = findings
-            .iter()
-            .map(|f| {
-                let mut a = json!({
-                    "path": crate::report::json::path_string(&f.path),
-                    "start_line": f.start.line,
-                    "end_line": f.end.line.max(f.start.line),
-                    "annotation_level": match f.severity {
-                        Severity::Error => "failure",
-                        Severity::Warning => "warning",
-                        Severity::Info => "notice",
-                    },
-                    "title": f.rule,
-                    "message": f.message.chars().take(4000).collect::<String>(),
-                });
-                if f.start.line == f.end.line {
-                    a["start_column"] = json!(f.start.column);
-                    a["end_column"] = json!(f.end.column);
-                }
-                a
-            })
-            .collect();
-        let title = if findings.is_empty() {
-            "No findings".to_string()
-        } else {
-            format!(
-                "{} finding{}",
-                findings.len(),
-                if findings.len() == 1 { "" } else { "s" }
-            )
-        };
-        let output = |batch: &[Value]| json!({ "title": title, "summary": format!("tollgate: {title} on {}", self.head_sha), "annotations": batch });
-        let mut batches = annotations.chunks(ANNOTATION_BATCH);
-        let first = batches.next().unwrap_or(&[]);
-        let created = self
-            .client
-            .rest(
-                Method::Post,
-                &self.repo_path("/check-runs"),
-                Some(&json!({
-                    "name": "tollgate",
-                    "head_sha": self.head_sha,
-                    "status": "completed",
-                    "conclusion": if self.settings.gate_fails { "failure" } else { "success" },
-                    "output": output(first),
-                })),
-            )
-            .await?;
-        let id = created.body.get("id").and_then(Value::as_u64).unwrap_or(0);
-        for batch in batches {
-            self.client
-                .rest(
-                    Method::Patch,
-                    &self.repo_path(&format!("/check-runs/{id}")),
-                    Some(&json!({ "output": output(batch) })),
-                )
-                .await?;
-        }
-        Ok(())
     }
 }

@@ -1,0 +1,116 @@
+//! The pull request as GitHub describes it: its head and base, and its files
+//! with their diff hunks (the PR files API, paged, at most 3000 files).
+
+use super::client::{ApiError, Client, Method};
+use super::context::PullRequest;
+use super::patch;
+use super::plan::FileDiff;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// GitHub lists at most this many files of a pull request.
+const MAX_PR_FILES: usize = 3000;
+
+/// The pull request as GitHub describes it.
+#[derive(Debug, Clone)]
+pub struct PullInfo {
+    pub head_sha: String,
+    pub base_sha: String,
+}
+
+pub async fn pull_info(client: &Client, pr: &PullRequest) -> Result<PullInfo, ApiError> {
+    let reply = client
+        .rest(
+            Method::Get,
+            &format!("/repos/{}/pulls/{}", pr.full_name(), pr.number),
+            None,
+        )
+        .await?;
+    let sha = |pointer: &str| {
+        reply
+            .body
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Ok(PullInfo {
+        head_sha: sha("/head/sha"),
+        base_sha: sha("/base/sha"),
+    })
+}
+
+/// The files of a pull request with their diff hunks.
+#[derive(Debug, Default)]
+pub struct PrFiles {
+    pub files: BTreeMap<String, FileDiff>,
+    /// The same, as a change the diff filters understand.
+    pub change: crate::diff::ChangeSet,
+    /// What the reader should know: files left out, patches missing.
+    pub notes: Vec<String>,
+}
+
+pub async fn pr_files(client: &Client, pr: &PullRequest) -> Result<PrFiles, ApiError> {
+    let path = format!("/repos/{}/pulls/{}/files", pr.full_name(), pr.number);
+    let entries = client.list(&path, Some(MAX_PR_FILES / 100)).await?;
+    let mut out = PrFiles::default();
+    let mut no_patch = Vec::new();
+    for entry in &entries {
+        let Some(name) = entry.get("filename").and_then(Value::as_str) else {
+            continue;
+        };
+        let status = entry
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("modified");
+        if status == "removed" {
+            out.change.deleted.push(name.into());
+            continue;
+        }
+        let hunks = match entry.get("patch").and_then(Value::as_str) {
+            Some(text) => match patch::parse(text) {
+                Ok(hunks) => Some(hunks),
+                Err(err) => {
+                    out.notes
+                        .push(format!("{name}: GitHub's patch could not be read ({err})"));
+                    None
+                }
+            },
+            None => {
+                no_patch.push(name.to_string());
+                None
+            }
+        };
+        let file_status = match entry.get("previous_filename").and_then(Value::as_str) {
+            Some(from) if status == "renamed" => {
+                crate::diff::FileStatus::Renamed { from: from.into() }
+            }
+            _ if status == "added" => crate::diff::FileStatus::Added,
+            _ => crate::diff::FileStatus::Modified,
+        };
+        // Without a patch the changed lines are unknown: the whole file counts.
+        let change = match &hunks {
+            Some(hunks) => patch::file_change(hunks, file_status),
+            None => crate::diff::FileChange {
+                status: file_status,
+                added: vec![(1, usize::MAX)],
+                hunks: vec![(1, usize::MAX)],
+            },
+        };
+        out.change.files.insert(name.into(), change);
+        out.files.insert(name.to_string(), FileDiff { hunks });
+    }
+    if entries.len() >= MAX_PR_FILES {
+        out.notes.push(format!(
+            "GitHub lists at most {MAX_PR_FILES} files of a pull request; files past that were not reviewed here. Check out with `fetch-depth: 0` so tollgate reads the change from git."
+        ));
+    }
+    if !no_patch.is_empty() {
+        out.notes.push(format!(
+            "GitHub shows no diff for {} (binary or too large): findings there are listed here, not commented inline: {}",
+            if no_patch.len() == 1 { "1 file".to_string() } else { format!("{} files", no_patch.len()) },
+            no_patch.join(", ")
+        ));
+    }
+    Ok(out)
+}
