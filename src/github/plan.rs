@@ -138,10 +138,16 @@ fn anchor(finding: &Finding, hunks: &[Hunk]) -> Option<Anchor> {
         .map(|line| (None, line, false))
 }
 
-/// The lines a comment covers all show, in the PR's diff, the text the scan saw.
+/// Lines of context around a comment that must read the same too: a line
+/// such as `}` matches in many places, a run of lines hardly ever.
+const CONTEXT: usize = 2;
+
+/// The lines a comment covers, and the diff's lines around them, all show in
+/// the PR's diff the text the scan saw (it may have scanned another commit).
 fn same_text(inputs: &Inputs<'_>, path: &str, hunks: &[Hunk], anchor: Anchor) -> bool {
     let (start, line, _) = anchor;
-    (start.unwrap_or(line)..=line).all(|n| {
+    let first = start.unwrap_or(line).saturating_sub(CONTEXT).max(1);
+    (first..=line + CONTEXT).all(|n| {
         match (
             (inputs.line_text)(path, n),
             hunk_with(hunks, n).and_then(|h| h.text(n)),
@@ -440,25 +446,63 @@ mod tests {
     }
 
     #[test]
-    fn a_line_whose_text_differs_from_the_diff_is_not_commented() {
-        let findings = [
-            finding("a.go", 12, 12, "01", Severity::Warning),
-            finding("a.go", 13, 13, "02", Severity::Warning),
-        ];
+    fn the_lines_around_an_anchor_must_match_too() {
+        // Line 12 reads "c" as in the diff, but its neighbour 13 does not:
+        // the scanned file is another version, so line 12 may be a lookalike.
+        let findings = [finding("a.go", 12, 12, "01", Severity::Warning)];
         let files = files();
+        let texts = |_: &str, n: usize| -> Option<String> {
+            Some(
+                match n {
+                    10 => "a",
+                    11 => "b",
+                    12 => "c",
+                    13 => "D",
+                    _ => "e",
+                }
+                .to_string(),
+            )
+        };
         let plan = plan(&Inputs {
             findings: &findings,
             files: &files,
             existing: &[],
             max_comments: 30,
             rule_url: &|_| None,
-            line_text: &|_, n| {
-                Some(if n == 12 {
-                    "c".into()
-                } else {
-                    "something else".into()
-                })
-            },
+            line_text: &texts,
+        });
+        assert_eq!(plan.elsewhere, vec![(0, Elsewhere::Moved)]);
+    }
+
+    #[test]
+    fn a_line_whose_text_differs_from_the_diff_is_not_commented() {
+        let findings = [
+            finding("a.go", 12, 12, "01", Severity::Warning),
+            finding("a.go", 41, 41, "02", Severity::Warning),
+        ];
+        let files = files();
+        // The scanned file reads as the diff, except on line 41.
+        let texts = |_: &str, n: usize| -> Option<String> {
+            let text = match n {
+                10 => "a",
+                11 => "b",
+                12 => "c",
+                13 => "d",
+                14 => "e",
+                40 => "x",
+                41 => "not z",
+                42 => "w",
+                _ => return None,
+            };
+            Some(text.to_string())
+        };
+        let plan = plan(&Inputs {
+            findings: &findings,
+            files: &files,
+            existing: &[],
+            max_comments: 30,
+            rule_url: &|_| None,
+            line_text: &texts,
         });
         assert_eq!(
             plan.new.iter().map(|c| c.finding).collect::<Vec<_>>(),

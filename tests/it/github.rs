@@ -1172,3 +1172,52 @@ fn past_githubs_3000_file_limit_the_summary_says_what_was_left_out() {
         "{summary}"
     );
 }
+
+#[test]
+fn scanning_the_test_merge_commit_never_puts_a_comment_on_a_shifted_line() {
+    let mut pr = Pr::new(ADDED_GO);
+    let root = pr.root().to_path_buf();
+    // main moves on above the PR's lines; the job checks out the merge commit
+    // (actions/checkout's default on pull_request), where the PR's lines sit 3 lower.
+    git(&root, &["checkout", "-q", "main"]);
+    write(
+        &root,
+        "main.go",
+        BASE_GO
+            .replacen("package main\n", "package main\n\n// one\n// two\n", 1)
+            .as_bytes(),
+    );
+    git(&root, &["commit", "-qam", "main moves on"]);
+    git(&root, &["checkout", "-q", "feature"]);
+    pr.base = rev(&root, "main");
+    pr.sync();
+    git(&root, &["checkout", "-q", "--detach", "main"]);
+    git(&root, &["merge", "-q", "--no-edit", "feature"]);
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not the pull request's head"),
+        "{}",
+        run.stderr
+    );
+    let head_text = git(&root, &["show", &format!("{}:main.go", pr.head)]);
+    let writes = pr.gh.writes();
+    for review in posts_to(&writes, "POST", "/reviews") {
+        for comment in review["comments"].as_array().unwrap() {
+            let line = comment["line"].as_u64().unwrap() as usize;
+            let text = head_text.lines().nth(line - 1).unwrap_or_default();
+            assert!(
+                text.contains("os.Open") || text.contains("errors.New"),
+                "comment on a shifted line {line}: `{text}`"
+            );
+        }
+    }
+    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("the scanned line differs from the PR head"),
+        "{summary}"
+    );
+}
