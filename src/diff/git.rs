@@ -100,6 +100,69 @@ impl Repo {
     }
 }
 
+/// How the lines of one version of a file sit in another: the changed runs
+/// between them (`git diff -U0` hunks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMap {
+    /// (old start, old count, new start, new count), in order.
+    hunks: Vec<(usize, usize, usize, usize)>,
+}
+
+impl LineMap {
+    /// The old version's number of new line `line`; None when the line differs
+    /// between the versions.
+    pub fn to_old(&self, line: usize) -> Option<usize> {
+        let mut shift: isize = 0;
+        for &(_, old_count, new_start, new_count) in &self.hunks {
+            let past = if new_count == 0 {
+                // A deletion sits after line `new_start`.
+                line > new_start
+            } else if line >= new_start + new_count {
+                true
+            } else if line >= new_start {
+                return None;
+            } else {
+                false
+            };
+            if !past {
+                break;
+            }
+            shift += old_count as isize - new_count as isize;
+        }
+        usize::try_from(line as isize + shift).ok()
+    }
+}
+
+impl Repo {
+    /// How `current` (the file's text here) lines up with `path` in `commit`;
+    /// None when the commit or the file is not in the repository.
+    pub fn line_map(&self, commit: &str, path: &Path, current: &str) -> Option<LineMap> {
+        let old = self.file_at(commit, path)?;
+        let mut options = git2::DiffOptions::new();
+        options.context_lines(0);
+        let patch = git2::Patch::from_buffers(
+            old.as_bytes(),
+            Some(path),
+            current.as_bytes(),
+            Some(path),
+            Some(&mut options),
+        )
+        .ok()?;
+        let hunks = (0..patch.num_hunks())
+            .filter_map(|i| patch.hunk(i).ok())
+            .map(|(h, _)| {
+                (
+                    h.old_start() as usize,
+                    h.old_lines() as usize,
+                    h.new_start() as usize,
+                    h.new_lines() as usize,
+                )
+            })
+            .collect();
+        Some(LineMap { hunks })
+    }
+}
+
 fn collect(diff: &git2::Diff<'_>) -> Result<ChangeSet, DiffError> {
     let changes = RefCell::new(ChangeSet::default());
     let mut file_cb = |delta: git2::DiffDelta<'_>, _: f32| {
@@ -183,4 +246,34 @@ fn collect(diff: &git2::Diff<'_>) -> Result<ChangeSet, DiffError> {
 /// Paths of the change set as paths below `workdir`.
 pub fn absolute(workdir: &Path, repo_relative: &Path) -> PathBuf {
     workdir.join(repo_relative)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineMap;
+
+    #[test]
+    fn lines_map_across_insertions_deletions_and_changes() {
+        // new 1-2 = old 1-2; new 3-5 inserted; new 6 = old 3; old 4 deleted;
+        // new 7 = old 5; new 8 changed (old 6); new 9 = old 7.
+        let map = LineMap {
+            hunks: vec![(2, 0, 3, 3), (4, 1, 6, 0), (6, 1, 8, 1)],
+        };
+        let mapped: Vec<Option<usize>> = (1..=9).map(|n| map.to_old(n)).collect();
+        assert_eq!(
+            mapped,
+            vec![
+                Some(1),
+                Some(2),
+                None,
+                None,
+                None,
+                Some(3),
+                Some(5),
+                None,
+                Some(7)
+            ]
+        );
+        assert_eq!(LineMap::default().to_old(4), Some(4));
+    }
 }

@@ -6,6 +6,7 @@
 use super::client::{ApiError, Client};
 use super::context::{self, Endpoints, Overrides, PullRequest, Trigger};
 use super::files::{self, PrFiles};
+use super::head_lines::{Checkout, Sources};
 use super::publish::{self, OnClean, ReviewEvent, Settings};
 use crate::app::{self, ChangeSource, Review, Setup, EXIT_ERROR};
 use crate::cli::ReviewArgs;
@@ -195,7 +196,7 @@ impl Job<'_> {
             return Ok(exit);
         };
         let paths = crate::report::RepoPaths::detect();
-        let findings: Vec<Finding> = outcome
+        let mut findings: Vec<Finding> = outcome
             .findings
             .iter()
             .map(|f| Finding {
@@ -208,18 +209,9 @@ impl Job<'_> {
             .map(|r| r.to_path_buf())
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_default();
-        let cache = std::cell::RefCell::new(
-            std::collections::HashMap::<String, Option<Vec<String>>>::new(),
-        );
-        let line_text = |path: &str, line: usize| -> Option<String> {
-            let mut cache = cache.borrow_mut();
-            let lines = cache.entry(path.to_string()).or_insert_with(|| {
-                std::fs::read_to_string(root.join(path))
-                    .ok()
-                    .map(|t| t.lines().map(str::to_string).collect())
-            });
-            lines.as_ref()?.get(line.checked_sub(1)?).cloned()
-        };
+        let (sources, _) = Sources::new(&root, &head_sha);
+        sources.move_to_head(&mut findings);
+        let line_text = |path: &str, line: usize| sources.line(path, line);
         let rule_url = |id: &str| self.rule_url(id);
         let notes: Vec<String> = outcome
             .notices
@@ -442,19 +434,16 @@ fn review_from(files: &PrFiles) -> Review {
     }
 }
 
-/// Comments are anchored to the PR head: scanning another commit (the test
-/// merge commit `actions/checkout` picks by default) could shift lines.
+/// Says when the checked-out commit is not the PR head, and what follows.
 fn warn_if_not_head(head_sha: &str) {
-    let Ok(cwd) = std::env::current_dir() else {
-        return;
-    };
-    let Ok(repo) = Repo::discover(&cwd) else {
-        return;
-    };
-    let Ok(head) = repo.head() else { return };
-    if !head_sha.is_empty() && head.to_string() != head_sha {
-        eprintln!(
-            "warning: the checked-out commit {head} is not the pull request's head {head_sha}; check out the head (actions/checkout with `ref: ${{{{ github.event.pull_request.head.sha }}}}`). Lines whose text differs from the PR's diff are listed in the summary, not commented"
-        );
+    let root = std::env::current_dir().unwrap_or_default();
+    match Sources::new(&root, head_sha).1 {
+        Checkout::Head => {}
+        Checkout::Other { commit } => eprintln!(
+            "note: the checked-out commit {commit} is not the pull request's head {head_sha}: findings are moved to the head's lines, and those on lines that differ there are listed in the summary"
+        ),
+        Checkout::OtherWithoutHead { commit } => eprintln!(
+            "warning: the checked-out commit {commit} is not the pull request's head {head_sha}, which is not in this clone; check out the head (actions/checkout with `ref: ${{{{ github.event.pull_request.head.sha }}}}`). Lines whose text differs from the PR's diff are listed in the summary, not commented"
+        ),
     }
 }

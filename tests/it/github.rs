@@ -1173,34 +1173,90 @@ fn past_githubs_3000_file_limit_the_summary_says_what_was_left_out() {
     );
 }
 
-#[test]
-fn scanning_the_test_merge_commit_never_puts_a_comment_on_a_shifted_line() {
-    let mut pr = Pr::new(ADDED_GO);
+/// main moves on above the PR's lines and the job checks out the test merge
+/// commit (actions/checkout's default on `pull_request`), where the PR's lines
+/// sit 2 lower than at the head. The merge commit is branch `pr-merge`.
+fn merge_checkout(pr: &mut Pr) {
     let root = pr.root().to_path_buf();
-    // main moves on above the PR's lines; the job checks out the merge commit
-    // (actions/checkout's default on pull_request), where the PR's lines sit 3 lower.
     git(&root, &["checkout", "-q", "main"]);
-    write(
-        &root,
-        "main.go",
-        BASE_GO
-            .replacen("package main\n", "package main\n\n// one\n// two\n", 1)
-            .as_bytes(),
-    );
+    let moved = BASE_GO.replacen("package main\n", "package main\n\n// one\n// two\n", 1);
+    write(&root, "main.go", moved.as_bytes());
     git(&root, &["commit", "-qam", "main moves on"]);
     git(&root, &["checkout", "-q", "feature"]);
     pr.base = rev(&root, "main");
     pr.sync();
-    git(&root, &["checkout", "-q", "--detach", "main"]);
+    git(&root, &["checkout", "-q", "-b", "pr-merge", "main"]);
     git(&root, &["merge", "-q", "--no-edit", "feature"]);
+}
+
+#[test]
+fn scanning_the_test_merge_commit_comments_on_the_heads_lines() {
+    let mut pr = Pr::new(ADDED_GO);
+    merge_checkout(&mut pr);
     let run = pr.review(&["--fail-on", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("is not the pull request's head"),
+        run.stderr
+            .contains("findings are moved to the head's lines"),
         "{}",
         run.stderr
     );
-    let head_text = git(&root, &["show", &format!("{}:main.go", pr.head)]);
+    let head_text = git(pr.root(), &["show", &format!("{}:main.go", pr.head)]);
+    let writes = pr.gh.writes();
+    let review = &posts_to(&writes, "POST", "/reviews")[0];
+    let lines: Vec<u64> = review["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["line"].as_u64().unwrap())
+        .collect();
+    let mut expected = vec![
+        line_of(&head_text, "g, _ := os.Open"),
+        line_of(&head_text, "errors.New(fmt.Sprintf"),
+    ];
+    expected.sort();
+    let mut lines = lines;
+    lines.sort();
+    assert_eq!(lines, expected, "the head's lines, not the merge commit's");
+    assert!(review["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["body"]
+            .as_str()
+            .unwrap()
+            .contains("```suggestion\n\treturn fmt.Errorf(\"bad %d\", n)\n```")));
+    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!summary.contains("differs"), "{summary}");
+}
+
+#[test]
+fn without_the_head_in_the_clone_shifted_lines_go_to_the_summary() {
+    let mut pr = Pr::new(ADDED_GO);
+    merge_checkout(&mut pr);
+    // The default checkout: the merge commit alone.
+    let shallow = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", pr.root().display());
+    git(
+        shallow.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "pr-merge", &url, ".",
+        ],
+    );
+    let event = pr.event_file("pull_request.synchronize.json");
+    let env = pr.actions_env("pull_request", &event);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = tollgate_env(shallow.path(), &["review", "--fail-on", "never"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("which is not in this clone"),
+        "{}",
+        run.stderr
+    );
+    let head_text = git(pr.root(), &["show", &format!("{}:main.go", pr.head)]);
     let writes = pr.gh.writes();
     for review in posts_to(&writes, "POST", "/reviews") {
         for comment in review["comments"].as_array().unwrap() {
