@@ -172,6 +172,32 @@ impl Pr {
         all.extend_from_slice(args);
         tollgate_env(self.root(), &all, &env)
     }
+
+    /// A `--depth 1` clone of `branch`: what `actions/checkout` leaves by default.
+    fn shallow_clone(&self, branch: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", self.root().display());
+        git(
+            dir.path(),
+            &["clone", "-q", "--depth", "1", "--branch", branch, &url, "."],
+        );
+        dir
+    }
+
+    /// `tollgate review ARGS` as a `pull_request` job runs it in `workspace`.
+    fn review_in(&self, workspace: &Path, args: &[&str]) -> Run {
+        let event = self.event_file("pull_request.synchronize.json");
+        let mut env = self.actions_env("pull_request", &event);
+        for (k, v) in &mut env {
+            if k == "GITHUB_WORKSPACE" {
+                *v = workspace.display().to_string();
+            }
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut all = vec!["review"];
+        all.extend_from_slice(args);
+        tollgate_env(workspace, &all, &env)
+    }
 }
 
 fn posts_to(writes: &[(String, String, Value)], method: &str, suffix: &str) -> Vec<Value> {
@@ -617,14 +643,7 @@ fn a_rate_limit_past_the_time_limit_fails_cleanly_after_the_reports() {
 fn a_shallow_clone_reads_the_change_from_the_pr_files_api_across_pages() {
     let pr = Pr::new(ADDED_GO);
     // A clone that has only the head: the base is not here.
-    let shallow = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", pr.root().display());
-    git(
-        shallow.path(),
-        &[
-            "clone", "-q", "--depth", "1", "--branch", "feature", &url, ".",
-        ],
-    );
+    let shallow = pr.shallow_clone("feature");
     pr.gh.with(|s| {
         // 120 more files (listed first), one without a patch.
         let mut files: Vec<Value> = (0..120)
@@ -641,11 +660,7 @@ fn a_shallow_clone_reads_the_change_from_the_pr_files_api_across_pages() {
         s.files = files;
     });
     write(shallow.path(), "big.go", b"package main\n\nimport \"os\"\n\nfunc big(p string) {\n\tf, _ := os.Open(p)\n\t_ = f.Name()\n}\n");
-    let event = pr.event_file("pull_request.synchronize.json");
-    let mut env = pr.actions_env("pull_request", &event);
-    env.retain(|(k, _)| k != "GITHUB_WORKSPACE");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = tollgate_env(shallow.path(), &["review", "--fail-on", "never"], &env);
+    let run = pr.review_in(shallow.path(), &["--fail-on", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
@@ -1117,14 +1132,7 @@ fn image_policy_findings_are_reviewed_and_summarised() {
 #[test]
 fn past_githubs_3000_file_limit_the_summary_says_what_was_left_out() {
     let pr = Pr::new(ADDED_GO);
-    let shallow = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", pr.root().display());
-    git(
-        shallow.path(),
-        &[
-            "clone", "-q", "--depth", "1", "--branch", "feature", &url, ".",
-        ],
-    );
+    let shallow = pr.shallow_clone("feature");
     pr.gh.with(|s| {
         let more = (0..3050).map(|i| {
             file_entry(
@@ -1135,10 +1143,7 @@ fn past_githubs_3000_file_limit_the_summary_says_what_was_left_out() {
         });
         s.files.extend(more);
     });
-    let event = pr.event_file("pull_request.synchronize.json");
-    let env = pr.actions_env("pull_request", &event);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = tollgate_env(shallow.path(), &["review", "--fail-on", "never"], &env);
+    let run = pr.review_in(shallow.path(), &["--fail-on", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("GitHub lists at most 3000 files"),
@@ -1238,18 +1243,8 @@ fn without_the_head_in_the_clone_shifted_lines_go_to_the_summary() {
     let mut pr = Pr::new(ADDED_GO);
     merge_checkout(&mut pr);
     // The default checkout: the merge commit alone.
-    let shallow = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", pr.root().display());
-    git(
-        shallow.path(),
-        &[
-            "clone", "-q", "--depth", "1", "--branch", "pr-merge", &url, ".",
-        ],
-    );
-    let event = pr.event_file("pull_request.synchronize.json");
-    let env = pr.actions_env("pull_request", &event);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = tollgate_env(shallow.path(), &["review", "--fail-on", "never"], &env);
+    let shallow = pr.shallow_clone("pr-merge");
+    let run = pr.review_in(shallow.path(), &["--fail-on", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("which is not in this clone"),
