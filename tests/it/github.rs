@@ -1272,3 +1272,37 @@ fn without_the_head_in_the_clone_shifted_lines_go_to_the_summary() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_spent_quota_is_waited_out_until_its_reset() {
+    let pr = Pr::new(ADDED_GO);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    pr.gh.with(|s| {
+        s.injections.push_back(Injection {
+            method: "GET",
+            path_suffix: "/user",
+            status: 403,
+            headers: vec![
+                ("x-ratelimit-limit", "1000".into()),
+                ("x-ratelimit-remaining", "0".into()),
+                ("x-ratelimit-reset", (now + 2).to_string()),
+            ],
+            body: json!({"message": "API rate limit exceeded for installation ID 1."}),
+            times: 1,
+            delay_ms: 0,
+        })
+    });
+    let started = std::time::Instant::now();
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "waited for x-ratelimit-reset"
+    );
+    let users = pr.gh.requests().iter().filter(|r| r.1 == "/user").count();
+    assert_eq!(users, 2, "asked again after the reset");
+    assert_eq!(posts_to(&pr.gh.writes(), "POST", "/reviews").len(), 1);
+}
