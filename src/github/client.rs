@@ -309,7 +309,7 @@ impl Client {
                 method: name,
                 path: path.to_string(),
                 status,
-                message,
+                message: message + hint(status),
             });
         }
     }
@@ -442,6 +442,15 @@ fn now_epoch() -> u64 {
 /// 1 s, 2 s, 4 s, … between retries after a 5xx or a timeout.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1u64 << attempt.min(5))
+}
+
+/// What an answer usually means, for the statuses whose message says little.
+fn hint(status: u16) -> &'static str {
+    match status {
+        401 => " (the token is invalid or has expired)",
+        404 => " (no such repository or pull request, or the token cannot see it: check GITHUB_REPOSITORY or --repo, --pr, and the token's repository access)",
+        _ => "",
+    }
 }
 
 /// GitHub's error text: `message` plus any `errors[]` entries.

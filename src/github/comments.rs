@@ -11,6 +11,10 @@ pub const SUMMARY_MARKER: &str = "<!-- tollgate:summary -->";
 pub const FIXED_MARKER: &str = "<!-- tollgate:fixed -->";
 /// GitHub refuses comment bodies longer than this.
 pub const MAX_BODY: usize = 65_536;
+/// A finding's message in a comment: its code may be long; the reports hold all of it.
+const MAX_MESSAGE: usize = 1_000;
+/// A suggestion longer than this is left out: nobody reviews it in a comment.
+const MAX_SUGGESTION: usize = 8_000;
 
 /// The fingerprint in a comment body written by tollgate, if any.
 pub fn fingerprint_in(body: &str) -> Option<&str> {
@@ -29,6 +33,14 @@ pub fn is_summary(body: &str) -> bool {
 
 pub fn is_marked_fixed(body: &str) -> bool {
     body.contains(FIXED_MARKER)
+}
+
+/// `text` cut to at most `max` characters, marked with `…` when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
 }
 
 /// Text from the pull request, made inert: no `@mention`, no HTML comment.
@@ -72,13 +84,13 @@ pub fn inline_body(finding: &Finding, url: Option<&str>, suggest: bool) -> Strin
         icon(finding.severity),
         finding.severity,
         finding.rule,
-        neutral(&finding.message)
+        neutral(&shorten(&finding.message, MAX_MESSAGE))
     );
     if let Some(new_lines) = finding
         .fix
         .as_ref()
         .and_then(|f| f.new_lines.as_deref())
-        .filter(|_| suggest)
+        .filter(|lines| suggest && lines.len() <= MAX_SUGGESTION)
     {
         let fence = fence(new_lines);
         body.push_str(&format!("\n\n{fence}suggestion\n{new_lines}\n{fence}"));
@@ -172,6 +184,19 @@ mod tests {
         );
         let plain = inline_body(&finding(), None, false);
         assert!(!plain.contains("suggestion"));
+    }
+
+    #[test]
+    fn long_messages_and_suggestions_are_kept_short() {
+        let mut long = finding();
+        long.message = "x".repeat(5_000);
+        long.fix.as_mut().unwrap().new_lines = Some("y".repeat(MAX_SUGGESTION + 1));
+        let body = inline_body(&long, None, true);
+        assert!(body.contains(&format!("{}…", "x".repeat(MAX_MESSAGE))));
+        assert!(!body.contains("x".repeat(MAX_MESSAGE + 1).as_str()));
+        assert!(!body.contains("suggestion"));
+        assert_eq!(shorten("héllo", 2), "hé…");
+        assert_eq!(shorten("hé", 2), "hé");
     }
 
     #[test]

@@ -22,8 +22,11 @@ pub struct SummaryInput<'a> {
     pub notes: &'a [String],
 }
 
+/// A table cell: inert, one line, and short (the reports hold the rest).
 fn cell(text: &str) -> String {
-    neutral(text).replace('|', "\\|").replace('\n', " ")
+    neutral(&comments::shorten(text, 300))
+        .replace('|', "\\|")
+        .replace('\n', " ")
 }
 
 fn location(input: &SummaryInput<'_>, f: &Finding) -> String {

@@ -945,6 +945,33 @@ fn outside_actions_repo_and_pr_flags_and_a_bad_event_are_handled() {
         .iter()
         .any(|r| r.0 == "GET" && r.1 == "/repos/acme/app/pulls/7"));
 
+    // A wrong PR number and a wrong token say what is wrong.
+    let missing = tollgate_env(
+        pr.root(),
+        &["review", "--repo", "acme/app", "--pr", "8"],
+        &env,
+    );
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("GET /repos/acme/app/pulls/8: GitHub answered 404: Not Found (no such repository or pull request"), "{}", missing.stderr);
+    let wrong = [
+        ("GITHUB_TOKEN", "ghs_wrong"),
+        ("GITHUB_API_URL", &pr.gh.uri() as &str),
+    ];
+    let denied = tollgate_env(
+        pr.root(),
+        &["review", "--repo", "acme/app", "--pr", "7"],
+        &wrong,
+    );
+    assert_eq!(denied.code, 2);
+    assert!(
+        denied
+            .stderr
+            .contains("401: Bad credentials (the token is invalid or has expired)"),
+        "{}",
+        denied.stderr
+    );
+    assert!(!denied.stderr.contains("ghs_wrong"));
+
     let bad = pr.root().join(".git/bad-event.json");
     std::fs::write(
         &bad,
