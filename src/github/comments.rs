@@ -9,6 +9,11 @@ use crate::finding::{Finding, Severity};
 const FINGERPRINT_MARKER: &str = "<!-- tollgate:fingerprint=";
 pub const SUMMARY_MARKER: &str = "<!-- tollgate:summary -->";
 pub const FIXED_MARKER: &str = "<!-- tollgate:fixed -->";
+/// In the summary: the findings that have had an inline comment, so a
+/// comment a person deleted is not posted again.
+const POSTED_MARKER: &str = "<!-- tollgate:posted=";
+/// Hex digits of a fingerprint kept in the posted list.
+const SHORT: usize = 16;
 /// GitHub refuses comment bodies longer than this.
 pub const MAX_BODY: usize = 65_536;
 /// A finding's message in a comment: its code may be long; the reports hold all of it.
@@ -25,6 +30,30 @@ pub fn fingerprint_in(body: &str) -> Option<&str> {
         .starts_with(" -->")
         .then(|| &rest[..end])
         .filter(|f| !f.is_empty())
+}
+
+/// The short form of a fingerprint, as the posted list keeps it.
+pub fn short(fingerprint: &str) -> &str {
+    &fingerprint[..fingerprint.len().min(SHORT)]
+}
+
+/// The posted list of a summary body (short fingerprints).
+pub fn posted_in(body: &str) -> std::collections::HashSet<String> {
+    let Some(start) = body.find(POSTED_MARKER) else {
+        return Default::default();
+    };
+    let rest = &body[start + POSTED_MARKER.len()..];
+    let list = rest.split(" -->").next().unwrap_or_default();
+    list.split(',')
+        .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The hidden line that carries the posted list.
+pub fn posted_marker(posted: &std::collections::BTreeSet<String>) -> String {
+    let list: Vec<&str> = posted.iter().map(String::as_str).collect();
+    format!("{POSTED_MARKER}{} -->", list.join(","))
 }
 
 pub fn is_summary(body: &str) -> bool {
@@ -184,6 +213,21 @@ mod tests {
         );
         let plain = inline_body(&finding(), None, false);
         assert!(!plain.contains("suggestion"));
+    }
+
+    #[test]
+    fn the_posted_list_reads_back() {
+        let posted: std::collections::BTreeSet<String> = [
+            "0123456789abcdef".to_string(),
+            "fedcba9876543210".to_string(),
+        ]
+        .into();
+        let body = format!("## summary\n{}\n{SUMMARY_MARKER}", posted_marker(&posted));
+        let read = posted_in(&body);
+        assert_eq!(read.len(), 2);
+        assert!(read.contains("0123456789abcdef") && read.contains("fedcba9876543210"));
+        assert!(posted_in("no list here").is_empty());
+        assert_eq!(short("0123456789abcdef0123"), "0123456789abcdef");
     }
 
     #[test]

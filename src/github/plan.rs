@@ -57,6 +57,8 @@ pub enum Elsewhere {
     Moved,
     /// GitHub refused the comment.
     Refused(String),
+    /// Its comment was posted on an earlier run and someone deleted it.
+    Dismissed,
 }
 
 impl Elsewhere {
@@ -67,6 +69,7 @@ impl Elsewhere {
             Elsewhere::OverCap => "over the inline comment cap".into(),
             Elsewhere::Moved => "the scanned line differs from the PR head".into(),
             Elsewhere::Refused(why) => format!("GitHub refused the comment: {why}"),
+            Elsewhere::Dismissed => "its comment was deleted".into(),
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct Inputs<'a> {
     pub files: &'a BTreeMap<String, FileDiff>,
     pub existing: &'a [Existing],
     pub max_comments: usize,
+    /// Short fingerprints whose comment was posted before and is gone.
+    pub dismissed: &'a HashSet<String>,
     pub rule_url: &'a dyn Fn(&str) -> Option<String>,
     /// The text the scan saw on a line, when known.
     pub line_text: &'a dyn Fn(&str, usize) -> Option<String>,
@@ -196,6 +201,13 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             }
             continue;
         }
+        if inputs
+            .dismissed
+            .contains(comments::short(&finding.fingerprint))
+        {
+            plan.elsewhere.push((index, Elsewhere::Dismissed));
+            continue;
+        }
         match located {
             Ok((start_line, line, suggest)) => candidates.push(NewComment {
                 finding: index,
@@ -283,6 +295,7 @@ mod tests {
             files: &files,
             existing,
             max_comments: cap,
+            dismissed: &HashSet::new(),
             rule_url: &|_| None,
             line_text: &|_, _| None,
         })
@@ -342,6 +355,33 @@ mod tests {
         assert!(of(0).body.contains("```suggestion"));
         assert_eq!((of(1).start_line, of(1).line), (None, 12));
         assert!(!of(1).body.contains("```suggestion"));
+    }
+
+    #[test]
+    fn a_comment_someone_deleted_is_not_posted_again() {
+        let findings = [
+            finding("a.go", 12, 12, "00000000000000000001", Severity::Warning),
+            finding("a.go", 13, 13, "00000000000000000002", Severity::Warning),
+        ];
+        let files = files();
+        let dismissed: HashSet<String> = ["0000000000000000".to_string()].into();
+        let mut second = findings[1].clone();
+        second.fingerprint = "1000000000000000000".into();
+        let findings = [findings[0].clone(), second];
+        let plan = plan(&Inputs {
+            findings: &findings,
+            files: &files,
+            existing: &[],
+            max_comments: 30,
+            dismissed: &dismissed,
+            rule_url: &|_| None,
+            line_text: &|_, _| None,
+        });
+        assert_eq!(plan.elsewhere, vec![(0, Elsewhere::Dismissed)]);
+        assert_eq!(
+            plan.new.iter().map(|c| c.finding).collect::<Vec<_>>(),
+            vec![1]
+        );
     }
 
     #[test]
@@ -468,6 +508,7 @@ mod tests {
             files: &files,
             existing: &[],
             max_comments: 30,
+            dismissed: &HashSet::new(),
             rule_url: &|_| None,
             line_text: &texts,
         });
@@ -501,6 +542,7 @@ mod tests {
             files: &files,
             existing: &[],
             max_comments: 30,
+            dismissed: &HashSet::new(),
             rule_url: &|_| None,
             line_text: &texts,
         });

@@ -14,7 +14,7 @@ use super::summary::{self, SummaryInput};
 use crate::finding::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// The review event when a new comment is an error.
 #[derive(
@@ -80,6 +80,16 @@ pub struct Published {
     pub notes: Vec<String>,
 }
 
+/// What the summary says beyond the findings.
+struct SummaryParts<'a> {
+    /// Findings commented inline (new or earlier).
+    inline: usize,
+    elsewhere: &'a [(usize, Elsewhere)],
+    notes: &'a [String],
+    /// Short fingerprints of findings that have had an inline comment.
+    posted: &'a BTreeSet<String>,
+}
+
 pub struct Review<'a> {
     pub client: &'a Client,
     pub pr: &'a PullRequest,
@@ -125,18 +135,47 @@ impl Review<'_> {
         let existing = self
             .existing_comments(&me, &review_listed, &mut published.notes)
             .await?;
+        let summary = issue_listed.iter().find_map(|c| {
+            let body = c.get("body")?.as_str()?;
+            (comments::is_summary(body) && me.wrote(c))
+                .then(|| (c.get("id").and_then(Value::as_u64), body.to_string()))
+        });
+        // Posted before, and no comment of ours carries it now: someone deleted it.
+        let mut dismissed = summary
+            .as_ref()
+            .map(|(_, body)| comments::posted_in(body))
+            .unwrap_or_default();
+        for comment in &existing {
+            dismissed.remove(comments::short(&comment.fingerprint));
+        }
         let plan = plan::plan(&plan::Inputs {
             findings,
             files: &files.files,
             existing: &existing,
             max_comments: self.settings.max_comments,
+            dismissed: &dismissed,
             rule_url,
             line_text,
         });
         let mut elsewhere = plan.elsewhere.clone();
+        let mut posted: BTreeSet<String> = plan
+            .kept
+            .iter()
+            .chain(plan.new.iter().map(|c| &c.finding))
+            .chain(
+                elsewhere
+                    .iter()
+                    .filter(|(_, why)| *why == Elsewhere::Dismissed)
+                    .map(|(i, _)| i),
+            )
+            .map(|i| comments::short(&findings[*i].fingerprint).to_string())
+            .collect();
         if !plan.new.is_empty() {
             let refused = self.post_review(findings, &plan.new).await?;
             published.new_comments = plan.new.len() - refused.len();
+            for (i, _) in &refused {
+                posted.remove(comments::short(&findings[*i].fingerprint));
+            }
             elsewhere.extend(refused);
             elsewhere.sort_by_key(|(i, _)| *i);
         }
@@ -167,12 +206,14 @@ impl Review<'_> {
         let inline = published.new_comments + published.kept;
         published.summary = self
             .update_summary(
-                &me,
-                &issue_listed,
+                summary,
                 findings,
-                inline,
-                &elsewhere,
-                &files.notes,
+                SummaryParts {
+                    inline,
+                    elsewhere: &elsewhere,
+                    notes: &files.notes,
+                    posted: &posted,
+                },
             )
             .await?;
         if self.settings.check_run {
@@ -395,21 +436,14 @@ impl Review<'_> {
         Ok(())
     }
 
-    /// Creates, edits (only when its text changes) or deletes the summary comment.
+    /// Creates, edits (only when its text changes) or deletes the summary
+    /// comment; `current` is tollgate's summary on the PR (id and body), if any.
     async fn update_summary(
         &self,
-        me: &Identity,
-        listed: &[Value],
+        current: Option<(Option<u64>, String)>,
         findings: &[Finding],
-        inline: usize,
-        elsewhere: &[(usize, Elsewhere)],
-        notes: &[String],
+        parts: SummaryParts<'_>,
     ) -> Result<&'static str, ApiError> {
-        let current = listed.iter().find_map(|c| {
-            let body = c.get("body")?.as_str()?;
-            (comments::is_summary(body) && me.wrote(c))
-                .then(|| (c.get("id").and_then(Value::as_u64), body.to_string()))
-        });
         if findings.is_empty() && self.settings.on_clean == OnClean::Delete {
             return match current {
                 Some((Some(id), _)) => {
@@ -427,14 +461,15 @@ impl Review<'_> {
         }
         let body = summary::render(&SummaryInput {
             findings,
-            inline,
-            elsewhere,
+            inline: parts.inline,
+            elsewhere: parts.elsewhere,
             repository: &self.pr.full_name(),
             head_sha: self.head_sha,
             server_url: self.server_url,
             run_url: self.run_url,
             environment: self.environment,
-            notes,
+            notes: parts.notes,
+            posted: parts.posted,
         });
         match current {
             Some((_, old)) if old == body => Ok("unchanged"),

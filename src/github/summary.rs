@@ -20,6 +20,9 @@ pub struct SummaryInput<'a> {
     pub environment: Option<&'a str>,
     /// Things the reader should know (files GitHub left out, skipped files).
     pub notes: &'a [String],
+    /// Short fingerprints of findings that have had an inline comment (kept
+    /// hidden in the summary, so a deleted comment stays deleted).
+    pub posted: &'a std::collections::BTreeSet<String>,
 }
 
 /// A table cell: inert, one line, and short (the reports hold the rest).
@@ -129,8 +132,12 @@ pub fn render(input: &SummaryInput<'_>) -> String {
             out.push_str(&format!("- {}\n", cell(note)));
         }
     }
-    out.push_str(&format!("\n{SUMMARY_MARKER}\n"));
-    comments::fit(out, SUMMARY_MARKER)
+    let tail = format!(
+        "{}\n{SUMMARY_MARKER}",
+        comments::posted_marker(input.posted)
+    );
+    out.push_str(&format!("\n{tail}\n"));
+    comments::fit(out, &tail)
 }
 
 #[cfg(test)]
@@ -169,6 +176,7 @@ mod tests {
             run_url: Some("https://github.com/acme/app/actions/runs/5"),
             environment: Some("production"),
             notes: &["GitHub lists at most 3000 files".to_string()],
+            posted: &["0123456789abcdef".to_string()].into(),
         });
         assert!(
             body.starts_with("## 🛑 tollgate: 1 error, 1 warning, 0 infos"),
@@ -180,6 +188,7 @@ mod tests {
         assert!(body.contains("[workflow run](https://github.com/acme/app/actions/runs/5)"));
         assert!(body.contains("GitHub lists at most 3000 files"));
         assert!(comments::is_summary(&body));
+        assert!(comments::posted_in(&body).contains("0123456789abcdef"));
     }
 
     #[test]
@@ -194,6 +203,7 @@ mod tests {
             run_url: None,
             environment: None,
             notes: &[],
+            posted: &Default::default(),
         });
         assert!(body.starts_with("## ✅ tollgate: no findings"));
     }

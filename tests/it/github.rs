@@ -1333,3 +1333,37 @@ fn a_spent_quota_is_waited_out_until_its_reset() {
     assert_eq!(users, 2, "asked again after the reset");
     assert_eq!(posts_to(&pr.gh.writes(), "POST", "/reviews").len(), 1);
 }
+
+#[test]
+fn a_comment_someone_deleted_stays_deleted() {
+    let pr = Pr::new(ADDED_GO);
+    assert_eq!(pr.review(&["--fail-on", "never"]).code, 0);
+    // A developer deletes tollgate's comment on the leak.
+    pr.gh.with(|s| {
+        let index = s
+            .review_comments
+            .iter()
+            .position(|c| c["body"].as_str().unwrap().contains("go/unclosed-file"))
+            .unwrap();
+        let id = s.review_comments.remove(index)["id"].as_u64().unwrap();
+        s.threads.retain(|t| t.1 != id);
+    });
+    pr.gh.reset_requests();
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let writes = pr.gh.writes();
+    assert!(
+        posts_to(&writes, "POST", "/reviews").is_empty(),
+        "not posted again: {writes:?}"
+    );
+    let edited = posts_to(&writes, "PATCH", "");
+    assert_eq!(edited.len(), 1, "{writes:?}");
+    assert!(edited[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("its comment was deleted"));
+    // And it stays that way: the next run has nothing to say.
+    pr.gh.reset_requests();
+    assert_eq!(pr.review(&["--fail-on", "never"]).code, 0);
+    assert_eq!(pr.gh.writes(), vec![]);
+}
