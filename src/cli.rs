@@ -213,6 +213,10 @@ pub struct ReviewArgs {
     /// Also create a check run with annotations (needs `checks: write`).
     #[arg(long)]
     pub github_check: bool,
+    /// Name of this review when several tollgate jobs review one pull request:
+    /// each keeps its own comments, summary and check run [default: the config's `github.id`].
+    #[arg(long, value_name = "NAME")]
+    pub id: Option<String>,
     /// Seconds the whole conversation with GitHub may take [default: 120].
     #[arg(long, value_name = "SECONDS")]
     pub time_limit: Option<u64>,

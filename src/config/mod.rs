@@ -135,6 +135,10 @@ pub struct GitHubConfig {
     /// Seconds the whole conversation with GitHub may take (default 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_limit: Option<u64>,
+    /// Name of this review when several tollgate jobs review one pull request
+    /// (letters, digits, `-`, `_`, `.`): each keeps its own comments and summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

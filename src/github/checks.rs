@@ -8,12 +8,13 @@ use serde_json::{json, Value};
 /// GitHub takes at most this many annotations per request.
 const ANNOTATION_BATCH: usize = 50;
 
-/// Creates a completed check run named `tollgate` on `head_sha` of the
+/// Creates a completed check run named `name` on `head_sha` of the
 /// repository at `repo_path` (`/repos/OWNER/NAME`); annotations go 50 per
 /// request, as GitHub allows.
 pub async fn create(
     client: &Client,
     repo_path: &str,
+    name: &str,
     head_sha: &str,
     findings: &[Finding],
     gate_fails: bool,
@@ -57,7 +58,7 @@ pub async fn create(
             Method::Post,
             &format!("{repo_path}/check-runs"),
             Some(&json!({
-                "name": "tollgate",
+                "name": name,
                 "head_sha": head_sha,
                 "status": "completed",
                 "conclusion": if gate_fails { "failure" } else { "success" },

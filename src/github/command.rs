@@ -4,6 +4,7 @@
 //! and the reports, and the exit code still follows `fail_on`.
 
 use super::client::{ApiError, Client};
+use super::comments::Markers;
 use super::context::{self, Endpoints, Overrides, PullRequest, Trigger};
 use super::files::{self, PrFiles};
 use super::head_lines::{Checkout, Sources};
@@ -53,7 +54,15 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
             .or(github.time_limit)
             .unwrap_or(DEFAULT_TIME_LIMIT),
     );
+    let markers = match Markers::new(args.id.as_deref().or(github.id.as_deref())) {
+        Ok(markers) => markers,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Ok(EXIT_ERROR);
+        }
+    };
     let mut settings = Settings {
+        markers,
         event: args
             .review_event
             .or(github.review_event)

@@ -6,12 +6,7 @@
 
 use crate::finding::{Finding, Severity};
 
-const FINGERPRINT_MARKER: &str = "<!-- tollgate:fingerprint=";
-pub const SUMMARY_MARKER: &str = "<!-- tollgate:summary -->";
 pub const FIXED_MARKER: &str = "<!-- tollgate:fixed -->";
-/// In the summary: the findings that have had an inline comment, so a
-/// comment a person deleted is not posted again.
-const POSTED_MARKER: &str = "<!-- tollgate:posted=";
 /// Hex digits of a fingerprint kept in the posted list.
 const SHORT: usize = 16;
 /// GitHub refuses comment bodies longer than this.
@@ -21,43 +16,117 @@ const MAX_MESSAGE: usize = 1_000;
 /// A suggestion longer than this is left out: nobody reviews it in a comment.
 const MAX_SUGGESTION: usize = 8_000;
 
-/// The fingerprint in a comment body written by tollgate, if any.
-pub fn fingerprint_in(body: &str) -> Option<&str> {
-    let start = body.rfind(FINGERPRINT_MARKER)? + FINGERPRINT_MARKER.len();
-    let rest = &body[start..];
-    let end = rest.find(|c: char| !c.is_ascii_hexdigit())?;
-    rest[end..]
-        .starts_with(" -->")
-        .then(|| &rest[..end])
-        .filter(|f| !f.is_empty())
+/// The hidden markers of one review. Several tollgate jobs may review one
+/// pull request (a monorepo's parts): each passes its own `--id`, and then
+/// each finds only its own comments and summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Markers {
+    /// `tollgate`, or `tollgate:ID`.
+    tag: String,
+}
+
+impl Default for Markers {
+    fn default() -> Markers {
+        Markers {
+            tag: "tollgate".into(),
+        }
+    }
+}
+
+impl Markers {
+    /// Markers for the review named `id` (letters, digits, `-`, `_`, `.`).
+    pub fn new(id: Option<&str>) -> Result<Markers, String> {
+        match id {
+            None => Ok(Markers::default()),
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+            {
+                Ok(Markers {
+                    tag: format!("tollgate:{id}"),
+                })
+            }
+            Some(id) => Err(format!(
+                "review id `{id}`: expected 1 to 64 letters, digits, `-`, `_` or `.`"
+            )),
+        }
+    }
+
+    /// The review's name, if it has one.
+    pub fn id(&self) -> Option<&str> {
+        self.tag.strip_prefix("tollgate:")
+    }
+
+    /// How the review names itself: `tollgate`, or `tollgate (ID)`.
+    pub fn name(&self) -> String {
+        match self.id() {
+            Some(id) => format!("tollgate ({id})"),
+            None => "tollgate".to_string(),
+        }
+    }
+
+    fn fingerprint_prefix(&self) -> String {
+        format!("<!-- {}:fingerprint=", self.tag)
+    }
+
+    /// The marker that makes a comment the summary.
+    pub fn summary(&self) -> String {
+        format!("<!-- {}:summary -->", self.tag)
+    }
+
+    fn posted_prefix(&self) -> String {
+        format!("<!-- {}:posted=", self.tag)
+    }
+
+    /// The fingerprint in a comment body written by this review, if any.
+    pub fn fingerprint_in<'b>(&self, body: &'b str) -> Option<&'b str> {
+        let prefix = self.fingerprint_prefix();
+        let start = body.rfind(&prefix)? + prefix.len();
+        let rest = &body[start..];
+        let end = rest.find(|c: char| !c.is_ascii_hexdigit())?;
+        rest[end..]
+            .starts_with(" -->")
+            .then(|| &rest[..end])
+            .filter(|f| !f.is_empty())
+    }
+
+    /// The hidden line that carries a finding's fingerprint.
+    fn fingerprint_line(&self, fingerprint: &str) -> String {
+        format!("{}{fingerprint} -->", self.fingerprint_prefix())
+    }
+
+    pub fn is_summary(&self, body: &str) -> bool {
+        body.contains(&self.summary())
+    }
+
+    /// The posted list of a summary body (short fingerprints): the findings
+    /// that have had an inline comment, so one a person deleted is not posted again.
+    pub fn posted_in(&self, body: &str) -> std::collections::HashSet<String> {
+        let prefix = self.posted_prefix();
+        let Some(start) = body.find(&prefix) else {
+            return Default::default();
+        };
+        let rest = &body[start + prefix.len()..];
+        let list = rest.split(" -->").next().unwrap_or_default();
+        list.split(',')
+            .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_hexdigit()))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The hidden line that carries the posted list.
+    pub fn posted_line(&self, posted: &std::collections::BTreeSet<String>) -> String {
+        let list: Vec<&str> = posted.iter().map(String::as_str).collect();
+        format!("{}{} -->", self.posted_prefix(), list.join(","))
+    }
 }
 
 /// The short form of a fingerprint, as the posted list keeps it.
 pub fn short(fingerprint: &str) -> &str {
     &fingerprint[..fingerprint.len().min(SHORT)]
-}
-
-/// The posted list of a summary body (short fingerprints).
-pub fn posted_in(body: &str) -> std::collections::HashSet<String> {
-    let Some(start) = body.find(POSTED_MARKER) else {
-        return Default::default();
-    };
-    let rest = &body[start + POSTED_MARKER.len()..];
-    let list = rest.split(" -->").next().unwrap_or_default();
-    list.split(',')
-        .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_hexdigit()))
-        .map(str::to_string)
-        .collect()
-}
-
-/// The hidden line that carries the posted list.
-pub fn posted_marker(posted: &std::collections::BTreeSet<String>) -> String {
-    let list: Vec<&str> = posted.iter().map(String::as_str).collect();
-    format!("{POSTED_MARKER}{} -->", list.join(","))
-}
-
-pub fn is_summary(body: &str) -> bool {
-    body.contains(SUMMARY_MARKER)
 }
 
 pub fn is_marked_fixed(body: &str) -> bool {
@@ -107,7 +176,12 @@ fn fence(text: &str) -> String {
 
 /// The body of an inline comment. `suggest` is set when the comment spans
 /// exactly the lines the fix rewrites.
-pub fn inline_body(finding: &Finding, url: Option<&str>, suggest: bool) -> String {
+pub fn inline_body(
+    markers: &Markers,
+    finding: &Finding,
+    url: Option<&str>,
+    suggest: bool,
+) -> String {
     let mut body = format!(
         "{} **{}** `{}`: {}",
         icon(finding.severity),
@@ -127,21 +201,23 @@ pub fn inline_body(finding: &Finding, url: Option<&str>, suggest: bool) -> Strin
     if let Some(url) = url {
         body.push_str(&format!("\n\n<sub>[About `{}`]({url})</sub>", finding.rule));
     }
-    body.push_str(&format!(
-        "\n\n{FINGERPRINT_MARKER}{} -->",
-        finding.fingerprint
-    ));
+    body.push_str("\n\n");
+    body.push_str(&markers.fingerprint_line(&finding.fingerprint));
     body
 }
 
 /// The same comment, marked fixed in `commit` (when its thread cannot be
 /// resolved): its first line struck through; the fingerprint stays so a
 /// later run knows the comment.
-pub fn fixed_body(body: &str, commit: &str) -> String {
+pub fn fixed_body(markers: &Markers, body: &str, commit: &str) -> String {
     let short = &commit[..commit.len().min(12)];
     let stripped = strip_markers(body);
     let first = stripped.lines().next().unwrap_or_default();
-    format!("✅ Fixed in {short}: ~~{first}~~\n\n{FIXED_MARKER}") + &marker_line(body)
+    let fingerprint = markers
+        .fingerprint_in(body)
+        .map(|f| format!("\n{}", markers.fingerprint_line(f)))
+        .unwrap_or_default();
+    format!("✅ Fixed in {short}: ~~{first}~~\n\n{FIXED_MARKER}{fingerprint}")
 }
 
 fn strip_markers(body: &str) -> String {
@@ -149,12 +225,6 @@ fn strip_markers(body: &str) -> String {
         .filter(|l| !l.starts_with("<!-- tollgate:"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn marker_line(body: &str) -> String {
-    fingerprint_in(body)
-        .map(|f| format!("\n{FINGERPRINT_MARKER}{f} -->"))
-        .unwrap_or_default()
 }
 
 /// Cuts `body` to GitHub's limit, on a line boundary, saying so.
@@ -200,10 +270,11 @@ mod tests {
 
     #[test]
     fn bodies_carry_the_fingerprint_and_inert_text() {
-        let body = inline_body(&finding(), Some("https://example.com/r"), true);
-        assert_eq!(fingerprint_in(&body), Some("0123abcd"));
+        let m = Markers::default();
+        let body = inline_body(&m, &finding(), Some("https://example.com/r"), true);
+        assert_eq!(m.fingerprint_in(&body), Some("0123abcd"));
         assert!(
-            !is_summary(&body),
+            !m.is_summary(&body),
             "a finding's text must not forge the summary marker"
         );
         assert!(body.contains("@\u{200b}octocat"));
@@ -211,8 +282,24 @@ mod tests {
             body.contains("````suggestion\n\tuse(```x```)\n````"),
             "{body}"
         );
-        let plain = inline_body(&finding(), None, false);
+        let plain = inline_body(&m, &finding(), None, false);
         assert!(!plain.contains("suggestion"));
+    }
+
+    #[test]
+    fn reviews_with_their_own_id_never_see_each_others_markers() {
+        let (plain, api) = (Markers::default(), Markers::new(Some("api")).unwrap());
+        let body = inline_body(&api, &finding(), None, false);
+        assert_eq!(api.fingerprint_in(&body), Some("0123abcd"));
+        assert_eq!(plain.fingerprint_in(&body), None);
+        let default_body = inline_body(&plain, &finding(), None, false);
+        assert_eq!(api.fingerprint_in(&default_body), None);
+        assert!(!plain.is_summary(&api.summary()) && !api.is_summary(&plain.summary()));
+        assert_eq!(api.id(), Some("api"));
+        assert!(Markers::new(Some("no spaces"))
+            .unwrap_err()
+            .contains("expected 1 to 64"));
+        assert!(Markers::new(Some("")).is_err());
     }
 
     #[test]
@@ -222,11 +309,12 @@ mod tests {
             "fedcba9876543210".to_string(),
         ]
         .into();
-        let body = format!("## summary\n{}\n{SUMMARY_MARKER}", posted_marker(&posted));
-        let read = posted_in(&body);
+        let m = Markers::default();
+        let body = format!("## summary\n{}\n{}", m.posted_line(&posted), m.summary());
+        let read = m.posted_in(&body);
         assert_eq!(read.len(), 2);
         assert!(read.contains("0123456789abcdef") && read.contains("fedcba9876543210"));
-        assert!(posted_in("no list here").is_empty());
+        assert!(m.posted_in("no list here").is_empty());
         assert_eq!(short("0123456789abcdef0123"), "0123456789abcdef");
     }
 
@@ -235,7 +323,7 @@ mod tests {
         let mut long = finding();
         long.message = "x".repeat(5_000);
         long.fix.as_mut().unwrap().new_lines = Some("y".repeat(MAX_SUGGESTION + 1));
-        let body = inline_body(&long, None, true);
+        let body = inline_body(&Markers::default(), &long, None, true);
         assert!(body.contains(&format!("{}…", "x".repeat(MAX_MESSAGE))));
         assert!(!body.contains("x".repeat(MAX_MESSAGE + 1).as_str()));
         assert!(!body.contains("suggestion"));
@@ -245,16 +333,18 @@ mod tests {
 
     #[test]
     fn a_fixed_comment_keeps_its_fingerprint() {
-        let body = inline_body(&finding(), None, false);
-        let fixed = fixed_body(&body, "abcdef0123456789");
+        let m = Markers::default();
+        let body = inline_body(&m, &finding(), None, false);
+        let fixed = fixed_body(&m, &body, "abcdef0123456789");
         assert!(is_marked_fixed(&fixed) && fixed.contains("Fixed in abcdef012345"));
-        assert_eq!(fingerprint_in(&fixed), Some("0123abcd"));
+        assert_eq!(m.fingerprint_in(&fixed), Some("0123abcd"));
     }
 
     #[test]
     fn long_bodies_are_cut_to_the_limit() {
-        let long = "line\n".repeat(20_000) + SUMMARY_MARKER;
-        let cut = fit(long, SUMMARY_MARKER);
-        assert!(cut.len() <= MAX_BODY && is_summary(&cut));
+        let m = Markers::default();
+        let long = "line\n".repeat(20_000) + &m.summary();
+        let cut = fit(long, &m.summary());
+        assert!(cut.len() <= MAX_BODY && m.is_summary(&cut));
     }
 }

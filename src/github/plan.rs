@@ -105,6 +105,7 @@ pub struct Inputs<'a> {
     pub files: &'a BTreeMap<String, FileDiff>,
     pub existing: &'a [Existing],
     pub max_comments: usize,
+    pub markers: &'a comments::Markers,
     /// Short fingerprints whose comment was posted before and is gone.
     pub dismissed: &'a HashSet<String>,
     pub rule_url: &'a dyn Fn(&str) -> Option<String>,
@@ -194,7 +195,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 plan.reopen.push(thread.id.clone());
             }
             if let Ok((_, _, suggest)) = located {
-                let body = comments::inline_body(finding, url.as_deref(), suggest);
+                let body = comments::inline_body(inputs.markers, finding, url.as_deref(), suggest);
                 if body != existing.body {
                     plan.edit.push((existing.id, body));
                 }
@@ -214,7 +215,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 path,
                 line,
                 start_line,
-                body: comments::inline_body(finding, url.as_deref(), suggest),
+                body: comments::inline_body(inputs.markers, finding, url.as_deref(), suggest),
             }),
             Err(why) => plan.elsewhere.push((index, why)),
         }
@@ -295,6 +296,7 @@ mod tests {
             files: &files,
             existing,
             max_comments: cap,
+            markers: &comments::Markers::default(),
             dismissed: &HashSet::new(),
             rule_url: &|_| None,
             line_text: &|_, _| None,
@@ -373,6 +375,7 @@ mod tests {
             files: &files,
             existing: &[],
             max_comments: 30,
+            markers: &comments::Markers::default(),
             dismissed: &dismissed,
             rule_url: &|_| None,
             line_text: &|_, _| None,
@@ -407,7 +410,8 @@ mod tests {
             finding("a.go", 40, 40, "03", Severity::Warning),
             finding("a.go", 41, 41, "04", Severity::Warning),
         ];
-        let body = |f: &Finding| comments::inline_body(f, None, false);
+        let body =
+            |f: &Finding| comments::inline_body(&comments::Markers::default(), f, None, false);
         let existing = vec![
             Existing {
                 id: 1,
@@ -508,6 +512,7 @@ mod tests {
             files: &files,
             existing: &[],
             max_comments: 30,
+            markers: &comments::Markers::default(),
             dismissed: &HashSet::new(),
             rule_url: &|_| None,
             line_text: &texts,
@@ -542,6 +547,7 @@ mod tests {
             files: &files,
             existing: &[],
             max_comments: 30,
+            markers: &comments::Markers::default(),
             dismissed: &HashSet::new(),
             rule_url: &|_| None,
             line_text: &texts,

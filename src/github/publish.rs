@@ -61,6 +61,8 @@ pub enum OnClean {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The hidden markers of this review (its `--id`).
+    pub markers: comments::Markers,
     pub event: ReviewEvent,
     pub max_comments: usize,
     pub on_clean: OnClean,
@@ -137,13 +139,13 @@ impl Review<'_> {
             .await?;
         let summary = issue_listed.iter().find_map(|c| {
             let body = c.get("body")?.as_str()?;
-            (comments::is_summary(body) && me.wrote(c))
+            (self.settings.markers.is_summary(body) && me.wrote(c))
                 .then(|| (c.get("id").and_then(Value::as_u64), body.to_string()))
         });
         // Posted before, and no comment of ours carries it now: someone deleted it.
         let mut dismissed = summary
             .as_ref()
-            .map(|(_, body)| comments::posted_in(body))
+            .map(|(_, body)| self.settings.markers.posted_in(body))
             .unwrap_or_default();
         for comment in &existing {
             dismissed.remove(comments::short(&comment.fingerprint));
@@ -153,6 +155,7 @@ impl Review<'_> {
             files: &files.files,
             existing: &existing,
             max_comments: self.settings.max_comments,
+            markers: &self.settings.markers,
             dismissed: &dismissed,
             rule_url,
             line_text,
@@ -220,6 +223,7 @@ impl Review<'_> {
             checks::create(
                 self.client,
                 &self.repo_path(""),
+                &self.settings.markers.name(),
                 self.head_sha,
                 findings,
                 self.settings.gate_fails,
@@ -243,7 +247,7 @@ impl Review<'_> {
                 let body = c.get("body")?.as_str()?;
                 Some(Existing {
                     id: c.get("id")?.as_u64()?,
-                    fingerprint: comments::fingerprint_in(body)?.to_string(),
+                    fingerprint: self.settings.markers.fingerprint_in(body)?.to_string(),
                     body: body.to_string(),
                     thread: None,
                 })
@@ -358,9 +362,18 @@ impl Review<'_> {
             _ => "COMMENT",
         };
         let body = format!(
-            "**tollgate** found {} in this commit{}. The summary comment keeps the whole picture.\n\n<!-- tollgate:review -->",
-            if new.len() == 1 { "1 new issue".to_string() } else { format!("{} new issues", new.len()) },
-            if errors > 0 { format!(" ({errors} blocking)") } else { String::new() }
+            "**{}** found {} in this commit{}. The summary comment keeps the whole picture.",
+            self.settings.markers.name(),
+            if new.len() == 1 {
+                "1 new issue".to_string()
+            } else {
+                format!("{} new issues", new.len())
+            },
+            if errors > 0 {
+                format!(" ({errors} blocking)")
+            } else {
+                String::new()
+            }
         );
         let path = self.repo_path(&format!("/pulls/{}/reviews", self.pr.number));
         let review = |event: &str| {
@@ -425,7 +438,7 @@ impl Review<'_> {
                 )),
             }
         }
-        let body = comments::fixed_body(&gone.body, self.head_sha);
+        let body = comments::fixed_body(&self.settings.markers, &gone.body, self.head_sha);
         self.client
             .rest(
                 Method::Patch,
@@ -470,6 +483,7 @@ impl Review<'_> {
             environment: self.environment,
             notes: parts.notes,
             posted: parts.posted,
+            markers: &self.settings.markers,
         });
         match current {
             Some((_, old)) if old == body => Ok("unchanged"),

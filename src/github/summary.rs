@@ -3,7 +3,7 @@
 //! and the run. It depends only on the state of the PR, not on what this run
 //! happened to post, so a re-run with nothing new leaves it unchanged.
 
-use super::comments::{self, icon, neutral, SUMMARY_MARKER};
+use super::comments::{self, icon, neutral, Markers};
 use super::plan::Elsewhere;
 use crate::finding::{Finding, Severity};
 
@@ -23,6 +23,7 @@ pub struct SummaryInput<'a> {
     /// Short fingerprints of findings that have had an inline comment (kept
     /// hidden in the summary, so a deleted comment stays deleted).
     pub posted: &'a std::collections::BTreeSet<String>,
+    pub markers: &'a Markers,
 }
 
 /// A table cell: inert, one line, and short (the reports hold the rest).
@@ -56,11 +57,12 @@ pub fn render(input: &SummaryInput<'_>) -> String {
     );
     let short = &input.head_sha[..input.head_sha.len().min(7)];
     let mut out = String::new();
+    let name = input.markers.name();
     if input.findings.is_empty() {
-        out.push_str("## ✅ tollgate: no findings\n\n");
+        out.push_str(&format!("## ✅ {name}: no findings\n\n"));
     } else {
         out.push_str(&format!(
-            "## {} tollgate: {}, {}, {}\n\n",
+            "## {} {name}: {}, {}, {}\n\n",
             if errors > 0 {
                 icon(Severity::Error)
             } else {
@@ -133,8 +135,9 @@ pub fn render(input: &SummaryInput<'_>) -> String {
         }
     }
     let tail = format!(
-        "{}\n{SUMMARY_MARKER}",
-        comments::posted_marker(input.posted)
+        "{}\n{}",
+        input.markers.posted_line(input.posted),
+        input.markers.summary()
     );
     out.push_str(&format!("\n{tail}\n"));
     comments::fit(out, &tail)
@@ -177,6 +180,7 @@ mod tests {
             environment: Some("production"),
             notes: &["GitHub lists at most 3000 files".to_string()],
             posted: &["0123456789abcdef".to_string()].into(),
+            markers: &Markers::default(),
         });
         assert!(
             body.starts_with("## 🛑 tollgate: 1 error, 1 warning, 0 infos"),
@@ -187,8 +191,10 @@ mod tests {
         assert!(body.contains("### Image policy (`production`)"));
         assert!(body.contains("[workflow run](https://github.com/acme/app/actions/runs/5)"));
         assert!(body.contains("GitHub lists at most 3000 files"));
-        assert!(comments::is_summary(&body));
-        assert!(comments::posted_in(&body).contains("0123456789abcdef"));
+        assert!(Markers::default().is_summary(&body));
+        assert!(Markers::default()
+            .posted_in(&body)
+            .contains("0123456789abcdef"));
     }
 
     #[test]
@@ -204,7 +210,11 @@ mod tests {
             environment: None,
             notes: &[],
             posted: &Default::default(),
+            markers: &Markers::new(Some("api")).unwrap(),
         });
-        assert!(body.starts_with("## ✅ tollgate: no findings"));
+        assert!(
+            body.starts_with("## ✅ tollgate (api): no findings"),
+            "{body}"
+        );
     }
 }

@@ -1367,3 +1367,70 @@ fn a_comment_someone_deleted_stays_deleted() {
     assert_eq!(pr.review(&["--fail-on", "never"]).code, 0);
     assert_eq!(pr.gh.writes(), vec![]);
 }
+
+#[test]
+fn two_reviews_with_their_own_ids_share_a_pull_request_without_touching_each_other() {
+    let mut pr = Pr::new(ADDED_GO);
+    let leak = "package p\n\nimport \"os\"\n\nfunc leak(p string) {\n\tg, _ := os.Open(p)\n\t_ = g.Name()\n}\n";
+    write(pr.root(), "api/x.go", leak.as_bytes());
+    write(pr.root(), "web/y.go", leak.as_bytes());
+    git(pr.root(), &["add", "."]);
+    git(pr.root(), &["commit", "-qm", "parts"]);
+    pr.sync();
+    let (base, head) = (pr.base.clone(), pr.head.clone());
+    for part in ["api/x.go", "web/y.go"] {
+        let patch = patch_of(pr.root(), &base, &head, part);
+        pr.gh
+            .with(|s| s.files.push(file_entry(part, "added", Some(&patch))));
+    }
+    assert_eq!(
+        pr.review(&["--fail-on", "never", "--id", "api", "api"])
+            .code,
+        0
+    );
+    pr.gh.reset_requests();
+    let web = pr.review(&["--fail-on", "never", "--id", "web", "web"]);
+    assert_eq!(web.code, 0, "{}", web.stderr);
+    let writes = pr.gh.writes();
+    assert_eq!(
+        writes.len(),
+        2,
+        "its own review and summary only, nothing of api's touched: {writes:?}"
+    );
+    let review = &posts_to(&writes, "POST", "/reviews")[0];
+    assert!(review["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["path"] == "web/y.go"));
+    assert!(review["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("**tollgate (web)**"));
+    let summaries: Vec<String> = pr.gh.with(|s| {
+        s.issue_comments
+            .iter()
+            .map(|c| c["body"].as_str().unwrap().to_string())
+            .collect()
+    });
+    assert_eq!(summaries.len(), 2);
+    assert!(
+        summaries[0].starts_with("## ⚠️ tollgate (api)")
+            && summaries[1].starts_with("## ⚠️ tollgate (web)"),
+        "{summaries:?}"
+    );
+    pr.gh.reset_requests();
+    assert_eq!(
+        pr.review(&["--fail-on", "never", "--id", "api", "api"])
+            .code,
+        0
+    );
+    assert_eq!(pr.gh.writes(), vec![], "api finds its own comments again");
+    let bad = pr.review(&["--id", "two words"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("review id `two words`"),
+        "{}",
+        bad.stderr
+    );
+}
