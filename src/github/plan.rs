@@ -290,6 +290,16 @@ mod tests {
     }
 
     fn run(findings: &[Finding], existing: &[Existing], cap: usize) -> Plan {
+        run_with(findings, existing, cap, &HashSet::new(), &|_, _| None)
+    }
+
+    fn run_with(
+        findings: &[Finding],
+        existing: &[Existing],
+        cap: usize,
+        dismissed: &HashSet<String>,
+        line_text: &dyn Fn(&str, usize) -> Option<String>,
+    ) -> Plan {
         let files = files();
         plan(&Inputs {
             findings,
@@ -297,9 +307,9 @@ mod tests {
             existing,
             max_comments: cap,
             markers: &comments::Markers::default(),
-            dismissed: &HashSet::new(),
+            dismissed,
             rule_url: &|_| None,
-            line_text: &|_, _| None,
+            line_text,
         })
     }
 
@@ -365,21 +375,11 @@ mod tests {
             finding("a.go", 12, 12, "00000000000000000001", Severity::Warning),
             finding("a.go", 13, 13, "00000000000000000002", Severity::Warning),
         ];
-        let files = files();
         let dismissed: HashSet<String> = ["0000000000000000".to_string()].into();
         let mut second = findings[1].clone();
         second.fingerprint = "1000000000000000000".into();
         let findings = [findings[0].clone(), second];
-        let plan = plan(&Inputs {
-            findings: &findings,
-            files: &files,
-            existing: &[],
-            max_comments: 30,
-            markers: &comments::Markers::default(),
-            dismissed: &dismissed,
-            rule_url: &|_| None,
-            line_text: &|_, _| None,
-        });
+        let plan = run_with(&findings, &[], 30, &dismissed, &|_, _| None);
         assert_eq!(plan.elsewhere, vec![(0, Elsewhere::Dismissed)]);
         assert_eq!(
             plan.new.iter().map(|c| c.finding).collect::<Vec<_>>(),
@@ -494,7 +494,6 @@ mod tests {
         // Line 12 reads "c" as in the diff, but its neighbour 13 does not:
         // the scanned file is another version, so line 12 may be a lookalike.
         let findings = [finding("a.go", 12, 12, "01", Severity::Warning)];
-        let files = files();
         let texts = |_: &str, n: usize| -> Option<String> {
             Some(
                 match n {
@@ -507,16 +506,7 @@ mod tests {
                 .to_string(),
             )
         };
-        let plan = plan(&Inputs {
-            findings: &findings,
-            files: &files,
-            existing: &[],
-            max_comments: 30,
-            markers: &comments::Markers::default(),
-            dismissed: &HashSet::new(),
-            rule_url: &|_| None,
-            line_text: &texts,
-        });
+        let plan = run_with(&findings, &[], 30, &HashSet::new(), &texts);
         assert_eq!(plan.elsewhere, vec![(0, Elsewhere::Moved)]);
     }
 
@@ -526,7 +516,6 @@ mod tests {
             finding("a.go", 12, 12, "01", Severity::Warning),
             finding("a.go", 41, 41, "02", Severity::Warning),
         ];
-        let files = files();
         // The scanned file reads as the diff, except on line 41.
         let texts = |_: &str, n: usize| -> Option<String> {
             let text = match n {
@@ -542,16 +531,7 @@ mod tests {
             };
             Some(text.to_string())
         };
-        let plan = plan(&Inputs {
-            findings: &findings,
-            files: &files,
-            existing: &[],
-            max_comments: 30,
-            markers: &comments::Markers::default(),
-            dismissed: &HashSet::new(),
-            rule_url: &|_| None,
-            line_text: &texts,
-        });
+        let plan = run_with(&findings, &[], 30, &HashSet::new(), &texts);
         assert_eq!(
             plan.new.iter().map(|c| c.finding).collect::<Vec<_>>(),
             vec![0]
