@@ -217,6 +217,9 @@ pub struct ReviewArgs {
     /// each keeps its own comments, summary and check run [default: the config's `github.id`].
     #[arg(long, value_name = "NAME")]
     pub id: Option<String>,
+    /// Log every request to GitHub (method, path, status, time, quota left) on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Seconds the whole conversation with GitHub may take [default: 120].
     #[arg(long, value_name = "SECONDS")]
     pub time_limit: Option<u64>,

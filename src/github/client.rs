@@ -113,6 +113,8 @@ pub struct Client {
     started: Instant,
     limit: Duration,
     rate: Mutex<RateState>,
+    /// Log every request (method, path, status, time, quota) to stderr.
+    verbose: bool,
 }
 
 fn split_url(url: &str) -> Option<(String, String)> {
@@ -157,7 +159,14 @@ impl Client {
             started: Instant::now(),
             limit,
             rate: Mutex::new(RateState::default()),
+            verbose: false,
         })
+    }
+
+    /// Logs every request to stderr (never a header, so never the token).
+    pub fn verbose(mut self, on: bool) -> Client {
+        self.verbose = on;
+        self
     }
 
     fn remaining_time(&self) -> Duration {
@@ -249,6 +258,7 @@ impl Client {
                 return Err(ApiError::Deadline(self.limit.as_secs()));
             }
             let request = self.once(method, path, body);
+            let sent = Instant::now();
             let outcome = match tokio::time::timeout(left.min(REQUEST_TIMEOUT), request).await {
                 Ok(result) => result,
                 Err(_) => Err(format!(
@@ -256,6 +266,16 @@ impl Client {
                     left.min(REQUEST_TIMEOUT).as_secs()
                 )),
             };
+            if self.verbose {
+                let took = sent.elapsed().as_millis();
+                match &outcome {
+                    Ok((status, headers, _)) => eprintln!(
+                        "debug: {name} {path} -> {status} in {took} ms (quota left: {})",
+                        header(headers, "x-ratelimit-remaining").unwrap_or("?")
+                    ),
+                    Err(reason) => eprintln!("debug: {name} {path} -> {reason} after {took} ms"),
+                }
+            }
             let (status, headers, text) = match outcome {
                 Ok(answer) => answer,
                 Err(reason) => {

@@ -82,7 +82,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     let _entered = runtime.enter();
     let client = match &token {
         Some(token) => match Client::new(&endpoints, token, limit) {
-            Ok(client) => Some(client),
+            Ok(client) => Some(client.verbose(args.verbose)),
             Err(err) => {
                 eprintln!("error: {err}");
                 return Ok(EXIT_ERROR);

@@ -1323,7 +1323,7 @@ fn a_spent_quota_is_waited_out_until_its_reset() {
         })
     });
     let started = std::time::Instant::now();
-    let run = pr.review(&["--fail-on", "never"]);
+    let run = pr.review(&["--fail-on", "never", "--verbose"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(1),
@@ -1331,6 +1331,25 @@ fn a_spent_quota_is_waited_out_until_its_reset() {
     );
     let users = pr.gh.requests().iter().filter(|r| r.1 == "/user").count();
     assert_eq!(users, 2, "asked again after the reset");
+    // --verbose shows each request, its answer and the quota, never the token.
+    assert!(
+        run.stderr.contains("debug: GET /user -> 403 in "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(quota left: 0)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("note: GitHub: waiting "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("debug: POST /repos/acme/app/pulls/7/reviews -> 200"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(TOKEN));
     assert_eq!(posts_to(&pr.gh.writes(), "POST", "/reviews").len(), 1);
 }
 
