@@ -220,7 +220,7 @@ impl Review<'_> {
             )
             .await?;
         if self.settings.check_run {
-            checks::create(
+            let created = checks::create(
                 self.client,
                 &self.repo_path(""),
                 &self.settings.markers.name(),
@@ -228,7 +228,15 @@ impl Review<'_> {
                 findings,
                 self.settings.gate_fails,
             )
-            .await?;
+            .await;
+            match created {
+                Ok(()) => {}
+                // The comments are posted; only the check run is not allowed.
+                Err(err) if err.status() == Some(403) => published.notes.push(format!(
+                    "no check run: {err}; give the job `checks: write` (a personal token cannot create check runs)"
+                )),
+                Err(err) => return Err(err),
+            }
         }
         Ok(published)
     }

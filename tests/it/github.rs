@@ -1453,3 +1453,34 @@ fn two_reviews_with_their_own_ids_share_a_pull_request_without_touching_each_oth
         bad.stderr
     );
 }
+
+#[test]
+fn a_check_run_the_token_may_not_create_does_not_undo_the_review() {
+    let pr = Pr::new(ADDED_GO);
+    pr.gh.with(|s| {
+        s.injections.push_back(Injection {
+            method: "POST",
+            path_suffix: "/check-runs",
+            status: 403,
+            headers: vec![],
+            body: json!({"message": "Resource not accessible by integration"}),
+            times: 1,
+            delay_ms: 0,
+        })
+    });
+    let run = pr.review(&["--fail-on", "never", "--github-check"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no check run:") && run.stderr.contains("checks: write"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("refused to let this token write to PR"),
+        "{}",
+        run.stderr
+    );
+    let writes = pr.gh.writes();
+    assert_eq!(posts_to(&writes, "POST", "/reviews").len(), 1);
+    assert_eq!(posts_to(&writes, "POST", "/issues/7/comments").len(), 1);
+}
