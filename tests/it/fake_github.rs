@@ -16,6 +16,7 @@ pub const PR: u64 = 7;
 const REPO_ID: u64 = 4242;
 
 /// A canned failure: the next `times` requests whose method and path match get it.
+#[derive(Default)]
 pub struct Injection {
     pub method: &'static str,
     pub path_suffix: &'static str,
@@ -59,7 +60,46 @@ pub struct FakeGitHub {
     pub runtime: tokio::runtime::Runtime,
 }
 
+impl Injection {
+    /// The next request of `method` to a path ending in `path_suffix` gets this answer.
+    pub fn once(
+        method: &'static str,
+        path_suffix: &'static str,
+        status: u16,
+        body: Value,
+    ) -> Injection {
+        Injection {
+            method,
+            path_suffix,
+            status,
+            body,
+            times: 1,
+            ..Injection::default()
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Injection {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn times(mut self, times: usize) -> Injection {
+        self.times = times;
+        self
+    }
+
+    pub fn delay_ms(mut self, delay_ms: u64) -> Injection {
+        self.delay_ms = delay_ms;
+        self
+    }
+}
+
 impl FakeGitHub {
+    /// Queues a canned answer.
+    pub fn inject(&self, injection: Injection) {
+        self.with(|s| s.injections.push_back(injection));
+    }
+
     pub fn start(token: &str) -> FakeGitHub {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

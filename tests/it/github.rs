@@ -511,17 +511,7 @@ fn when_threads_cannot_be_resolved_the_comment_says_it_was_fixed() {
         "{BASE_GO}{}",
         ADDED_GO.replace("\t_ = g.Name()\n", "\tdefer g.Close()\n\t_ = g.Name()\n")
     ));
-    pr.gh.with(|s| {
-        s.injections.push_back(Injection {
-            method: "POST",
-            path_suffix: "/graphql",
-            status: 200,
-            headers: vec![],
-            body: json!({"data": null, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]}),
-            times: 20,
-            delay_ms: 0,
-        })
-    });
+    pr.gh.inject(Injection::once("POST", "/graphql", 200, json!({"data": null, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]})).times(20));
     let run = pr.review(&["--fail-on", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let body = pr.gh.with(|s| {
@@ -574,26 +564,13 @@ fn a_read_only_token_falls_back_to_annotations_and_exits_by_fail_on() {
 #[test]
 fn rate_limits_and_server_errors_are_waited_out_and_retried() {
     let pr = Pr::new(ADDED_GO);
-    pr.gh.with(|s| {
-        s.injections.push_back(Injection {
-            method: "POST",
-            path_suffix: "/pulls/7/reviews",
-            status: 429,
-            headers: vec![("retry-after", "1".into()), ("x-ratelimit-remaining", "37".into())],
-            body: json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}),
-            times: 1,
-            delay_ms: 0,
-        });
-        s.injections.push_back(Injection {
-            method: "GET",
-            path_suffix: "/pulls/7/comments",
-            status: 502,
-            headers: vec![],
-            body: json!({"message": "Server Error"}),
-            times: 1,
-            delay_ms: 0,
-        });
-    });
+    pr.gh.inject(Injection::once("POST", "/pulls/7/reviews", 429, json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})).header("retry-after", "1").header("x-ratelimit-remaining", "37"));
+    pr.gh.inject(Injection::once(
+        "GET",
+        "/pulls/7/comments",
+        502,
+        json!({"message": "Server Error"}),
+    ));
     let started = std::time::Instant::now();
     let run = pr.review(&["--fail-on", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -609,20 +586,16 @@ fn rate_limits_and_server_errors_are_waited_out_and_retried() {
 #[test]
 fn a_rate_limit_past_the_time_limit_fails_cleanly_after_the_reports() {
     let pr = Pr::new(ADDED_GO);
-    pr.gh.with(|s| {
-        s.injections.push_back(Injection {
-            method: "POST",
-            path_suffix: "/pulls/7/reviews",
-            status: 403,
-            headers: vec![
-                ("x-ratelimit-remaining", "0".into()),
-                ("x-ratelimit-reset", "4102444800".into()),
-            ],
-            body: json!({"message": "API rate limit exceeded for installation ID 1."}),
-            times: 1,
-            delay_ms: 0,
-        })
-    });
+    pr.gh.inject(
+        Injection::once(
+            "POST",
+            "/pulls/7/reviews",
+            403,
+            json!({"message": "API rate limit exceeded for installation ID 1."}),
+        )
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", "4102444800"),
+    );
     let run = pr.review(&["--fail-on", "never", "--report", "json=tollgate.json"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("rate limited"), "{}", run.stderr);
@@ -703,17 +676,7 @@ fn a_shallow_clone_reads_the_change_from_the_pr_files_api_across_pages() {
 #[test]
 fn a_review_github_refuses_is_posted_comment_by_comment() {
     let pr = Pr::new(ADDED_GO);
-    pr.gh.with(|s| {
-        s.injections.push_back(Injection {
-            method: "POST",
-            path_suffix: "/pulls/7/reviews",
-            status: 422,
-            headers: vec![],
-            body: json!({"message": "Unprocessable Entity", "errors": ["Pull request review thread line must be part of the diff"]}),
-            times: 1,
-            delay_ms: 0,
-        })
-    });
+    pr.gh.inject(Injection::once("POST", "/pulls/7/reviews", 422, json!({"message": "Unprocessable Entity", "errors": ["Pull request review thread line must be part of the diff"]})));
     let run = pr.review(&["--fail-on", "never"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let singles = posts_to(&pr.gh.writes(), "POST", "/pulls/7/comments");
@@ -1065,17 +1028,11 @@ fn the_readme_shows_the_example_workflows_and_they_keep_pr_code_away_from_write_
 #[test]
 fn a_hung_api_is_cut_off_by_the_time_limit() {
     let pr = Pr::new(ADDED_GO);
-    pr.gh.with(|s| {
-        s.injections.push_back(Injection {
-            method: "GET",
-            path_suffix: "/pulls/7/comments",
-            status: 200,
-            headers: vec![],
-            body: json!([]),
-            times: 10,
-            delay_ms: 20_000,
-        })
-    });
+    pr.gh.inject(
+        Injection::once("GET", "/pulls/7/comments", 200, json!([]))
+            .times(10)
+            .delay_ms(20_000),
+    );
     let started = std::time::Instant::now();
     let run = pr.review(&[
         "--fail-on",
@@ -1307,21 +1264,17 @@ fn a_spent_quota_is_waited_out_until_its_reset() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    pr.gh.with(|s| {
-        s.injections.push_back(Injection {
-            method: "GET",
-            path_suffix: "/user",
-            status: 403,
-            headers: vec![
-                ("x-ratelimit-limit", "1000".into()),
-                ("x-ratelimit-remaining", "0".into()),
-                ("x-ratelimit-reset", (now + 2).to_string()),
-            ],
-            body: json!({"message": "API rate limit exceeded for installation ID 1."}),
-            times: 1,
-            delay_ms: 0,
-        })
-    });
+    pr.gh.inject(
+        Injection::once(
+            "GET",
+            "/user",
+            403,
+            json!({"message": "API rate limit exceeded for installation ID 1."}),
+        )
+        .header("x-ratelimit-limit", "1000")
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", (now + 2).to_string()),
+    );
     let started = std::time::Instant::now();
     let run = pr.review(&["--fail-on", "never", "--verbose"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -1457,17 +1410,12 @@ fn two_reviews_with_their_own_ids_share_a_pull_request_without_touching_each_oth
 #[test]
 fn a_check_run_the_token_may_not_create_does_not_undo_the_review() {
     let pr = Pr::new(ADDED_GO);
-    pr.gh.with(|s| {
-        s.injections.push_back(Injection {
-            method: "POST",
-            path_suffix: "/check-runs",
-            status: 403,
-            headers: vec![],
-            body: json!({"message": "Resource not accessible by integration"}),
-            times: 1,
-            delay_ms: 0,
-        })
-    });
+    pr.gh.inject(Injection::once(
+        "POST",
+        "/check-runs",
+        403,
+        json!({"message": "Resource not accessible by integration"}),
+    ));
     let run = pr.review(&["--fail-on", "never", "--github-check"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
