@@ -208,6 +208,13 @@ fn posts_to(writes: &[(String, String, Value)], method: &str, suffix: &str) -> V
         .collect()
 }
 
+/// The body of the summary comment this run posted.
+fn posted_summary(writes: &[(String, String, Value)]) -> String {
+    let posted = posts_to(writes, "POST", &format!("/issues/{PR}/comments"));
+    let body = posted.first().expect("a summary was posted")["body"].as_str();
+    body.expect("a body").to_string()
+}
+
 fn line_of(text: &str, needle: &str) -> u64 {
     text.lines()
         .position(|l| l.contains(needle))
@@ -659,10 +666,7 @@ fn a_shallow_clone_reads_the_change_from_the_pr_files_api_across_pages() {
         .map(|c| c["path"].as_str().unwrap())
         .collect();
     assert!(rules.iter().all(|p| *p == "main.go"), "{rules:?}");
-    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let summary = posted_summary(&writes);
     assert!(
         summary.contains("big.go:6"),
         "a file without a patch is scanned whole and listed: {summary}"
@@ -698,10 +702,7 @@ fn request_changes_is_used_for_errors_when_configured_and_the_cap_sends_the_rest
     let review = &posts_to(&writes, "POST", "/reviews")[0];
     assert_eq!(review["event"], "REQUEST_CHANGES");
     assert_eq!(review["comments"].as_array().unwrap().len(), 3);
-    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let summary = posted_summary(&writes);
     assert_eq!(
         summary.matches("over the inline comment cap").count(),
         2,
@@ -1102,10 +1103,7 @@ fn image_policy_findings_are_reviewed_and_summarised() {
         .unwrap_or_else(|| panic!("no Dockerfile comment: {review}"));
     assert_eq!(image["line"], 3);
     assert!(image["body"].as_str().unwrap().contains("image/policy"));
-    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let summary = posted_summary(&writes);
     assert!(
         summary.contains("### Image policy (`production`)"),
         "{summary}"
@@ -1152,10 +1150,7 @@ fn past_githubs_3000_file_limit_the_summary_says_what_was_left_out() {
             .len(),
         2
     );
-    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let summary = posted_summary(&writes);
     assert!(
         summary.contains("GitHub lists at most 3000 files of a pull request"),
         "{summary}"
@@ -1215,10 +1210,7 @@ fn scanning_the_test_merge_commit_comments_on_the_heads_lines() {
             .as_str()
             .unwrap()
             .contains("```suggestion\n\treturn fmt.Errorf(\"bad %d\", n)\n```")));
-    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let summary = posted_summary(&writes);
     assert!(!summary.contains("differs"), "{summary}");
 }
 
@@ -1247,10 +1239,7 @@ fn without_the_head_in_the_clone_shifted_lines_go_to_the_summary() {
             );
         }
     }
-    let summary = posts_to(&writes, "POST", "/issues/7/comments")[0]["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let summary = posted_summary(&writes);
     assert!(
         summary.contains("the scanned line differs from the PR head"),
         "{summary}"
