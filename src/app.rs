@@ -280,8 +280,9 @@ pub(crate) fn write_reports(
     review: Option<&report::json::ReviewMeta>,
 ) -> bool {
     let mut failed = false;
+    let paths = report::RepoPaths::detect();
     for target in &setup.reports {
-        if let Err(err) = write_report(target, outcome, &setup.rules, review) {
+        if let Err(err) = write_report(target, outcome, &setup.rules, &paths, review) {
             eprintln!(
                 "error: cannot write the {} report: {err:#}",
                 target.path.display()
@@ -486,19 +487,18 @@ pub(crate) fn github_output(
             &paths,
         )?,
     }
-    github_step_summary(outcome);
+    github_step_summary(outcome, &paths);
     Ok(())
 }
 
 /// Appends the findings to the job's step summary, when Actions gives one.
-pub(crate) fn github_step_summary(outcome: &crate::scan::ScanOutcome) {
-    let paths = report::RepoPaths::detect();
+pub(crate) fn github_step_summary(outcome: &crate::scan::ScanOutcome, paths: &report::RepoPaths) {
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let appended = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut f| f.write_all(report::github::summary(outcome, &paths).as_bytes()));
+            .and_then(|mut f| f.write_all(report::github::summary(outcome, paths).as_bytes()));
         if let Err(err) = appended {
             eprintln!(
                 "warning: cannot append to GITHUB_STEP_SUMMARY ({}): {err}",
@@ -512,6 +512,7 @@ fn write_report(
     target: &crate::cli::ReportTarget,
     outcome: &crate::scan::ScanOutcome,
     rules: &RuleSet,
+    paths: &report::RepoPaths,
     review: Option<&report::json::ReviewMeta>,
 ) -> anyhow::Result<()> {
     use crate::cli::ReportKind;
@@ -520,15 +521,9 @@ fn write_report(
     }
     let mut file = std::io::BufWriter::new(std::fs::File::create(&target.path)?);
     match target.kind {
-        ReportKind::Sarif => {
-            report::sarif::write(&mut file, outcome, rules, &report::RepoPaths::detect())?
-        }
-        ReportKind::CodeQuality => {
-            report::codequality::write(&mut file, outcome, &report::RepoPaths::detect())?
-        }
-        ReportKind::Json => {
-            report::json::write(&mut file, outcome, &report::RepoPaths::detect(), review)?
-        }
+        ReportKind::Sarif => report::sarif::write(&mut file, outcome, rules, paths)?,
+        ReportKind::CodeQuality => report::codequality::write(&mut file, outcome, paths)?,
+        ReportKind::Json => report::json::write(&mut file, outcome, paths, review)?,
     }
     file.flush()?;
     Ok(())

@@ -11,7 +11,6 @@ use super::head_lines::{Checkout, Sources};
 use super::publish::{self, OnClean, ReviewEvent, Settings};
 use crate::app::{self, ChangeSource, Review, Setup, EXIT_ERROR};
 use crate::cli::ReviewArgs;
-use crate::diff::git::Repo;
 use crate::finding::Finding;
 use crate::report::json::ReviewMeta;
 use std::time::Duration;
@@ -149,7 +148,17 @@ impl Job<'_> {
             .clone()
             .or(self.pr.base_sha.clone())
             .unwrap_or_default();
-        warn_if_not_head(&head_sha);
+        let paths = crate::report::RepoPaths::detect();
+        let root = paths
+            .root()
+            .map(|r| r.to_path_buf())
+            .or_else(|| {
+                let cwd = std::env::current_dir().ok()?;
+                Some(cwd.canonicalize().unwrap_or(cwd))
+            })
+            .unwrap_or_default();
+        let (sources, checkout) = Sources::new(&root, &head_sha);
+        say_checkout(&checkout, &head_sha);
         if self.pr.trigger == Trigger::PullRequestTarget {
             eprintln!("warning: pull_request_target runs with a write token: tollgate reads the PR's files as data only, but never let other steps run code from its head; the README's two-workflow pattern is safer");
         }
@@ -167,7 +176,11 @@ impl Job<'_> {
                         for note in &listed.notes {
                             eprintln!("note: {note}");
                         }
-                        let review = review_from(&listed);
+                        let review = Review {
+                            set: listed.change.clone(),
+                            workdir: root.clone(),
+                            image_files_before: Vec::new(),
+                        };
                         files = Some(listed);
                         ChangeSource::Given(review)
                     }
@@ -204,7 +217,6 @@ impl Job<'_> {
             self.fall_back(&outcome, Some("no GitHub token (GITHUB_TOKEN or the action's `github-token` input), so nothing was posted"))?;
             return Ok(exit);
         };
-        let paths = crate::report::RepoPaths::detect();
         let mut findings: Vec<Finding> = outcome
             .findings
             .iter()
@@ -213,12 +225,6 @@ impl Job<'_> {
                 ..f.clone()
             })
             .collect();
-        let root = paths
-            .root()
-            .map(|r| r.to_path_buf())
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_default();
-        let (sources, _) = Sources::new(&root, &head_sha);
         sources.move_to_head(&mut findings);
         let line_text = |path: &str, line: usize| sources.line(path, line);
         let rule_url = |id: &str| self.rule_url(id);
@@ -278,7 +284,7 @@ impl Job<'_> {
                     self.pr.number, done.new_comments, done.kept, done.resolved, done.elsewhere, done.summary
                 );
                 if in_actions() && !self.args.scan.no_annotations {
-                    app::github_step_summary(outcome);
+                    app::github_step_summary(outcome, &crate::report::RepoPaths::detect());
                 }
                 Ok(exit)
             }
@@ -427,26 +433,9 @@ impl Job<'_> {
     }
 }
 
-/// The change as GitHub's PR files API gives it; files are read from the
-/// working tree (the repository root, else the current folder).
-fn review_from(files: &PrFiles) -> Review {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let workdir = Repo::discover(&cwd)
-        .ok()
-        .and_then(|r| r.workdir().map(|w| w.to_path_buf()))
-        .unwrap_or(cwd);
-    let workdir = workdir.canonicalize().unwrap_or(workdir);
-    Review {
-        set: files.change.clone(),
-        workdir,
-        image_files_before: Vec::new(),
-    }
-}
-
 /// Says when the checked-out commit is not the PR head, and what follows.
-fn warn_if_not_head(head_sha: &str) {
-    let root = std::env::current_dir().unwrap_or_default();
-    match Sources::new(&root, head_sha).1 {
+fn say_checkout(checkout: &Checkout, head_sha: &str) {
+    match checkout {
         Checkout::Head => {}
         Checkout::Other { commit } => eprintln!(
             "note: the checked-out commit {commit} is not the pull request's head {head_sha}: findings are moved to the head's lines, and those on lines that differ there are listed in the summary"
