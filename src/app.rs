@@ -77,7 +77,7 @@ fn load(sources: &[RuleSource]) -> (RuleSet, bool) {
 }
 
 fn print_rule_errors(errors: &[RuleError]) {
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::ci_log::stderr();
     for error in errors {
         let _ = writeln!(stderr, "error: {error}");
     }
@@ -102,7 +102,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     let scanned = match scan_change(&args, &setup, source) {
         Ok(scanned) => scanned,
         Err(err) => {
-            eprintln!("error: {err}");
+            crate::say!("error: {err}");
             return Ok(EXIT_ERROR);
         }
     };
@@ -142,7 +142,7 @@ pub(crate) fn setup(args: &ScanArgs) -> Setup {
         match config::load(config_file.as_deref(), args.environment.as_deref()) {
             Ok(effective) => (effective, false),
             Err(err) => {
-                eprintln!("error: {err}");
+                crate::say!("error: {err}");
                 (config::load(None, None).expect("defaults load"), true)
             }
         };
@@ -283,7 +283,7 @@ pub(crate) fn write_reports(
     let paths = report::RepoPaths::detect();
     for target in &setup.reports {
         if let Err(err) = write_report(target, outcome, &setup.rules, &paths, review) {
-            eprintln!(
+            crate::say!(
                 "error: cannot write the {} report: {err:#}",
                 target.path.display()
             );
@@ -298,9 +298,8 @@ pub(crate) fn print_outcome(
     args: &ScanArgs,
     outcome: &crate::scan::ScanOutcome,
 ) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let is_terminal = stdout.is_terminal();
-    let mut out = stdout.lock();
+    let is_terminal = std::io::stdout().is_terminal();
+    let mut out = crate::ci_log::stdout(args.format.log_kind());
     match args.format {
         OutputFormat::Json => {
             // stdout stays relative to the current folder; report files are repository-relative.
@@ -358,7 +357,7 @@ fn check_images(
         return false;
     };
     let Some((env, policy)) = environment.and_then(|e| policies.get_key_value(e)) else {
-        eprintln!(
+        crate::say!(
             "note: image policies not checked: {}",
             match environment {
                 None => "no environment selected (--env NAME or TOLLGATE_ENV)".to_string(),
@@ -500,7 +499,7 @@ pub(crate) fn github_step_summary(outcome: &crate::scan::ScanOutcome, paths: &re
             .open(&path)
             .and_then(|mut f| f.write_all(report::github::summary(outcome, paths).as_bytes()));
         if let Err(err) = appended {
-            eprintln!(
+            crate::say!(
                 "warning: cannot append to GITHUB_STEP_SUMMARY ({}): {err}",
                 std::path::Path::new(&path).display()
             );
@@ -560,7 +559,7 @@ fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> 
             prefilter: r.prefilter.describe(),
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::ci_log::stdout(format.log_kind());
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &listed)?;
@@ -608,7 +607,7 @@ fn run_rules_test(paths: Vec<std::path::PathBuf>) -> anyhow::Result<i32> {
         use rayon::prelude::*;
         rules.rules.par_iter().map(test_rule).collect()
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::ci_log::stdout(crate::ci_log::Kind::Text);
     write!(out, "{}", render_failures(&results))?;
     let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
     let untested: Vec<&str> = results
@@ -647,7 +646,7 @@ fn run_rules_explain(id: &str, args: &RuleArgs) -> anyhow::Result<i32> {
             .copied()
             .filter(|k| k.contains(id.rsplit('/').next().unwrap_or(id)))
             .collect();
-        eprintln!(
+        crate::say!(
             "error: no rule with id `{id}`{}",
             if close.is_empty() {
                 "; `tollgate rules list` shows them all".to_string()
@@ -657,7 +656,7 @@ fn run_rules_explain(id: &str, args: &RuleArgs) -> anyhow::Result<i32> {
         );
         return Ok(EXIT_ERROR);
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::ci_log::stdout(crate::ci_log::Kind::Text);
     writeln!(out, "{} ({}, {})", rule.id, rule.language, rule.severity)?;
     writeln!(out, "defined at {}:{}", rule.origin.file, rule.origin.line)?;
     writeln!(
@@ -699,7 +698,7 @@ fn run_rules_explain(id: &str, args: &RuleArgs) -> anyhow::Result<i32> {
 fn run_rules_tree(file: &std::path::Path, all: bool) -> anyhow::Result<i32> {
     use anyhow::Context as _;
     let Some(lang) = crate::lang::Language::from_path(file) else {
-        eprintln!(
+        crate::say!(
             "error: {}: not a Go (.go) or Rust (.rs) file",
             file.display()
         );
@@ -711,7 +710,7 @@ fn run_rules_tree(file: &std::path::Path, all: bool) -> anyhow::Result<i32> {
     let tree = parser
         .parse(&source, None)
         .context("the parser gave up on this file")?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::ci_log::stdout(crate::ci_log::Kind::Text);
     write_tree(&mut out, tree.root_node(), None, 0, &source, all)?;
     Ok(EXIT_OK)
 }
@@ -771,7 +770,7 @@ fn run_config_validate(
     environment: Option<&str>,
 ) -> anyhow::Result<i32> {
     let Some(file) = config::locate(file) else {
-        eprintln!(
+        crate::say!(
             "error: no {} here or at the repository root (`tollgate init` writes one)",
             config::FILE_NAME
         );
@@ -788,7 +787,7 @@ fn run_config_validate(
                 .map(|p| RuleSource::Path(effective.base_dir.join(p)))
                 .collect();
             let (_, bad_rules) = load(&sources);
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::ci_log::stdout(crate::ci_log::Kind::Text);
             writeln!(
                 out,
                 "# {} is valid{}; effective configuration:",
@@ -801,7 +800,7 @@ fn run_config_validate(
             Ok(if bad_rules { EXIT_ERROR } else { EXIT_OK })
         }
         Err(err) => {
-            eprintln!("error: {err}");
+            crate::say!("error: {err}");
             Ok(EXIT_ERROR)
         }
     }
@@ -810,14 +809,14 @@ fn run_config_validate(
 fn run_init(force: bool) -> anyhow::Result<i32> {
     let path = std::path::Path::new(config::FILE_NAME);
     if path.exists() && !force {
-        eprintln!(
+        crate::say!(
             "error: {} already exists (use --force to overwrite)",
             path.display()
         );
         return Ok(EXIT_ERROR);
     }
     std::fs::write(path, config::STARTER)?;
-    println!(
+    crate::show!(
         "wrote {}; check it with `tollgate config validate`",
         path.display()
     );
@@ -829,7 +828,7 @@ fn run_schema(kind: SchemaKind) -> anyhow::Result<i32> {
         SchemaKind::Config => schemars::schema_for!(config::Config),
         SchemaKind::Rule => schemars::schema_for!(crate::rules::model::SerializableRule),
     };
-    println!("{}", serde_json::to_string_pretty(&schema)?);
+    crate::show!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(EXIT_OK)
 }
 
@@ -875,7 +874,7 @@ fn run_images_parse(format: OutputFormat, references: &[String]) -> anyhow::Resu
             },
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::ci_log::stdout(format.log_kind());
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &parsed)?;
@@ -916,7 +915,7 @@ fn image_policy(
     let effective = match config::load(file.as_deref(), None) {
         Ok(e) => e,
         Err(err) => {
-            eprintln!("error: {err}");
+            crate::say!("error: {err}");
             return None;
         }
     };
@@ -934,14 +933,14 @@ fn image_policy(
             .join(", ")
     };
     let Some(env) = environment else {
-        eprintln!(
+        crate::say!(
             "error: which environment? give --env NAME or TOLLGATE_ENV (the configuration has: {})",
             known()
         );
         return None;
     };
     let Some(policy) = policies.get(env) else {
-        eprintln!(
+        crate::say!(
             "error: no image policy for environment `{env}` under `images.environments` in {} (it has: {})",
             file.map(|f| f.display().to_string()).unwrap_or_else(|| "the configuration (none found)".into()),
             if policies.is_empty() { "none".to_string() } else { known() }
@@ -974,7 +973,7 @@ fn run_images_check(
             }
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::ci_log::stdout(format.log_kind());
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &checked)?;
@@ -1016,9 +1015,8 @@ fn run_images_scan(
         ..Default::default()
     };
     let bad_files = crate::policy::scan::check_files(&files, &env, &policy, &mut outcome);
-    let stdout = std::io::stdout();
-    let colour = terminal::colour_enabled("auto", stdout.is_terminal());
-    let mut out = stdout.lock();
+    let colour = terminal::colour_enabled("auto", std::io::stdout().is_terminal());
+    let mut out = crate::ci_log::stdout(format.log_kind());
     match format {
         OutputFormat::Json => {
             report::json::write(&mut out, &outcome, &report::RepoPaths::default(), None)?

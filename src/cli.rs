@@ -231,6 +231,16 @@ pub enum OutputFormat {
     Json,
 }
 
+impl OutputFormat {
+    /// How the CI log guard escapes this format (see [`crate::ci_log`]).
+    pub fn log_kind(self) -> crate::ci_log::Kind {
+        match self {
+            OutputFormat::Text => crate::ci_log::Kind::Text,
+            OutputFormat::Json => crate::ci_log::Kind::Json,
+        }
+    }
+}
+
 #[derive(
     Debug,
     Clone,

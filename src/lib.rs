@@ -2,6 +2,7 @@
 //! policies, and reports findings where reviewers and CI systems see them.
 
 pub mod app;
+pub mod ci_log;
 pub mod cli;
 pub mod config;
 pub mod diff;

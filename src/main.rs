@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            tollgate::say!("error: {err:#}");
             ExitCode::from(app::EXIT_ERROR as u8)
         }
     }

@@ -269,11 +269,11 @@ impl Client {
             if self.verbose {
                 let took = sent.elapsed().as_millis();
                 match &outcome {
-                    Ok((status, headers, _)) => eprintln!(
+                    Ok((status, headers, _)) => crate::say!(
                         "debug: {name} {path} -> {status} in {took} ms (quota left: {})",
                         header(headers, "x-ratelimit-remaining").unwrap_or("?")
                     ),
-                    Err(reason) => eprintln!("debug: {name} {path} -> {reason} after {took} ms"),
+                    Err(reason) => crate::say!("debug: {name} {path} -> {reason} after {took} ms"),
                 }
             }
             let (status, headers, text) = match outcome {
@@ -422,7 +422,7 @@ impl Client {
 }
 
 fn tracing_note(text: &str) {
-    eprintln!("note: {text}");
+    crate::say!("note: {text}");
 }
 
 fn kind(value: &Value) -> &'static str {

@@ -33,15 +33,20 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     if let (true, Some(token)) = (in_actions(), &token) {
         // The runner hides the value from every later line of the log. It
         // reads commands from both streams; stdout may carry JSON.
-        match args.scan.format {
-            crate::cli::OutputFormat::Text => println!("::add-mask::{}", token.expose()),
-            crate::cli::OutputFormat::Json => eprintln!("::add-mask::{}", token.expose()),
-        }
+        let mask = format_args!("::add-mask::{}", token.expose());
+        let _ = match args.scan.format {
+            crate::cli::OutputFormat::Text => {
+                crate::ci_log::command(&mut std::io::stdout().lock(), mask)
+            }
+            crate::cli::OutputFormat::Json => {
+                crate::ci_log::command(&mut std::io::stderr().lock(), mask)
+            }
+        };
     }
     let pr = match context::pull_request(&overrides, &env) {
         Ok(pr) => pr,
         Err(err) => {
-            eprintln!("error: {err}");
+            crate::say!("error: {err}");
             return Ok(EXIT_ERROR);
         }
     };
@@ -56,7 +61,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     let markers = match Markers::new(args.id.as_deref().or(github.id.as_deref())) {
         Ok(markers) => markers,
         Err(err) => {
-            eprintln!("error: {err}");
+            crate::say!("error: {err}");
             return Ok(EXIT_ERROR);
         }
     };
@@ -83,7 +88,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         Some(token) => match Client::new(&endpoints, token, limit) {
             Ok(client) => Some(client.verbose(args.verbose)),
             Err(err) => {
-                eprintln!("error: {err}");
+                crate::say!("error: {err}");
                 return Ok(EXIT_ERROR);
             }
         },
@@ -121,14 +126,14 @@ impl Job<'_> {
     async fn scan_and_post(mut self, settings: &mut Settings) -> anyhow::Result<i32> {
         let scan_args = &self.args.scan;
         if matches!(self.pr.trigger, Trigger::WorkflowRun { .. }) {
-            eprintln!("error: on a `workflow_run` event tollgate posts a report made by the pull request's own run: `tollgate review --from tollgate.json` (see the README's two-workflow pattern)");
+            crate::say!("error: on a `workflow_run` event tollgate posts a report made by the pull request's own run: `tollgate review --from tollgate.json` (see the README's two-workflow pattern)");
             return Ok(EXIT_ERROR);
         }
         let mut files: Option<PrFiles> = None;
         // The PR head and base: from the event, else from GitHub.
         if self.pr.head_sha.is_none() || (self.pr.base_sha.is_none() && scan_args.base.is_none()) {
             let Some(client) = &self.client else {
-                eprintln!("error: pull request #{} of {}: without a token tollgate cannot ask GitHub for its head and base commits (set GITHUB_TOKEN)", self.pr.number, self.pr.full_name());
+                crate::say!("error: pull request #{} of {}: without a token tollgate cannot ask GitHub for its head and base commits (set GITHUB_TOKEN)", self.pr.number, self.pr.full_name());
                 return Ok(EXIT_ERROR);
             };
             match files::pull_info(client, &self.pr).await {
@@ -137,7 +142,7 @@ impl Job<'_> {
                     self.pr.base_sha.get_or_insert(info.base_sha);
                 }
                 Err(err) => {
-                    eprintln!("error: {err}");
+                    crate::say!("error: {err}");
                     return Ok(EXIT_ERROR);
                 }
             }
@@ -160,21 +165,21 @@ impl Job<'_> {
         let (sources, checkout) = Sources::new(&root, &head_sha);
         say_checkout(&checkout, &head_sha);
         if self.pr.trigger == Trigger::PullRequestTarget {
-            eprintln!("warning: pull_request_target runs with a write token: tollgate reads the PR's files as data only, but never let other steps run code from its head; the README's two-workflow pattern is safer");
+            crate::say!("warning: pull_request_target runs with a write token: tollgate reads the PR's files as data only, but never let other steps run code from its head; the README's two-workflow pattern is safer");
         }
         // The change: from git when the base is here, else from the PR files API.
         let source = match app::review_change(&base, scan_args.head.as_deref()) {
             Ok(review) => ChangeSource::Given(review),
             Err(git_err) => {
                 let Some(client) = &self.client else {
-                    eprintln!("error: {git_err:#}\nerror: and without a token tollgate cannot read the change from GitHub instead (set GITHUB_TOKEN, or check out with `fetch-depth: 0`)");
+                    crate::say!("error: {git_err:#}\nerror: and without a token tollgate cannot read the change from GitHub instead (set GITHUB_TOKEN, or check out with `fetch-depth: 0`)");
                     return Ok(EXIT_ERROR);
                 };
-                eprintln!("note: git cannot give the change ({git_err:#}); reading the pull request's files from GitHub instead");
+                crate::say!("note: git cannot give the change ({git_err:#}); reading the pull request's files from GitHub instead");
                 match files::pr_files(client, &self.pr).await {
                     Ok(listed) => {
                         for note in &listed.notes {
-                            eprintln!("note: {note}");
+                            crate::say!("note: {note}");
                         }
                         let review = Review {
                             set: listed.change.clone(),
@@ -185,7 +190,7 @@ impl Job<'_> {
                         ChangeSource::Given(review)
                     }
                     Err(err) => {
-                        eprintln!("error: {err}");
+                        crate::say!("error: {err}");
                         return Ok(EXIT_ERROR);
                     }
                 }
@@ -194,7 +199,7 @@ impl Job<'_> {
         let scanned = match app::scan_change(scan_args, self.setup, source) {
             Ok(scanned) => scanned,
             Err(err) => {
-                eprintln!("error: {err}");
+                crate::say!("error: {err}");
                 return Ok(EXIT_ERROR);
             }
         };
@@ -277,9 +282,9 @@ impl Job<'_> {
         match result {
             Ok(done) => {
                 for note in &done.notes {
-                    eprintln!("note: {note}");
+                    crate::say!("note: {note}");
                 }
-                eprintln!(
+                crate::say!(
                     "tollgate: PR #{}: {} new comment(s), {} already there, {} resolved as fixed, {} in the summary only; summary {}",
                     self.pr.number, done.new_comments, done.kept, done.resolved, done.elsewhere, done.summary
                 );
@@ -303,7 +308,7 @@ impl Job<'_> {
                 Ok(exit)
             }
             Err(err) => {
-                eprintln!("error: posting to GitHub failed: {err}");
+                crate::say!("error: posting to GitHub failed: {err}");
                 if !self.setup.reports.is_empty() {
                     let written: Vec<String> = self
                         .setup
@@ -311,7 +316,7 @@ impl Job<'_> {
                         .iter()
                         .map(|r| r.path.display().to_string())
                         .collect();
-                    eprintln!(
+                    crate::say!(
                         "error: the reports were written before posting and are in place: {}",
                         written.join(", ")
                     );
@@ -330,7 +335,7 @@ impl Job<'_> {
         why: Option<&str>,
     ) -> anyhow::Result<()> {
         if let Some(why) = why {
-            eprintln!("warning: {why}; the findings are in the annotations, the step summary and the reports instead");
+            crate::say!("warning: {why}; the findings are in the annotations, the step summary and the reports instead");
         }
         if in_actions() && !self.args.scan.no_annotations {
             app::github_output(outcome, self.args.scan.format)?;
@@ -348,23 +353,23 @@ impl Job<'_> {
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,
             Err(err) => {
-                eprintln!("error: {}: cannot read the report: {err}", file.display());
+                crate::say!("error: {}: cannot read the report: {err}", file.display());
                 return Ok(EXIT_ERROR);
             }
         };
         let report = match crate::report::json::read(&text) {
             Ok(report) => report,
             Err(err) => {
-                eprintln!("error: {}:{err}", file.display());
+                crate::say!("error: {}:{err}", file.display());
                 return Ok(EXIT_ERROR);
             }
         };
         let Some(meta) = report.review else {
-            eprintln!("error: {}: this report has no `review` section: write it with `tollgate review --no-post --report json=FILE`", file.display());
+            crate::say!("error: {}: this report has no `review` section: write it with `tollgate review --no-post --report json=FILE`", file.display());
             return Ok(EXIT_ERROR);
         };
         if meta.repository != self.pr.full_name() {
-            eprintln!(
+            crate::say!(
                 "error: {}: the report is for {}, but this run is for {}: nothing posted",
                 file.display(),
                 meta.repository,
@@ -375,7 +380,7 @@ impl Job<'_> {
         if self.pr.number == 0 {
             self.pr.number = meta.pull_request;
         } else if self.pr.number != meta.pull_request {
-            eprintln!(
+            crate::say!(
                 "error: {}: the report is for PR #{}, but the event is for PR #{}: nothing posted",
                 file.display(),
                 meta.pull_request,
@@ -384,25 +389,25 @@ impl Job<'_> {
             return Ok(EXIT_ERROR);
         }
         let Some(client) = &self.client else {
-            eprintln!("error: no GitHub token (GITHUB_TOKEN or the action's `github-token` input): nothing to post with");
+            crate::say!("error: no GitHub token (GITHUB_TOKEN or the action's `github-token` input): nothing to post with");
             return Ok(EXIT_ERROR);
         };
         let info = match files::pull_info(client, &self.pr).await {
             Ok(info) => info,
             Err(err) => {
-                eprintln!("error: {err}");
+                crate::say!("error: {err}");
                 return Ok(EXIT_ERROR);
             }
         };
         // Trust the event, not the report: the report came from the PR's own run.
         if let Trigger::WorkflowRun { head_sha } = &self.pr.trigger {
             if meta.head_sha != *head_sha {
-                eprintln!("error: {}: the report names commit {}, but the workflow run was for {}: nothing posted", file.display(), meta.head_sha, head_sha);
+                crate::say!("error: {}: the report names commit {}, but the workflow run was for {}: nothing posted", file.display(), meta.head_sha, head_sha);
                 return Ok(EXIT_ERROR);
             }
         }
         if info.head_sha != meta.head_sha {
-            eprintln!("note: PR #{} has moved on to {} since the report was made for {}: nothing posted (the run for the new head will post)", self.pr.number, info.head_sha, meta.head_sha);
+            crate::say!("note: PR #{} has moved on to {} since the report was made for {}: nothing posted (the run for the new head will post)", self.pr.number, info.head_sha, meta.head_sha);
             return Ok(app::EXIT_OK);
         }
         let findings = report.findings;
@@ -437,10 +442,10 @@ impl Job<'_> {
 fn say_checkout(checkout: &Checkout, head_sha: &str) {
     match checkout {
         Checkout::Head => {}
-        Checkout::Other { commit } => eprintln!(
+        Checkout::Other { commit } => crate::say!(
             "note: the checked-out commit {commit} is not the pull request's head {head_sha}: findings are moved to the head's lines, and those on lines that differ there are listed in the summary"
         ),
-        Checkout::OtherWithoutHead { commit } => eprintln!(
+        Checkout::OtherWithoutHead { commit } => crate::say!(
             "warning: the checked-out commit {commit} is not the pull request's head {head_sha}, which is not in this clone; check out the head (actions/checkout with `ref: ${{{{ github.event.pull_request.head.sha }}}}`). Lines whose text differs from the PR's diff are listed in the summary, not commented"
         ),
     }

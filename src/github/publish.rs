@@ -413,7 +413,7 @@ impl Review<'_> {
         {
             return Ok(Vec::new());
         }
-        eprintln!("note: GitHub refused the review ({err}); posting its comments one by one");
+        crate::say!("note: GitHub refused the review ({err}); posting its comments one by one");
         let mut refused = Vec::new();
         let single = self.repo_path(&format!("/pulls/{}/comments", self.pr.number));
         for comment in new {

@@ -51,7 +51,7 @@ pub fn check_files(
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: {}: cannot read: {e}", path.display());
+                crate::say!("error: {}: cannot read: {e}", path.display());
                 bad_files = true;
                 continue;
             }
@@ -71,7 +71,7 @@ pub fn check_files(
         let mentions = match parsed {
             Ok(m) => m,
             Err(e) => {
-                eprintln!("error: {}:{}: {}", path.display(), e.line, e.message);
+                crate::say!("error: {}:{}: {}", path.display(), e.line, e.message);
                 bad_files = true;
                 continue;
             }

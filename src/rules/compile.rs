@@ -282,11 +282,22 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
         ));
     }
 
-    let message = match parse_template(&raw.message, &captures) {
-        Ok(t) => Some(t),
-        Err(name) => {
-            errors.push(unknown_capture("message", &name, &captures));
-            None
+    // A message is one line: it is printed in logs and annotations, where a
+    // line break could start a line the CI reads as a command.
+    let one_line = raw.message.trim_end();
+    let message = if one_line.contains(['\n', '\r']) {
+        errors.push(CompileError::new(
+            "message",
+            "a message is one line: put the longer explanation in `note`",
+        ));
+        None
+    } else {
+        match parse_template(one_line, &captures) {
+            Ok(t) => Some(t),
+            Err(name) => {
+                errors.push(unknown_capture("message", &name, &captures));
+                None
+            }
         }
     };
 
