@@ -125,6 +125,8 @@ pub(crate) struct Setup {
     pub rules: RuleSet,
     pub fail_on: FailOn,
     pub reports: Vec<crate::cli::ReportTarget>,
+    /// `--output-dir`: where reports must land (else the working tree).
+    pub output_dir: Option<std::path::PathBuf>,
     /// A bad configuration or a bad rule was reported: the run exits 2 in the end.
     pub broken: bool,
 }
@@ -161,7 +163,18 @@ pub(crate) fn setup(args: &ScanArgs) -> Setup {
         .fail_on
         .or(effective.config.fail_on)
         .unwrap_or(FailOn::Error);
-    let mut reports = args.reports.clone();
+    // Relative report paths start in --output-dir when it is given.
+    let mut reports: Vec<crate::cli::ReportTarget> = args
+        .reports
+        .iter()
+        .map(|r| crate::cli::ReportTarget {
+            kind: r.kind,
+            path: match &args.output_dir {
+                Some(dir) => dir.join(&r.path),
+                None => r.path.clone(),
+            },
+        })
+        .collect();
     if let Some(cfg) = &effective.config.reports {
         use crate::cli::{ReportKind, ReportTarget};
         for (kind, path) in [
@@ -172,7 +185,11 @@ pub(crate) fn setup(args: &ScanArgs) -> Setup {
             if let (Some(path), false) = (path, reports.iter().any(|r| r.kind == kind)) {
                 reports.push(ReportTarget {
                     kind,
-                    path: effective.base_dir.join(path),
+                    path: args
+                        .output_dir
+                        .as_deref()
+                        .unwrap_or(&effective.base_dir)
+                        .join(path),
                 });
             }
         }
@@ -182,6 +199,7 @@ pub(crate) fn setup(args: &ScanArgs) -> Setup {
         rules,
         fail_on,
         reports,
+        output_dir: args.output_dir.clone(),
         broken: bad_rules || bad_config,
     }
 }
@@ -279,12 +297,25 @@ pub(crate) fn write_reports(
     outcome: &crate::scan::ScanOutcome,
     review: Option<&report::json::ReviewMeta>,
 ) -> bool {
-    let mut failed = false;
+    if setup.reports.is_empty() {
+        return false;
+    }
     let paths = report::RepoPaths::detect();
+    let root = match report::file::OutputRoot::new(setup.output_dir.as_deref(), paths.root()) {
+        Ok(root) => root,
+        Err(err) => {
+            crate::say!("error: cannot use the report folder: {err}");
+            return true;
+        }
+    };
+    let mut failed = false;
     for target in &setup.reports {
-        if let Err(err) = write_report(target, outcome, &setup.rules, &paths, review) {
+        let written = root.place(&target.path).and_then(|place| {
+            write_report(&place, target.kind, outcome, &setup.rules, &paths, review)
+        });
+        if let Err(err) = written {
             crate::say!(
-                "error: cannot write the {} report: {err:#}",
+                "error: cannot write the report {}: {err}",
                 target.path.display()
             );
             failed = true;
@@ -508,24 +539,19 @@ pub(crate) fn github_step_summary(outcome: &crate::scan::ScanOutcome, paths: &re
 }
 
 fn write_report(
-    target: &crate::cli::ReportTarget,
+    place: &std::path::Path,
+    kind: crate::cli::ReportKind,
     outcome: &crate::scan::ScanOutcome,
     rules: &RuleSet,
     paths: &report::RepoPaths,
     review: Option<&report::json::ReviewMeta>,
-) -> anyhow::Result<()> {
+) -> Result<(), String> {
     use crate::cli::ReportKind;
-    if let Some(parent) = target.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&target.path)?);
-    match target.kind {
-        ReportKind::Sarif => report::sarif::write(&mut file, outcome, rules, paths)?,
-        ReportKind::CodeQuality => report::codequality::write(&mut file, outcome, paths)?,
-        ReportKind::Json => report::json::write(&mut file, outcome, paths, review)?,
-    }
-    file.flush()?;
-    Ok(())
+    report::file::write_new(place, |file| match kind {
+        ReportKind::Sarif => report::sarif::write(file, outcome, rules, paths),
+        ReportKind::CodeQuality => report::codequality::write(file, outcome, paths),
+        ReportKind::Json => report::json::write(file, outcome, paths, review),
+    })
 }
 
 #[derive(Serialize)]
@@ -808,14 +834,19 @@ fn run_config_validate(
 
 fn run_init(force: bool) -> anyhow::Result<i32> {
     let path = std::path::Path::new(config::FILE_NAME);
-    if path.exists() && !force {
+    // `symlink_metadata`: a dangling link counts as there, and is never written through.
+    if std::fs::symlink_metadata(path).is_ok() && !force {
         crate::say!(
             "error: {} already exists (use --force to overwrite)",
             path.display()
         );
         return Ok(EXIT_ERROR);
     }
-    std::fs::write(path, config::STARTER)?;
+    if let Err(err) = report::file::write_new(path, |out| out.write_all(config::STARTER.as_bytes()))
+    {
+        crate::say!("error: cannot write {}: {err}", path.display());
+        return Ok(EXIT_ERROR);
+    }
     crate::show!(
         "wrote {}; check it with `tollgate config validate`",
         path.display()

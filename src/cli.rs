@@ -172,6 +172,10 @@ pub struct ScanArgs {
     /// Also write a report file: `sarif=PATH`, `codequality=PATH` or `json=PATH` (repeatable).
     #[arg(long = "report", value_name = "KIND=PATH", value_parser = parse_report)]
     pub reports: Vec<ReportTarget>,
+    /// The folder report files go to: relative report paths start there, and
+    /// every report must land inside it [default: the working tree].
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// In GitHub Actions, do not print annotations nor write the step summary.
     #[arg(long)]
     pub no_annotations: bool,

@@ -1,6 +1,7 @@
 //! Writers that turn findings into something people or other tools read.
 
 pub mod codequality;
+pub mod file;
 pub mod github;
 pub mod json;
 pub mod sarif;

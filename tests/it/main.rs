@@ -12,3 +12,4 @@ mod reports;
 mod robustness;
 mod scan;
 mod security_log;
+mod security_write;
