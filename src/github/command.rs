@@ -370,21 +370,9 @@ impl Job<'_> {
         };
         if meta.repository != self.pr.full_name() {
             crate::say!(
-                "error: {}: the report is for {}, but this run is for {}: nothing posted",
+                "error: {}: the report is for another repository than this run's {}: nothing posted",
                 file.display(),
-                meta.repository,
                 self.pr.full_name()
-            );
-            return Ok(EXIT_ERROR);
-        }
-        if self.pr.number == 0 {
-            self.pr.number = meta.pull_request;
-        } else if self.pr.number != meta.pull_request {
-            crate::say!(
-                "error: {}: the report is for PR #{}, but the event is for PR #{}: nothing posted",
-                file.display(),
-                meta.pull_request,
-                self.pr.number
             );
             return Ok(EXIT_ERROR);
         }
@@ -392,6 +380,52 @@ impl Job<'_> {
             crate::say!("error: no GitHub token (GITHUB_TOKEN or the action's `github-token` input): nothing to post with");
             return Ok(EXIT_ERROR);
         };
+        // Trust the event and GitHub, not the report: the report came from the PR's own run.
+        if let Trigger::WorkflowRun {
+            head_sha,
+            head_repository,
+            head_branch,
+        } = &self.pr.trigger
+        {
+            if meta.head_sha != *head_sha {
+                crate::say!("error: {}: the report names commit {}, but the workflow run was for {}: nothing posted", file.display(), crate::github::comments::shorten(&meta.head_sha, 40), head_sha);
+                return Ok(EXIT_ERROR);
+            }
+            let found = files::pull_for_commit(
+                client,
+                &self.pr,
+                head_sha,
+                head_repository.as_deref(),
+                head_branch.as_deref(),
+            )
+            .await;
+            match found {
+                Ok(Some(number)) if self.pr.number == 0 || self.pr.number == number => {
+                    self.pr.number = number
+                }
+                Ok(_) => {
+                    crate::say!(
+                        "error: GitHub knows no single open pull request from {}:{} with commit {head_sha}: nothing posted",
+                        head_repository.as_deref().unwrap_or("?"),
+                        head_branch.as_deref().unwrap_or("?")
+                    );
+                    return Ok(EXIT_ERROR);
+                }
+                Err(err) => {
+                    crate::say!("error: {err}");
+                    return Ok(EXIT_ERROR);
+                }
+            }
+        }
+        if self.pr.number == 0 || self.pr.number != meta.pull_request {
+            crate::say!(
+                "error: {}: the report is for PR #{}, but this run is for PR #{}: nothing posted",
+                file.display(),
+                meta.pull_request,
+                self.pr.number
+            );
+            return Ok(EXIT_ERROR);
+        }
         let info = match files::pull_info(client, &self.pr).await {
             Ok(info) => info,
             Err(err) => {
@@ -399,18 +433,33 @@ impl Job<'_> {
                 return Ok(EXIT_ERROR);
             }
         };
-        // Trust the event, not the report: the report came from the PR's own run.
-        if let Trigger::WorkflowRun { head_sha } = &self.pr.trigger {
-            if meta.head_sha != *head_sha {
-                crate::say!("error: {}: the report names commit {}, but the workflow run was for {}: nothing posted", file.display(), meta.head_sha, head_sha);
-                return Ok(EXIT_ERROR);
-            }
-        }
         if info.head_sha != meta.head_sha {
             crate::say!("note: PR #{} has moved on to {} since the report was made for {}: nothing posted (the run for the new head will post)", self.pr.number, info.head_sha, meta.head_sha);
             return Ok(app::EXIT_OK);
         }
-        let findings = report.findings;
+        let pr_files = match files::pr_files(client, &self.pr).await {
+            Ok(listed) => listed,
+            Err(err) => {
+                crate::say!("error: {err}");
+                return Ok(EXIT_ERROR);
+            }
+        };
+        let changed = pr_files.files.keys().cloned().collect();
+        let checked = match super::from_report::check(report.findings, &changed) {
+            Ok(checked) => checked,
+            Err(err) => {
+                crate::say!("error: {}: {err}: nothing posted", file.display());
+                return Ok(EXIT_ERROR);
+            }
+        };
+        if settings.check_run {
+            // A check run is a status of the commit: a report alone never makes one.
+            crate::say!("note: no check run from a report made by another run (--github-check is for runs that scan)");
+            settings.check_run = false;
+        }
+        let findings = checked.findings;
+        let mut notes = checked.notes;
+        notes.extend(pr_files.notes.iter().cloned());
         settings.gate_fails = app::gate_fails(self.setup.fail_on, &findings);
         let rule_url = |id: &str| self.rule_url(id);
         let result = self
@@ -419,8 +468,8 @@ impl Job<'_> {
                 settings,
                 &meta.head_sha,
                 &findings,
-                None,
-                &[],
+                Some(pr_files),
+                &notes,
                 &rule_url,
                 &|_, _| None,
             )

@@ -141,9 +141,76 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Text from the pull request, made inert: no `@mention`, no HTML comment.
+/// Text from the pull request, made inert for Markdown: no `@mention`, no
+/// HTML comment (so no forged marker), no link, image, autolink or HTML tag.
+/// Code spans keep their text (Markdown shows it literally there), but even
+/// inside them a marker is broken, since markers are found by plain search.
 pub fn neutral(text: &str) -> String {
     let text = text.replace("<!--", "&lt;!--").replace("-->", "--&gt;");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let Some(open) = rest.find('`') else {
+            out.push_str(&inert_prose(rest));
+            break;
+        };
+        out.push_str(&inert_prose(&rest[..open]));
+        let run = rest[open..].len() - rest[open..].trim_start_matches('`').len();
+        let fence = &rest[open..open + run];
+        let body = &rest[open + run..];
+        // A code span closes with a backtick run of the same length.
+        match find_run(body, run) {
+            Some(close) => {
+                out.push_str(fence);
+                out.push_str(&no_mentions(&body[..close]));
+                out.push_str(fence);
+                rest = &body[close + run..];
+            }
+            None => {
+                out.push_str(&"\\`".repeat(run));
+                rest = body;
+            }
+        }
+    }
+    out
+}
+
+/// Where a run of exactly `len` backticks starts in `text`.
+fn find_run(text: &str, len: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'`' {
+            let start = i;
+            while i < bytes.len() && bytes[i] == b'`' {
+                i += 1;
+            }
+            if i - start == len {
+                return Some(start);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Prose outside code spans: brackets, angle brackets and autolinks escaped.
+fn inert_prose(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        // GitHub links bare URLs and `www.` names: a zero-width space breaks them.
+        .replace("://", ":\u{200b}//")
+        .replace("www.", "www\u{200b}.");
+    no_mentions(&escaped)
+}
+
+/// `@name` with a zero-width space after the `@`, so nobody is notified.
+fn no_mentions(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -284,6 +351,38 @@ mod tests {
         );
         let plain = inline_body(&m, &finding(), None, false);
         assert!(!plain.contains("suggestion"));
+    }
+
+    #[test]
+    fn text_from_the_pull_request_cannot_link_mention_or_forge() {
+        let forged = "see [here](https://evil.example/x) ![i](https://e/i.png) <img src=x> \
+                      https://bare.example www.bare.example @octocat \
+                      `code [a](b) <T> @x` <!-- tollgate:summary --> ``unclosed";
+        let safe = neutral(forged);
+        assert!(
+            !safe.contains("[here](") && !safe.contains("![i]("),
+            "{safe}"
+        );
+        assert!(
+            !safe.contains("[here]") && safe.contains("\\[here\\]"),
+            "{safe}"
+        );
+        assert!(!safe.contains("<img") && !safe.contains("<!--"), "{safe}");
+        assert!(
+            !safe.contains("https://bare") && !safe.contains("www.bare"),
+            "{safe}"
+        );
+        assert!(
+            safe.contains("@\u{200b}octocat") && safe.contains("@\u{200b}x"),
+            "{safe}"
+        );
+        // Code spans keep their text: Markdown shows it literally.
+        assert!(safe.contains("`code [a](b) <T> @\u{200b}x`"), "{safe}");
+        assert!(!Markers::default().is_summary(&safe));
+        assert_eq!(
+            neutral("`os.Open` is never closed"),
+            "`os.Open` is never closed"
+        );
     }
 
     #[test]

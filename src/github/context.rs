@@ -36,6 +36,10 @@ pub enum Trigger {
     /// unprivileged run scanned, from the trusted event (not from its report).
     WorkflowRun {
         head_sha: String,
+        /// `OWNER/NAME` of the repository the run's head came from (a fork).
+        head_repository: Option<String>,
+        /// The branch the run was for, in `head_repository`.
+        head_branch: Option<String>,
     },
     /// `--repo`/`--pr` outside Actions.
     Manual,
@@ -227,7 +231,11 @@ fn parse_event(payload: &Value, name: Option<&str>) -> Result<Event, String> {
             from_fork: head_repo.is_some_and(|h| h != repository),
             repository,
             head_sha: Some(head_sha.clone()),
-            trigger: Trigger::WorkflowRun { head_sha },
+            trigger: Trigger::WorkflowRun {
+                head_sha,
+                head_repository: head_repo.map(str::to_string),
+                head_branch: str_at(run, "/head_branch").map(str::to_string),
+            },
         });
     }
     let Some(pr) = payload.get("pull_request") else {
@@ -322,7 +330,9 @@ mod tests {
         assert_eq!(
             parsed.trigger,
             Trigger::WorkflowRun {
-                head_sha: "ccc".into()
+                head_sha: "ccc".into(),
+                head_repository: Some("eve/app".into()),
+                head_branch: None,
             }
         );
     }

@@ -40,6 +40,41 @@ pub async fn pull_info(client: &Client, pr: &PullRequest) -> Result<PullInfo, Ap
     })
 }
 
+/// The open pull request whose head is `branch` of `head_repository` and
+/// holds `sha`: how the privileged half of the fork pattern learns which pull
+/// request a run was for from GitHub, never from the run's own report.
+pub async fn pull_for_commit(
+    client: &Client,
+    pr: &PullRequest,
+    sha: &str,
+    head_repository: Option<&str>,
+    branch: Option<&str>,
+) -> Result<Option<u64>, ApiError> {
+    let pulls = client
+        .list(
+            &format!("/repos/{}/commits/{sha}/pulls", pr.full_name()),
+            Some(10),
+        )
+        .await?;
+    let text = |pull: &Value, pointer: &str| {
+        pull.pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let mut found = pulls.iter().filter(|pull| {
+        text(pull, "/state").as_deref() == Some("open")
+            && head_repository
+                .is_none_or(|r| text(pull, "/head/repo/full_name").as_deref() == Some(r))
+            && branch.is_none_or(|b| text(pull, "/head/ref").as_deref() == Some(b))
+    });
+    let first = found
+        .next()
+        .and_then(|p| p.get("number"))
+        .and_then(Value::as_u64);
+    // Two open pull requests from one branch cannot be told apart: post on neither.
+    Ok(if found.next().is_some() { None } else { first })
+}
+
 /// The files of a pull request with their diff hunks.
 #[derive(Debug, Default)]
 pub struct PrFiles {

@@ -7,6 +7,7 @@ pub mod command;
 pub mod comments;
 pub mod context;
 pub mod files;
+pub mod from_report;
 pub mod head_lines;
 pub mod identity;
 pub mod patch;

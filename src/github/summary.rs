@@ -33,12 +33,35 @@ fn cell(text: &str) -> String {
         .replace('\n', " ")
 }
 
+/// A link to the finding's line on the head commit. The path is a file of
+/// the pull request, and its name is the pull request's to choose: the link
+/// text is made inert and the URL percent-encoded, so it links nowhere else.
 fn location(input: &SummaryInput<'_>, f: &Finding) -> String {
     let path = crate::report::json::path_string(&f.path);
     format!(
-        "[{path}:{}]({}/{}/blob/{}/{path}#L{})",
-        f.start.line, input.server_url, input.repository, input.head_sha, f.start.line
+        "[{}:{}]({}/{}/blob/{}/{}#L{})",
+        neutral(&path.replace('`', "'")),
+        f.start.line,
+        input.server_url,
+        input.repository,
+        input.head_sha,
+        url_path(&path),
+        f.start.line
     )
+}
+
+/// `path` percent-encoded for a URL, `/` kept between its parts.
+fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 fn count(findings: &[Finding], severity: Severity) -> usize {
@@ -195,6 +218,32 @@ mod tests {
         assert!(Markers::default()
             .posted_in(&body)
             .contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn a_hostile_file_name_links_only_to_its_own_blob() {
+        let mut f = finding("go/x", Severity::Warning, 2);
+        f.path = "x](https:/evil.example/a) [y.go".into();
+        let link = location(
+            &SummaryInput {
+                findings: &[],
+                inline: 0,
+                elsewhere: &[],
+                repository: "acme/app",
+                head_sha: "abc",
+                server_url: "https://github.com",
+                run_url: None,
+                environment: None,
+                notes: &[],
+                posted: &Default::default(),
+                markers: &Markers::default(),
+            },
+            &f,
+        );
+        assert_eq!(
+            link,
+            "[x\\](https:/evil.example/a) \\[y.go:2](https://github.com/acme/app/blob/abc/x%5D%28https%3A/evil.example/a%29%20%5By.go#L2)"
+        );
     }
 
     #[test]

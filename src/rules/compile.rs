@@ -210,7 +210,8 @@ impl RuleSet {
     }
 }
 
-const ID_PATTERN: &str = r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)+$";
+/// What a rule id looks like: `language/name`, lowercase.
+pub const ID_PATTERN: &str = r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)+$";
 
 /// Compiles one rule; returns every problem found, not just the first.
 pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<CompileError>> {

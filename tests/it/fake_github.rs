@@ -33,6 +33,8 @@ pub struct State {
     pub token: String,
     pub head_sha: String,
     pub base_sha: String,
+    /// `OWNER/NAME` the PR's head branch (`feature`) lives in: a fork by default.
+    pub head_repo: String,
     /// PR files entries, as `GET /pulls/{n}/files` lists them.
     pub files: Vec<Value>,
     pub review_comments: Vec<Value>,
@@ -108,6 +110,7 @@ impl FakeGitHub {
         let server = runtime.block_on(wiremock::MockServer::start());
         let state = Arc::new(Mutex::new(State {
             token: token.to_string(),
+            head_repo: "eve/app".into(),
             next_id: 1000,
             ..State::default()
         }));
@@ -465,6 +468,22 @@ impl Respond for Handler {
                 "head": {"sha": state.head_sha, "ref": "feature", "label": "acme:feature"},
                 "base": {"sha": state.base_sha, "ref": "main", "label": "acme:main"},
             })),
+            // The pull requests a commit belongs to: open ones, with their head repository.
+            ("GET", p) if p.starts_with(&format!("{repo}/commits/")) && p.ends_with("/pulls") => {
+                let sha = &p[repo.len() + "/commits/".len()..p.len() - "/pulls".len()];
+                let pulls: Vec<Value> = if sha == state.head_sha {
+                    vec![json!({
+                        "number": PR, "state": "open",
+                        "head": {"sha": state.head_sha, "ref": "feature",
+                                 "repo": {"full_name": state.head_repo}},
+                        "base": {"sha": state.base_sha, "ref": "main",
+                                 "repo": {"full_name": format!("{OWNER}/{REPO}")}},
+                    })]
+                } else {
+                    Vec::new()
+                };
+                self.page(request, &path, &pulls)
+            }
             ("GET", p) if p == format!("{pr}/files") => {
                 self.page(request, &path, &state.files.clone())
             }

@@ -747,10 +747,10 @@ fn a_check_run_sends_annotations_fifty_at_a_time() {
     );
 }
 
-#[test]
-fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
-    let pr = Pr::new(ADDED_GO);
-    // 1. The unprivileged `pull_request` run of a fork: no write token; scan, write the report, post nothing.
+/// The unprivileged `pull_request` run of a fork: no write token; it scans,
+/// writes `tollgate.json` and posts nothing. Returns the privileged job's
+/// folder, holding only that artifact.
+fn fork_report(pr: &Pr) -> tempfile::TempDir {
     let fork_event = pr.event_file("pull_request.synchronize.json");
     let text = std::fs::read_to_string(&fork_event).unwrap().replacen("\"full_name\": \"acme/app\", \"private\": false, \"owner\": {\"login\": \"acme\", \"id\": 9919, \"type\": \"Organization\"}, \"fork\": false", "\"full_name\": \"eve/app\", \"private\": false, \"owner\": {\"login\": \"eve\", \"id\": 777, \"type\": \"User\"}, \"fork\": true", 1);
     std::fs::write(&fork_event, text).unwrap();
@@ -779,16 +779,20 @@ fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
         scan.stdout.contains("::warning file=main.go"),
         "it still annotates"
     );
-
-    // 2. The privileged `workflow_run` job: no checkout, only the artifact; an Enterprise-style API URL.
+    // The privileged `workflow_run` job: no checkout, only the artifact.
     let job = tempfile::tempdir().unwrap();
     std::fs::copy(
         pr.root().join("tollgate.json"),
         job.path().join("tollgate.json"),
     )
     .unwrap();
+    job
+}
+
+/// The privileged `workflow_run` job's variables, with an Enterprise-style API URL.
+fn privileged_env(pr: &Pr) -> Vec<(String, String)> {
     let run_event = pr.event_file("workflow_run.completed.json");
-    let env: Vec<(String, String)> = vec![
+    vec![
         ("GITHUB_ACTIONS".into(), "true".into()),
         ("GITHUB_EVENT_NAME".into(), "workflow_run".into()),
         ("GITHUB_EVENT_PATH".into(), run_event.display().to_string()),
@@ -801,17 +805,15 @@ fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
         ("GITHUB_SERVER_URL".into(), "https://ghe.example.com".into()),
         ("GITHUB_RUN_ID".into(), "555".into()),
         ("GITHUB_TOKEN".into(), TOKEN.into()),
-    ];
-    let as_refs = |env: &[(String, String)]| {
-        env.iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect::<Vec<_>>()
-    };
-    let env_a = as_refs(&env);
-    let env_refs: Vec<(&str, &str)> = env_a
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    ]
+}
+
+#[test]
+fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
+    let pr = Pr::new(ADDED_GO);
+    let job = fork_report(&pr);
+    let env = privileged_env(&pr);
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let post = tollgate_env(
         job.path(),
         &["review", "--from", "tollgate.json"],
@@ -876,6 +878,132 @@ fn the_two_workflow_fork_pattern_posts_from_the_report_alone() {
             .contains("`tollgate review --from tollgate.json`"),
         "{}",
         scan_here.stderr
+    );
+    assert_eq!(pr.gh.writes(), vec![]);
+}
+
+#[test]
+fn a_forged_report_posts_nothing_live_and_never_picks_its_pull_request() {
+    let pr = Pr::new(ADDED_GO);
+    let job = fork_report(&pr);
+    let env = privileged_env(&pr);
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(job.path().join("tollgate.json")).unwrap())
+            .unwrap();
+    let forge = |name: &str, change: &dyn Fn(&mut Value)| {
+        let mut forged = report.clone();
+        change(&mut forged);
+        std::fs::write(job.path().join(name), forged.to_string()).unwrap();
+    };
+    let run = |name: &str, extra: &[&str]| {
+        pr.gh.reset_requests();
+        let mut args = vec!["review", "--from", name];
+        args.extend_from_slice(extra);
+        tollgate_env(job.path(), &args, &env_refs)
+    };
+
+    // Malformed fields refuse the whole report, with no write and no panic.
+    type Forgery<'a> = (&'a str, &'a dyn Fn(&mut Value));
+    let bad: [Forgery<'_>; 4] = [
+        ("fingerprint", &|r| {
+            r["findings"][0]["fingerprint"] = json!("ab --> <!-- tollgate:summary --> <!--")
+        }),
+        ("fingerprint", &|r| {
+            r["findings"][0]["fingerprint"] = json!("é".repeat(16))
+        }),
+        ("rule", &|r| {
+            r["findings"][0]["rule"] = json!("go/x` @admin")
+        }),
+        ("line", &|r| r["findings"][0]["line"] = json!(0)),
+    ];
+    for (field, change) in bad {
+        forge("bad.json", change);
+        let refused = run("bad.json", &[]);
+        assert_eq!(refused.code, 2, "{field}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(&format!("finding 1: `{field}`")),
+            "{}",
+            refused.stderr
+        );
+        assert_eq!(pr.gh.writes(), vec![], "{field}");
+    }
+
+    // A report for another pull request than GitHub gives for the run's head is refused.
+    forge("other.json", &|r| r["review"]["pull_request"] = json!(8));
+    let other = run("other.json", &[]);
+    assert_eq!(other.code, 2, "{}", other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains("the report is for PR #8, but this run is for PR #7"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(pr.gh.writes(), vec![]);
+    assert!(pr
+        .gh
+        .requests()
+        .iter()
+        .any(|(m, p, _)| m == "GET" && p.contains(&format!("/commits/{}/pulls", pr.head))));
+
+    // Text is posted inert; a finding on a file the PR does not change is left out; no check run.
+    forge("inert.json", &|r| {
+        let first = r["findings"][0].clone();
+        r["findings"][0]["message"] =
+            json!("ping @octocat, see [this](https://evil.example) <!-- tollgate:summary -->");
+        let mut outside = first;
+        outside["path"] = json!("../../../../evil.example/x");
+        r["findings"].as_array_mut().unwrap().push(outside);
+    });
+    let inert = run("inert.json", &["--github-check"]);
+    assert_eq!(inert.code, 0, "{}", inert.stderr);
+    let writes = pr.gh.writes();
+    let bodies: Vec<String> = writes
+        .iter()
+        .map(|(_, _, body)| body.to_string())
+        .collect::<Vec<_>>();
+    let all = bodies.join("\n");
+    assert!(
+        !all.contains("@octocat") && all.contains("octocat"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("[this](") && !all.contains("https://evil"),
+        "{all}"
+    );
+    assert!(!all.contains("evil.example/x"), "{all}");
+    assert_eq!(
+        pr.gh.with(|s| s
+            .issue_comments
+            .iter()
+            .filter(|c| c["body"].as_str().unwrap().contains("tollgate:summary"))
+            .count()),
+        1,
+        "one summary: the message could not forge another"
+    );
+    assert!(
+        all.contains("name files this pull request does not change"),
+        "the summary says what was left out: {all}"
+    );
+    assert!(
+        pr.gh.with(|s| s.check_runs.is_empty()),
+        "no check run from a report alone"
+    );
+
+    // A run whose head came from another fork than the PR's finds no pull request.
+    let mallory = std::fs::read_to_string(&env[2].1)
+        .unwrap()
+        .replace("eve/app", "mallory/app");
+    std::fs::write(&env[2].1, mallory).unwrap();
+    let elsewhere = run("tollgate.json", &[]);
+    assert_eq!(elsewhere.code, 2, "{}", elsewhere.stderr);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("no single open pull request from mallory/app:feature"),
+        "{}",
+        elsewhere.stderr
     );
     assert_eq!(pr.gh.writes(), vec![]);
 }

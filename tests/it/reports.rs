@@ -163,7 +163,8 @@ fn bad_report_arguments_are_usage_errors() {
     let run = tollgate(dir.path(), &["scan", "--report", "sarif=taken"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("cannot write the report taken: something other than a regular file"),
+        run.stderr
+            .contains("cannot write the report taken: something other than a regular file"),
         "{}",
         run.stderr
     );
