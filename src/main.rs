@@ -4,6 +4,14 @@ use tollgate::app;
 use tollgate::cli::Cli;
 
 fn main() -> ExitCode {
+    // A panic message can quote data (a path, a rule's text): it goes through
+    // the same CI log guard as everything else tollgate prints.
+    std::panic::set_hook(Box::new(|info| {
+        tollgate::say!(
+            "error: tollgate crashed ({info}); please report it with the command that ran\n{}",
+            std::backtrace::Backtrace::capture()
+        );
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
