@@ -1,6 +1,7 @@
 //! `.tollgate.yml`: rule selection, paths, filter, `fail_on`, reports, and
 //! per-environment overlays, with `${VAR}` / `${VAR:-default}` taken from
-//! the process environment so secrets never sit in the file.
+//! an allow-list of non-secret environment variables. A pull request can
+//! edit the file: it never reads a secret, nor points outside the repository.
 
 mod interpolate;
 pub mod paths;
