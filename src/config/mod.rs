@@ -6,8 +6,8 @@
 mod interpolate;
 pub mod paths;
 mod pin;
-pub mod trust;
 pub mod secrets;
+pub mod trust;
 
 pub use pin::pin_credential_destinations;
 
@@ -203,7 +203,10 @@ pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
     let repo = cwd
         .as_deref()
         .and_then(|cwd| crate::diff::git::Repo::discover(cwd).ok());
-    let root = repo.as_ref().and_then(|r| r.workdir()).map(Path::to_path_buf);
+    let root = repo
+        .as_ref()
+        .and_then(|r| r.workdir())
+        .map(Path::to_path_buf);
     let found = if here.symlink_metadata().is_ok() {
         here
     } else {

@@ -60,7 +60,11 @@ pub fn in_tree(config_dir: &Path, path: &Path) -> Result<PathBuf, String> {
         return Err(outside());
     }
     let joined = normalize(&config_dir.join(path)).ok_or_else(outside)?;
-    if joined.is_absolute() || joined.components().any(|c| !matches!(c, Component::Normal(_))) {
+    if joined.is_absolute()
+        || joined
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return Err(outside());
     }
     Ok(joined)

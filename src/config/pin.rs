@@ -153,7 +153,9 @@ mod tests {
         );
         assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(notes.iter().any(|n| n.starts_with("`jira.url` is changed")));
-        assert!(notes.iter().all(|n| !n.contains("evil") && !n.contains("hooks.example")));
+        assert!(notes
+            .iter()
+            .all(|n| !n.contains("evil") && !n.contains("hooks.example")));
     }
 
     #[test]

@@ -6,7 +6,13 @@
 /// non-secret variables (GitLab `CI_*`, Actions `GITHUB_*`, Jenkins `CHANGE_*`, `BUILD_*`).
 const READABLE_PREFIXES: &[&str] = &["TOLLGATE_", "CI_", "GITHUB_", "CHANGE_", "BUILD_"];
 /// Whole names a configuration may read (Jenkins).
-const READABLE_NAMES: &[&str] = &["CI", "BRANCH_NAME", "JOB_NAME", "JOB_BASE_NAME", "NODE_NAME"];
+const READABLE_NAMES: &[&str] = &[
+    "CI",
+    "BRANCH_NAME",
+    "JOB_NAME",
+    "JOB_BASE_NAME",
+    "NODE_NAME",
+];
 /// A name containing one of these is a secret, whatever its prefix.
 const SECRET_WORDS: &[&str] = &[
     "TOKEN",
@@ -40,8 +46,7 @@ pub fn is_secret_name(name: &str) -> bool {
 /// Whether a configuration file may read the variable `name`.
 pub fn may_read(name: &str) -> bool {
     !is_secret_name(name)
-        && (READABLE_NAMES.contains(&name)
-            || READABLE_PREFIXES.iter().any(|p| name.starts_with(p)))
+        && (READABLE_NAMES.contains(&name) || READABLE_PREFIXES.iter().any(|p| name.starts_with(p)))
 }
 
 /// What a refused variable's error says may be read instead.
@@ -113,12 +118,19 @@ mod tests {
     fn finds_the_token_and_secret_named_values_in_a_text() {
         let env = || {
             vec![
-                ("AWS_SECRET_ACCESS_KEY".to_string(), "wJalrXUtnFEMI".to_string()),
+                (
+                    "AWS_SECRET_ACCESS_KEY".to_string(),
+                    "wJalrXUtnFEMI".to_string(),
+                ),
                 ("SHORT_TOKEN".to_string(), "abc".to_string()),
                 ("TOLLGATE_ID".to_string(), "frontend-team".to_string()),
             ]
         };
-        assert!(holds_secret("x-ghs_123456789-y", Some("ghs_123456789"), env()));
+        assert!(holds_secret(
+            "x-ghs_123456789-y",
+            Some("ghs_123456789"),
+            env()
+        ));
         assert!(holds_secret("id-wJalrXUtnFEMI", None, env()));
         assert!(!holds_secret("abc-team", None, env()), "too short to count");
         assert!(

@@ -104,7 +104,9 @@ fn beside_report(request: Request<'_>, folder: &Path) -> Loaded {
         loaded.notes.push(format!("`review --from` reads no configuration from the report's folder (it comes from the pull request): defaults apply; give --config FILE from a trusted checkout to change them{}", request.environment.map(|e| format!(" (environment `{e}` not applied)")).unwrap_or_default()));
         return loaded;
     };
-    let folder = folder.canonicalize().unwrap_or_else(|_| folder.to_path_buf());
+    let folder = folder
+        .canonicalize()
+        .unwrap_or_else(|_| folder.to_path_buf());
     let inside = |path: &Path| {
         path.canonicalize()
             .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(path))

@@ -48,6 +48,11 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     };
     let endpoints = context::endpoints(&env);
     let setup = app::setup(&args.scan, &config_place(&args, &pr));
+    if args.from.is_some() && setup.broken {
+        // The privileged half posts only with the configuration it was given.
+        eprintln!("error: nothing posted: the configuration or rules of this run are refused (see above)");
+        return Ok(EXIT_ERROR);
+    }
     let github = setup.effective.config.github.clone().unwrap_or_default();
     let limit = Duration::from_secs(
         args.time_limit
