@@ -50,7 +50,9 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     let setup = app::setup(&args.scan, &config_place(&args, &pr));
     if args.from.is_some() && setup.broken {
         // The privileged half posts only with the configuration it was given.
-        eprintln!("error: nothing posted: the configuration or rules of this run are refused (see above)");
+        eprintln!(
+            "error: nothing posted: the configuration or rules of this run are refused (see above)"
+        );
         return Ok(EXIT_ERROR);
     }
     let github = setup.effective.config.github.clone().unwrap_or_default();

@@ -602,3 +602,49 @@ fn a_change_cannot_redirect_where_credentials_go() {
     let plain = tollgate(dir.path(), &["scan"]);
     assert!(!plain.stderr.contains("credentials"), "{}", plain.stderr);
 }
+
+#[test]
+fn the_example_that_holds_a_write_token_reads_its_configuration_from_the_base() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = std::fs::read_to_string(root.join("examples/github/tollgate.yml")).unwrap();
+    assert!(
+        example.contains("tollgate review --config-from-base"),
+        "{example}"
+    );
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("**Trusted configuration.**"));
+    assert!(
+        readme.contains(&example),
+        "the README shows the example as it is"
+    );
+}
+
+#[test]
+fn review_with_config_from_base_takes_the_pull_requests_base() {
+    let pr = Pr::new(
+        &[
+            ("main.go", "package main\n"),
+            (".tollgate.yml", "fail_on: warning\n"),
+        ],
+        &[
+            ("main.go", Some(LEAK)),
+            (".tollgate.yml", Some("fail_on: never\n")),
+        ],
+    );
+    let env = pr.env("pull_request", "pull_request.synchronize.json", &[]);
+    let own = pr.review_in(pr.root(), &[], &env);
+    assert_eq!(
+        own.code, 0,
+        "the change's own configuration: {}",
+        own.stderr
+    );
+    let trusted = pr.review_in(pr.root(), &["--config-from-base"], &env);
+    assert_eq!(trusted.code, 1, "{}", trusted.stderr);
+    assert!(
+        trusted
+            .stderr
+            .contains(&format!("from the base commit {}", &pr.base[..7])),
+        "{}",
+        trusted.stderr
+    );
+}
