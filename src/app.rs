@@ -91,7 +91,14 @@ fn print_rule_errors(errors: &[RuleError]) {
 }
 
 fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
-    let setup = setup(&args);
+    let base = args
+        .base
+        .clone()
+        .map(|base| config::trust::BaseCommit::MergeBase {
+            base,
+            head: args.head.clone(),
+        });
+    let setup = setup(&args, &config::trust::Place::Checkout { base });
     let source = match &args.base {
         Some(base) => ChangeSource::Git {
             base: base.clone(),
@@ -131,7 +138,7 @@ pub(crate) struct Setup {
     pub broken: bool,
 }
 
-pub(crate) fn setup(args: &ScanArgs) -> Setup {
+pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
     if let Some(threads) = args.threads {
         // Ignore the error when a pool already exists (in-process tests).
         let _ = rayon::ThreadPoolBuilder::new()
@@ -139,23 +146,25 @@ pub(crate) fn setup(args: &ScanArgs) -> Setup {
             .build_global();
     }
     // A bad configuration is reported, and the scan still runs on defaults.
-    let config_file = config::locate(args.config.as_deref());
-    let (effective, bad_config) =
-        match config::load(config_file.as_deref(), args.environment.as_deref()) {
-            Ok(effective) => (effective, false),
-            Err(err) => {
-                crate::say!("error: {err}");
-                (config::load(None, None).expect("defaults load"), true)
-            }
-        };
+    let request = config::trust::Request {
+        explicit: args.config.as_deref(),
+        environment: args.environment.as_deref(),
+        from_base: args.config_from_base,
+    };
+    let loaded = config::trust::load(request, place);
+    for note in &loaded.notes {
+        crate::say!("note: {note}");
+    }
+    for error in &loaded.errors {
+        crate::say!("error: {error}");
+    }
+    let (effective, bad_config) = (loaded.effective, !loaded.errors.is_empty());
     let mut rule_sources = Vec::new();
     let config_rules = effective.config.rules.clone().unwrap_or_default();
     if !args.rules.no_default_rules && config_rules.default_rules != Some(false) {
         rule_sources.push(RuleSource::Embedded);
     }
-    for path in config_rules.paths.iter().flatten() {
-        rule_sources.push(RuleSource::Path(effective.base_dir.join(path)));
-    }
+    rule_sources.extend(loaded.rule_sources);
     rule_sources.extend(args.rules.extra.iter().cloned().map(RuleSource::Path));
     let (mut rules, bad_rules) = load(&rule_sources);
     effective.select_rules(&mut rules);
@@ -795,7 +804,14 @@ fn run_config_validate(
     file: Option<&std::path::Path>,
     environment: Option<&str>,
 ) -> anyhow::Result<i32> {
-    let Some(file) = config::locate(file) else {
+    let located = match config::locate(file) {
+        Ok(located) => located,
+        Err(err) => {
+            crate::say!("error: {err}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let Some(file) = located else {
         crate::say!(
             "error: no {} here or at the repository root (`tollgate init` writes one)",
             config::FILE_NAME
@@ -941,7 +957,13 @@ fn image_policy(
     environment: Option<&str>,
     config_file: Option<&std::path::Path>,
 ) -> Option<(String, config::ImagePolicy)> {
-    let file = config::locate(config_file);
+    let file = match config::locate(config_file) {
+        Ok(file) => file,
+        Err(err) => {
+            crate::say!("error: {err}");
+            return None;
+        }
+    };
     // The policies live under `images.environments`, not under `environments`.
     let effective = match config::load(file.as_deref(), None) {
         Ok(e) => e,

@@ -154,6 +154,11 @@ pub struct ScanArgs {
     /// The environment of the configuration to apply.
     #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
     pub environment: Option<String>,
+    /// Read `.tollgate.yml` and the repository's rule files from the base
+    /// commit (`--base`, or the pull request's base), not from the working tree:
+    /// a change cannot turn its own gate off.
+    #[arg(long)]
+    pub config_from_base: bool,
     /// When to colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -1,8 +1,15 @@
 //! `.tollgate.yml`: rule selection, paths, filter, `fail_on`, reports, and
 //! per-environment overlays, with `${VAR}` / `${VAR:-default}` taken from
-//! the process environment so secrets never sit in the file.
+//! an allow-list of non-secret environment variables. A pull request can
+//! edit the file: it never reads a secret, nor points outside the repository.
 
 mod interpolate;
+pub mod paths;
+mod pin;
+pub mod secrets;
+pub mod trust;
+
+pub use pin::pin_credential_destinations;
 
 use crate::cli::FailOn;
 use crate::diff::FilterMode;
@@ -180,20 +187,88 @@ pub struct Effective {
     pub file: Option<PathBuf>,
 }
 
+/// The largest configuration file read: anything bigger is not a configuration.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
 /// Finds the configuration: `explicit`, else `.tollgate.yml` in the current
-/// folder, else at the repository root.
-pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+/// folder, else at the repository root. A file found (not named on the
+/// command line) must be a regular file inside the repository, not a symlink:
+/// it may come from a pull request.
+pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
     if let Some(path) = explicit {
-        return Some(path.to_path_buf());
+        return Ok(Some(path.to_path_buf()));
     }
     let here = PathBuf::from(FILE_NAME);
-    if here.is_file() {
-        return Some(here);
+    let cwd = std::env::current_dir().ok();
+    let repo = cwd
+        .as_deref()
+        .and_then(|cwd| crate::diff::git::Repo::discover(cwd).ok());
+    let root = repo
+        .as_ref()
+        .and_then(|r| r.workdir())
+        .map(Path::to_path_buf);
+    let found = if here.symlink_metadata().is_ok() {
+        here
+    } else {
+        match &root {
+            Some(root) if root.join(FILE_NAME).symlink_metadata().is_ok() => root.join(FILE_NAME),
+            _ => return Ok(None),
+        }
+    };
+    check_found(&found, root.as_deref())?;
+    Ok(Some(found))
+}
+
+/// A found configuration file is a regular file, inside `root` when there is
+/// a repository, and not too big. Errors never show the file's content.
+fn check_found(file: &Path, root: Option<&Path>) -> Result<(), ConfigError> {
+    let error = |message: String| ConfigError {
+        file: file.display().to_string(),
+        line: None,
+        message,
+    };
+    let meta = file
+        .symlink_metadata()
+        .map_err(|e| error(format!("cannot read: {e}")))?;
+    if meta.file_type().is_symlink() {
+        return Err(error("expected a regular file, found a symbolic link: a configuration found in the repository is never followed out of it (name a file with --config)".into()));
     }
-    let cwd = std::env::current_dir().ok()?;
-    let repo = crate::diff::git::Repo::discover(&cwd).ok()?;
-    let at_root = repo.workdir()?.join(FILE_NAME);
-    at_root.is_file().then_some(at_root)
+    if !meta.is_file() {
+        return Err(error("expected a regular file".into()));
+    }
+    if let Some(root) = root {
+        let inside = match (file.canonicalize(), root.canonicalize()) {
+            (Ok(file), Ok(root)) => file.starts_with(root),
+            _ => false,
+        };
+        if !inside {
+            return Err(error(
+                "expected a file inside the repository's working tree".into(),
+            ));
+        }
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(error(format!(
+            "{} bytes: expected a configuration of at most {MAX_FILE_SIZE} bytes",
+            meta.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Reads at most [`MAX_FILE_SIZE`] bytes of `file` as UTF-8.
+fn read_capped(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(format!(
+            "expected a configuration of at most {MAX_FILE_SIZE} bytes"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "expected UTF-8 text".to_string())
 }
 
 /// Loads `file` (if any) and applies `environment`.
@@ -215,24 +290,48 @@ pub fn load(file: Option<&Path>, environment: Option<&str>) -> Result<Effective,
         });
     };
     let name = file.display().to_string();
-    let error = |line: Option<usize>, message: String| ConfigError {
+    let text = read_capped(file).map_err(|message| ConfigError {
         file: name.clone(),
+        line: None,
+        message,
+    })?;
+    let base_dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let root = paths::root_of(&base_dir);
+    let check = |path: &Path| paths::check_on_disk(&root, &base_dir, path);
+    let config = parse(&name, &text, environment, &check)?;
+    Ok(Effective {
+        config,
+        base_dir,
+        file: Some(file.to_path_buf()),
+    })
+}
+
+/// Parses the text of the configuration file `name`, substitutes variables,
+/// validates it (rule paths with `check_rule_path`) and applies `environment`.
+pub fn parse(
+    name: &str,
+    text: &str,
+    environment: Option<&str>,
+    check_rule_path: &dyn Fn(&Path) -> Result<(), String>,
+) -> Result<Config, ConfigError> {
+    let error = |line: Option<usize>, message: String| ConfigError {
+        file: name.to_string(),
         line,
         message,
     };
-    let text =
-        std::fs::read_to_string(file).map_err(|e| error(None, format!("cannot read: {e}")))?;
-    let text = interpolate::interpolate(&text, |var| std::env::var(var).ok())
-        .map_err(|(line, message)| error(Some(line), message))?;
-    let raw: Config = yaml::from_str(&text).map_err(|e| error(e.line, e.message))?;
     let doc = yaml::Document {
-        text: &text,
+        text,
         first_line: 1,
     };
-    validate(&raw, &doc, false).map_err(|(line, message)| error(line, message))?;
+    let raw = parse_and_interpolate(text, &doc).map_err(|(line, message)| error(line, message))?;
+    validate(&raw, &doc, false, check_rule_path).map_err(|(line, message)| error(line, message))?;
     if let Some(envs) = &raw.environments {
         for (env_name, overlay) in envs {
-            validate(overlay, &doc, true).map_err(|(line, message)| {
+            validate(overlay, &doc, true, check_rule_path).map_err(|(line, message)| {
                 error(
                     line.or_else(|| yaml::key_line(&doc, env_name, 0)),
                     format!("environments.{env_name}: {message}"),
@@ -278,15 +377,38 @@ pub fn load(file: Option<&Path>, environment: Option<&str>) -> Result<Effective,
             }
         }
     }
-    Ok(Effective {
-        config,
-        base_dir: file
-            .parent()
-            .map(Path::to_path_buf)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from(".")),
-        file: Some(file.to_path_buf()),
+    Ok(config)
+}
+
+/// Deserializes the text, then substitutes `${VAR}` in its string values.
+/// A `${…}` in a field that is not a string (`fail_on: ${TOLLGATE_FAIL_ON}`)
+/// is read through an untyped pass first.
+fn parse_and_interpolate(
+    text: &str,
+    doc: &yaml::Document<'_>,
+) -> Result<Config, (Option<usize>, String)> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let value = match yaml::from_str::<Config>(text) {
+        Ok(typed) => serde_json::to_value(&typed).map_err(|e| (None, e.to_string()))?,
+        Err(typed_error) if text.contains("${") => yaml::from_str::<serde_json::Value>(text)
+            .map_err(|_| (typed_error.line, typed_error.message.clone()))?,
+        Err(e) => return Err((e.line, e.message)),
+    };
+    let mut value = value;
+    interpolate::interpolate_value(&mut value, &lookup)
+        .map_err(|e| (line_of_value(doc, &e.fragment), e.message))?;
+    serde_json::from_value(value).map_err(|e| match yaml::from_str::<Config>(text) {
+        Err(typed) => (typed.line, typed.message),
+        Ok(_) => (
+            first_line_with_variable(doc),
+            format!("after substituting variables: {e}"),
+        ),
     })
+}
+
+/// The first line, not a comment, that uses a variable.
+fn first_line_with_variable(doc: &yaml::Document<'_>) -> Option<usize> {
+    line_of_value(doc, "${")
 }
 
 /// Checks what serde cannot: globs, regular expressions and SemVer ranges
@@ -295,10 +417,19 @@ fn validate(
     config: &Config,
     doc: &yaml::Document<'_>,
     nested: bool,
+    check_rule_path: &dyn Fn(&Path) -> Result<(), String>,
 ) -> Result<(), (Option<usize>, String)> {
     let at = |key: &str| yaml::key_line(doc, key, 0);
     if nested && config.environments.is_some() {
         return Err((None, "environments cannot be nested".into()));
+    }
+    for path in config.rules.iter().flat_map(|r| r.paths.iter().flatten()) {
+        check_rule_path(path).map_err(|message| {
+            (
+                line_of_value(doc, &path.display().to_string()).or(at("paths")),
+                format!("rules.paths: {message}"),
+            )
+        })?;
     }
     if let Some(exclude) = &config.exclude {
         glob_set(exclude).map_err(|m| (at("exclude"), m))?;

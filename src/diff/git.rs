@@ -100,6 +100,92 @@ impl Repo {
     }
 }
 
+/// What a path names in a commit's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeEntry {
+    /// A regular file's bytes.
+    File(Vec<u8>),
+    /// A regular file larger than the limit asked for: its size.
+    TooBig(u64),
+    /// A folder: its regular files at any depth (path from the tree's root,
+    /// `File` or `TooBig`), in order; symlinks and submodules are left out.
+    Folder(Vec<(PathBuf, TreeEntry)>),
+    /// A symlink or a submodule: never followed.
+    Other,
+}
+
+impl Repo {
+    /// The merge base of `base` and `head`.
+    pub fn merge_base_of(&self, base: &str, head: &str) -> Result<git2::Oid, DiffError> {
+        let (base_id, head_id) = (self.resolve(base)?, self.resolve(head)?);
+        self.repo.merge_base(base_id, head_id).map_err(|_| {
+            DiffError::MissingHistory(format!(
+                "`{base}` and `{head}` have no common ancestor in this repository.{}",
+                self.shallow_hint()
+            ))
+        })
+    }
+
+    /// What `path` (from the root) names in `commit`; None when nothing.
+    /// Files larger than `max_size` bytes are not read.
+    pub fn entry_at(
+        &self,
+        commit: git2::Oid,
+        path: &Path,
+        max_size: u64,
+    ) -> Result<Option<TreeEntry>, DiffError> {
+        let tree = self.repo.find_commit(commit)?.tree()?;
+        let entry = match tree.get_path(path) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some(match entry.kind() {
+            Some(git2::ObjectType::Tree) => {
+                let folder = self.repo.find_tree(entry.id())?;
+                let mut files = Vec::new();
+                let mut failed = None;
+                folder.walk(git2::TreeWalkMode::PreOrder, |dir, item| {
+                    let blob_mode = matches!(
+                        item.filemode(),
+                        0o100644 | 0o100755 // regular files; not 0o120000 (symlinks)
+                    );
+                    if let (true, Ok(name)) = (blob_mode, item.name()) {
+                        let file = path.join(dir).join(name);
+                        match self.blob(item.id(), max_size) {
+                            Ok(read) => files.push((file, read)),
+                            Err(e) => {
+                                failed = Some(e);
+                                return git2::TreeWalkResult::Abort;
+                            }
+                        }
+                    }
+                    git2::TreeWalkResult::Ok
+                })?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                files.sort_by(|a, b| a.0.cmp(&b.0));
+                TreeEntry::Folder(files)
+            }
+            Some(git2::ObjectType::Blob) if matches!(entry.filemode(), 0o100644 | 0o100755) => {
+                self.blob(entry.id(), max_size)?
+            }
+            _ => TreeEntry::Other,
+        }))
+    }
+
+    fn blob(&self, id: git2::Oid, max_size: u64) -> Result<TreeEntry, DiffError> {
+        // The header gives the size without inflating a huge object.
+        let (size, _) = self.repo.odb()?.read_header(id)?;
+        let size = size as u64;
+        if size > max_size {
+            return Ok(TreeEntry::TooBig(size));
+        }
+        Ok(TreeEntry::File(self.repo.find_blob(id)?.content().to_vec()))
+    }
+}
+
 /// How the lines of one version of a file sit in another: the changed runs
 /// between them (`git diff -U0` hunks).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

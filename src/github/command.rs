@@ -11,6 +11,7 @@ use super::head_lines::{Checkout, Sources};
 use super::publish::{self, OnClean, ReviewEvent, Settings};
 use crate::app::{self, ChangeSource, Review, Setup, EXIT_ERROR};
 use crate::cli::ReviewArgs;
+use crate::config::trust::{BaseCommit, Place};
 use crate::finding::Finding;
 use crate::report::json::ReviewMeta;
 use std::time::Duration;
@@ -51,14 +52,30 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         }
     };
     let endpoints = context::endpoints(&env);
-    let setup = app::setup(&args.scan);
+    let setup = app::setup(&args.scan, &config_place(&args, &pr));
+    if args.from.is_some() && setup.broken {
+        // The privileged half posts only with the configuration it was given.
+        crate::say!(
+            "error: nothing posted: the configuration or rules of this run are refused (see above)"
+        );
+        return Ok(EXIT_ERROR);
+    }
     let github = setup.effective.config.github.clone().unwrap_or_default();
     let limit = Duration::from_secs(
         args.time_limit
             .or(github.time_limit)
             .unwrap_or(DEFAULT_TIME_LIMIT),
     );
-    let markers = match Markers::new(args.id.as_deref().or(github.id.as_deref())) {
+    let id = args.id.as_deref().or(github.id.as_deref());
+    if let Some(id) = id {
+        let token = token.as_ref().map(|t| t.expose());
+        if crate::config::secrets::holds_secret(id, token, utf8_env()) {
+            // Never echoed: it would go into every comment and the log.
+            crate::say!("error: the review id (--id or github.id) contains the value of a secret (the GitHub token or a variable whose name says secret): refused");
+            return Ok(EXIT_ERROR);
+        }
+    }
+    let markers = match Markers::new(id) {
         Ok(markers) => markers,
         Err(err) => {
             crate::say!("error: {err}");
@@ -104,6 +121,36 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     match &args.from {
         Some(file) => runtime.block_on(job.post_report(file, &mut settings)),
         None => runtime.block_on(job.scan_and_post(&mut settings)),
+    }
+}
+
+/// The environment variables whose names and values are UTF-8.
+fn utf8_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+}
+
+/// Where the configuration may come from: with `--from`, the report's folder
+/// is the pull request's and none is read from it; else the checkout, its
+/// base being `--base` or the pull request's base.
+fn config_place(args: &ReviewArgs, pr: &PullRequest) -> Place {
+    match &args.from {
+        Some(report) => Place::Report {
+            folder: report
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_else(|| ".".into()),
+        },
+        None => Place::Checkout {
+            base: match (&args.scan.base, &pr.base_sha) {
+                (Some(base), _) => Some(BaseCommit::MergeBase {
+                    base: base.clone(),
+                    head: args.scan.head.clone(),
+                }),
+                (None, Some(sha)) => Some(BaseCommit::Commit(sha.clone())),
+                (None, None) => None,
+            },
+        },
     }
 }
 

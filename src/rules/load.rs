@@ -17,6 +17,8 @@ pub enum RuleSource {
     Embedded,
     /// A rule file or a folder searched recursively for `*.yml`/`*.yaml`.
     Path(PathBuf),
+    /// A rule file's text read elsewhere (from a commit), named `file` in errors.
+    Text { file: String, text: String },
 }
 
 /// A bad rule: file, line (and column) where known, rule id where known.
@@ -59,6 +61,7 @@ pub fn load_rules(sources: &[RuleSource]) -> (RuleSet, Vec<RuleError>) {
                 }
             }
             RuleSource::Path(path) => load_path(path, &mut rules, &mut errors),
+            RuleSource::Text { file, text } => load_text(file, text, &mut rules, &mut errors),
         }
     }
     check_duplicates(&mut rules, &mut errors);

@@ -11,5 +11,6 @@ mod library;
 mod reports;
 mod robustness;
 mod scan;
+mod security_config;
 mod security_log;
 mod security_write;

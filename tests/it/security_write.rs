@@ -22,7 +22,7 @@ fn report_paths_from_the_configuration_stay_in_the_working_tree() {
     let home = tempfile::tempdir().unwrap();
     let absolute = outside.path().join("abs.json");
     let config = format!(
-        "reports:\n  json: {}\n  sarif: ../{}/up.sarif\n  codequality: ${{HOME}}/home.json\n",
+        "reports:\n  json: {}\n  sarif: ../{}/up.sarif\n",
         absolute.display(),
         outside.path().file_name().unwrap().to_string_lossy()
     );
@@ -54,6 +54,23 @@ fn report_paths_from_the_configuration_stay_in_the_working_tree() {
     );
     // The scan still ran and reported.
     assert!(run.stdout.contains("leak.go:4"), "{}", run.stdout);
+    // `${HOME}` cannot steer a report out either: the variable is not one a configuration may read.
+    write(
+        repo.path(),
+        ".tollgate.yml",
+        b"reports:\n  codequality: ${HOME}/home.json\n",
+    );
+    let run = tollgate_env(
+        repo.path(),
+        &["scan", "--fail-on", "never"],
+        &[("HOME", home.path().to_str().unwrap())],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        entries(home.path()).is_empty(),
+        "{:?}",
+        entries(home.path())
+    );
 }
 
 #[cfg(unix)]

@@ -1,0 +1,174 @@
+//! Keys that decide where credentials are sent (`jira.url`, `notify`
+//! webhooks, forge API URLs) cannot be changed by the change under review:
+//! the base commit's value is used, and tollgate says so.
+
+use super::Config;
+use serde_json::{Map, Value};
+
+/// Replaces every credential destination of `head` that differs from `base`'s
+/// with `base`'s (removing it when the base has none). Returns a note per
+/// key, naming the key but never a value. `None` (no base known) changes nothing.
+pub fn pin_credential_destinations(head: &mut Config, base: Option<&Config>) -> Vec<String> {
+    let Some(base) = base else {
+        return Vec::new();
+    };
+    let (Ok(mut head_value), Ok(base_value)) =
+        (serde_json::to_value(&*head), serde_json::to_value(base))
+    else {
+        return Vec::new();
+    };
+    let mut pointers = Vec::new();
+    destinations(&head_value, &mut Vec::new(), &mut pointers);
+    destinations(&base_value, &mut Vec::new(), &mut pointers);
+    pointers.sort();
+    pointers.dedup();
+    let mut notes = Vec::new();
+    for path in pointers {
+        let pointer = to_pointer(&path);
+        let wanted = base_value.pointer(&pointer);
+        if head_value.pointer(&pointer) == wanted {
+            continue;
+        }
+        set(&mut head_value, &path, wanted.cloned());
+        notes.push(format!(
+            "`{}` is changed by this change: it decides where credentials are sent, so the base commit's {} used",
+            path.join("."),
+            if wanted.is_some() { "value is" } else { "configuration (without it) is" }
+        ));
+    }
+    if notes.is_empty() {
+        return notes;
+    }
+    match serde_json::from_value(head_value) {
+        Ok(pinned) => *head = pinned,
+        Err(_) => {
+            // Cannot happen for the keys pinned today; fail closed all the same.
+            head.jira = base.jira.clone();
+            head.gitlab = base.gitlab.clone();
+            head.notify = base.notify.clone();
+        }
+    }
+    notes
+}
+
+/// Whether the key at the end of `path` decides where credentials go.
+fn is_destination(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "notify" || key.contains("url") || key.contains("webhook")
+}
+
+/// A settings table of a service tollgate sends credentials to: one that is
+/// not a table (`jira: https://…`) is a destination as a whole.
+fn is_forge(key: &str) -> bool {
+    matches!(key, "jira" | "gitlab")
+}
+
+/// The key paths of every destination in `value` (a destination's subtree is taken whole).
+fn destinations(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    if let Value::Object(map) = value {
+        for (key, item) in map {
+            path.push(key.clone());
+            if is_destination(key) || (is_forge(key) && !item.is_object()) {
+                out.push(path.clone());
+            } else {
+                destinations(item, path, out);
+            }
+            path.pop();
+        }
+    }
+}
+
+fn to_pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+/// Sets (or removes, with None) the value at `path`, making objects on the way.
+fn set(value: &mut Value, path: &[String], new: Option<Value>) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut at = value;
+    for key in parents {
+        if !at.is_object() {
+            if new.is_none() {
+                return;
+            }
+            *at = Value::Object(Map::new());
+        }
+        let map = at.as_object_mut().expect("an object");
+        at = map
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !at.is_object() {
+        if new.is_none() {
+            return;
+        }
+        *at = Value::Object(Map::new());
+    }
+    let map = at.as_object_mut().expect("an object");
+    match new {
+        Some(new) => {
+            map.insert(last.clone(), new);
+        }
+        None => {
+            map.remove(last);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(value: Value) -> Config {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_base_value_wins_for_urls_and_webhooks() {
+        let base = config(json!({
+            "jira": {"url": "https://jira.example.com", "project": "OPS"},
+            "notify": {"slack_webhook": "https://hooks.example.com/base"},
+        }));
+        let mut head = config(json!({
+            "fail_on": "warning",
+            "jira": {"url": "https://evil.example", "project": "DEV", "api_url": "https://evil.example/api"},
+            "notify": {"slack_webhook": "https://evil.example/hook"},
+            "gitlab": {"url": "https://evil.example"},
+        }));
+        let notes = pin_credential_destinations(&mut head, Some(&base));
+        let pinned = serde_json::to_value(&head).unwrap();
+        assert_eq!(
+            pinned,
+            json!({
+                "fail_on": "warning",
+                "jira": {"url": "https://jira.example.com", "project": "DEV"},
+                "notify": {"slack_webhook": "https://hooks.example.com/base"},
+                "gitlab": {},
+            })
+        );
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(notes.iter().any(|n| n.starts_with("`jira.url` is changed")));
+        assert!(notes
+            .iter()
+            .all(|n| !n.contains("evil") && !n.contains("hooks.example")));
+    }
+
+    #[test]
+    fn a_string_in_place_of_a_table_and_no_base_at_all() {
+        let base = config(json!({"jira": {"url": "https://jira.example.com"}}));
+        let mut head = config(json!({"jira": "https://evil.example"}));
+        assert_eq!(pin_credential_destinations(&mut head, Some(&base)).len(), 1);
+        assert_eq!(
+            serde_json::to_value(&head).unwrap(),
+            json!({"jira": {"url": "https://jira.example.com"}})
+        );
+        let mut unchanged = config(json!({"jira": {"url": "https://jira.example.com"}}));
+        assert!(pin_credential_destinations(&mut unchanged, Some(&base)).is_empty());
+        assert!(pin_credential_destinations(&mut head, None).is_empty());
+    }
+}
