@@ -20,9 +20,6 @@ use tree_sitter::{ParseOptions, ParseState, Parser, Point, Tree};
 pub const DEFAULT_MAX_FILESIZE: u64 = 10 * 1024 * 1024;
 /// Default time budget of one file: parsing, queries and constraints.
 pub const DEFAULT_FILE_TIMEOUT_SECS: u64 = 10;
-/// Deepest syntax tree scanned: query execution costs the depth at every
-/// node, so 200 KB of `(` would take minutes. Real code stays far below.
-pub const MAX_TREE_DEPTH: usize = 2000;
 /// Most tokens inside syntax errors in a scanned file: tree-sitter's query
 /// engine is quadratic on the wide error nodes of text that is not code
 /// (200 KB of `(`), and a file that far from Go or Rust is not scanned.
@@ -414,15 +411,14 @@ fn parse(parser: &mut Parser, lang: Language, bytes: &[u8], deadline: Instant) -
 }
 
 /// Why the queries cannot run on `tree` in reasonable time, if they cannot:
-/// a tree nested deeper than [`MAX_TREE_DEPTH`], or more than
-/// [`MAX_ERROR_TOKENS`] tokens inside syntax errors. One walk, stopped as
-/// soon as either limit is passed.
+/// more than [`MAX_ERROR_TOKENS`] tokens inside syntax errors. One walk of a
+/// tree with errors, stopped as soon as the limit is passed.
 fn unscannable_shape(tree: &Tree, lang: Language) -> Option<String> {
-    if !tree.root_node().has_error() && tree.root_node().descendant_count() < MAX_TREE_DEPTH {
+    if !tree.root_node().has_error() {
         return None;
     }
     let mut cursor = tree.walk();
-    let (mut depth, mut error_tokens) = (0usize, 0usize);
+    let mut error_tokens = 0usize;
     loop {
         let node = cursor.node();
         if node.is_error() {
@@ -433,20 +429,13 @@ fn unscannable_shape(tree: &Tree, lang: Language) -> Option<String> {
                 ));
             }
         }
-        if cursor.goto_first_child() {
-            depth += 1;
-            if depth > MAX_TREE_DEPTH {
-                return Some(format!(
-                    "the syntax tree is nested more than {MAX_TREE_DEPTH} levels deep"
-                ));
-            }
+        if node.has_error() && cursor.goto_first_child() {
             continue;
         }
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
                 return None;
             }
-            depth -= 1;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Evaluates compiled rules on one parsed file and yields raw matches.
 
 use super::compile::{Constraint, Rule, SubQuery, Template, TemplatePart};
+use super::prefilter::Literal;
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -63,6 +64,19 @@ struct ScopeIndex<'t> {
 /// Above this many unified captures a lookup scans the rows instead of
 /// trying every combination of absent and equal slots.
 const MAX_INDEXED_UNIFY: usize = 8;
+/// Main texts looked up in one scope by runs of the sub-query around their
+/// places, before the sub-query runs once over the whole scope and is
+/// indexed: cheap for a few texts, linear for many.
+const ANCHORED_LOOKUPS: usize = 8;
+
+/// What is known of one sub-query in one scope.
+enum ScopeEntry<'t> {
+    /// Answers for the main texts looked up so far, each from a run around
+    /// the places of that text.
+    Anchored(HashMap<Vec<Option<&'t [u8]>>, bool>),
+    /// Every match of the scope, indexed by text.
+    Indexed(ScopeIndex<'t>),
+}
 
 impl<'t> ScopeIndex<'t> {
     fn new(rows: HashSet<Vec<Slot<'t>>>) -> Self {
@@ -119,7 +133,7 @@ pub struct FileContext<'t> {
     source: &'t [u8],
     deadline: Instant,
     parents: Option<HashMap<usize, Node<'t>>>,
-    scope_index: HashMap<ScopeKey, ScopeIndex<'t>>,
+    scope_index: HashMap<ScopeKey, ScopeEntry<'t>>,
     cursor: QueryCursor,
     main_cursor: QueryCursor,
     /// parent node id -> ids of its children marked as test code
@@ -179,8 +193,10 @@ impl<'t> FileContext<'t> {
     }
 
     /// Returns true if and only if some query matches inside `scope` with every
-    /// shared capture's text equal to the main match's. Each sub-query runs
-    /// once per scope; later main matches look its matches up by text.
+    /// shared capture's text equal to the main match's. The first few texts
+    /// of a scope are answered by runs around their places; after that the
+    /// sub-query runs once over the scope and later texts are hash lookups,
+    /// so many matches in one huge scope stay linear.
     fn contains_any(
         &mut self,
         scope: Node<'t>,
@@ -193,35 +209,76 @@ impl<'t> FileContext<'t> {
                 .iter()
                 .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
                 .collect();
-            let key = (scope.id(), sub as *const SubQuery as usize);
-            if !self.scope_index.contains_key(&key) {
-                let rows = self.sub_matches(scope, sub)?;
-                self.scope_index.insert(key, ScopeIndex::new(rows));
-            }
-            let index = self.scope_index.get_mut(&key).expect("just inserted");
-            if index.any_agrees(&wanted) {
+            if self.sub_contains(scope, sub, wanted)? {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
-    /// All matches of `sub` in `scope`, as the slots of their unified
+    fn sub_contains(
+        &mut self,
+        scope: Node<'t>,
+        sub: &SubQuery,
+        wanted: Vec<Option<&'t [u8]>>,
+    ) -> Result<bool, TimedOut> {
+        let key = (scope.id(), sub as *const SubQuery as usize);
+        let entry = self
+            .scope_index
+            .entry(key)
+            .or_insert_with(|| ScopeEntry::Anchored(HashMap::new()));
+        let runs = match entry {
+            ScopeEntry::Indexed(index) => return Ok(index.any_agrees(&wanted)),
+            ScopeEntry::Anchored(answers) => match answers.get(&wanted) {
+                Some(answer) => return Ok(*answer),
+                None => answers.len(),
+            },
+        };
+        if runs < ANCHORED_LOOKUPS {
+            let rows = self.sub_matches(scope, sub, Some(&wanted))?;
+            let answer = ScopeIndex::new(rows).any_agrees(&wanted);
+            if let Some(ScopeEntry::Anchored(answers)) = self.scope_index.get_mut(&key) {
+                answers.insert(wanted, answer);
+            }
+            return Ok(answer);
+        }
+        let mut index = ScopeIndex::new(self.sub_matches(scope, sub, None)?);
+        let answer = index.any_agrees(&wanted);
+        self.scope_index.insert(key, ScopeEntry::Indexed(index));
+        Ok(answer)
+    }
+
+    /// The matches of `sub` in `scope`, as the slots of their unified
     /// captures. The query runs only around the places of its own rarest
-    /// literal when it has one.
+    /// literal, or, given the main match's texts (`wanted`), of the rarest of
+    /// those too: then only the matches that can agree with them are found.
     fn sub_matches(
         &mut self,
         scope: Node<'t>,
         sub: &SubQuery,
+        wanted: Option<&[Option<&[u8]>]>,
     ) -> Result<HashSet<Vec<Slot<'t>>>, TimedOut> {
         let source = self.source;
         let base = scope.start_byte();
         let slice = &source[base..scope.end_byte()];
-        let anchors = if sub.anchorable {
+        let mut anchors = if sub.anchorable {
             sub.prefilter.anchors(slice)
         } else {
             None
         };
+        let dynamic = wanted.filter(|_| sub.anchorable).unwrap_or_default();
+        for (text, token) in dynamic.iter().zip(&sub.unify_tokens) {
+            let Some(text) = text.and_then(|t| std::str::from_utf8(t).ok()) else {
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            let places = Literal::new(text, *token).occurrences(slice);
+            if anchors.as_ref().is_none_or(|b| places.len() < b.len()) {
+                anchors = Some(places);
+            }
+        }
         let mut rows = HashSet::new();
         for range in merge_ranges(anchors, slice.len()) {
             self.cursor.set_byte_range(range.start + base..range.end + base);
