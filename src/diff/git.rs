@@ -300,11 +300,10 @@ pub fn ci_workspace_covers(folder: &Path, env: &dyn Fn(&str) -> Option<String>) 
         .iter()
         .filter_map(|var| env(var))
         .map(PathBuf::from)
-        .filter(|ws| ws.is_absolute() && ws.parent().is_some())
-        .any(|ws| {
-            let ws = ws.canonicalize().unwrap_or(ws);
-            ws.parent().is_some() && folder.starts_with(&ws)
-        })
+        .filter(|ws| ws.is_absolute())
+        .map(|ws| ws.canonicalize().unwrap_or(ws))
+        // `/` would vouch for every folder.
+        .any(|ws| ws.parent().is_some() && folder.starts_with(&ws))
 }
 
 /// Turns off libgit2's owner check for the rest of the process (a global;
@@ -432,5 +431,48 @@ mod tests {
             ]
         );
         assert_eq!(LineMap::default().to_old(4), Some(4));
+    }
+}
+
+#[cfg(test)]
+mod safety_tests {
+    use super::{ci_workspace_covers, looks_corrupt};
+    use std::path::Path;
+
+    /// The environment of a job with one variable set.
+    fn one(var: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| (name == var).then(|| value.to_string())
+    }
+
+    #[test]
+    fn only_a_workspace_the_ci_names_covers_a_foreign_checkout() {
+        let repo = Path::new("/nonexistent-ws/build/repo");
+        for var in ["GITHUB_WORKSPACE", "CI_PROJECT_DIR", "WORKSPACE"] {
+            assert!(ci_workspace_covers(repo, &one(var, "/nonexistent-ws/build/repo")));
+            assert!(ci_workspace_covers(repo, &one(var, "/nonexistent-ws/build")));
+        }
+        // elsewhere, relative, the root, or nothing: not covered
+        for value in ["/nonexistent-ws/other", "build/repo", "/", ""] {
+            assert!(!ci_workspace_covers(repo, &one("GITHUB_WORKSPACE", value)), "{value:?}");
+        }
+        assert!(!ci_workspace_covers(repo, &one("HOME", "/nonexistent-ws")));
+        // a sibling whose name starts the same is not below it
+        assert!(!ci_workspace_covers(
+            Path::new("/nonexistent-ws/build/repo2"),
+            &one("WORKSPACE", "/nonexistent-ws/build/repo")
+        ));
+    }
+
+    #[test]
+    fn damaged_objects_are_told_apart_from_missing_ones() {
+        use git2::{Error, ErrorClass, ErrorCode};
+        let missing = Error::new(ErrorCode::NotFound, ErrorClass::Odb, "object not found");
+        assert!(!looks_corrupt(&missing));
+        let spec = Error::new(ErrorCode::InvalidSpec, ErrorClass::Reference, "bad spec");
+        assert!(!looks_corrupt(&spec));
+        let zlib = Error::new(ErrorCode::GenericError, ErrorClass::Zlib, "failed to inflate");
+        assert!(looks_corrupt(&zlib));
+        let header = Error::new(ErrorCode::GenericError, ErrorClass::Object, "corrupt header");
+        assert!(looks_corrupt(&header));
     }
 }

@@ -639,3 +639,33 @@ fn render(template: &Template, captures: &[(u32, Node<'_>)], source: &[u8], max:
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ScopeIndex, Slot};
+
+    fn index<'t>(rows: &[Vec<Slot<'t>>]) -> ScopeIndex<'t> {
+        ScopeIndex::new(rows.iter().cloned().collect())
+    }
+
+    #[test]
+    fn an_index_lookup_agrees_as_a_scan_of_the_matches_would() {
+        let mut idx = index(&[
+            vec![Slot::Text(b"a"), Slot::Text(b"x")],
+            vec![Slot::Absent, Slot::Text(b"y")],
+            vec![Slot::Mixed, Slot::Text(b"z")],
+        ]);
+        // equal texts
+        assert!(idx.any_agrees(&[Some(b"a"), Some(b"x")]));
+        // an absent capture accepts any main text
+        assert!(idx.any_agrees(&[Some(b"q"), Some(b"y")]));
+        // a main match without the capture accepts any sub-query text
+        assert!(idx.any_agrees(&[None, Some(b"z")]));
+        // mixed texts equal no single main text
+        assert!(!idx.any_agrees(&[Some(b"b"), Some(b"z")]));
+        assert!(!idx.any_agrees(&[Some(b"a"), Some(b"y2")]));
+        // the second row has no first capture, and no second main text is asked for
+        assert!(idx.any_agrees(&[Some(b"b"), None]));
+        assert!(!index(&[]).any_agrees(&[None]));
+    }
+}
