@@ -319,9 +319,8 @@ pub fn check_source(
     };
     let mut context = FileContext::new(&tree, bytes, deadline);
     for rule in candidates {
-        let silenced = |m: &crate::rules::engine::RawMatch| {
-            suppressions.silences(&rule.id, m.start.row + 1)
-        };
+        let silenced =
+            |m: &crate::rules::engine::RawMatch| suppressions.silences(&rule.id, m.start.row + 1);
         // Silenced findings do not count towards the cap, so that silenced
         // lines cannot push a live finding past it.
         let found = run_rule(rule, &mut context, MAX_FINDINGS_PER_RULE, &|m| !silenced(m))

@@ -266,7 +266,10 @@ fn checked_kind(path: &Path) -> bool {
 /// an object that is simply not there.
 fn looks_corrupt(e: &git2::Error) -> bool {
     use git2::{ErrorClass, ErrorCode};
-    if matches!(e.code(), ErrorCode::NotFound | ErrorCode::Ambiguous | ErrorCode::InvalidSpec) {
+    if matches!(
+        e.code(),
+        ErrorCode::NotFound | ErrorCode::Ambiguous | ErrorCode::InvalidSpec
+    ) {
         return false;
     }
     matches!(
@@ -284,7 +287,9 @@ fn looks_corrupt(e: &git2::Error) -> bool {
 
 /// The folder of a repository from its git folder (`…/repo/.git/`).
 fn repository_folder(gitdir: &Path) -> PathBuf {
-    let gitdir = gitdir.canonicalize().unwrap_or_else(|_| gitdir.to_path_buf());
+    let gitdir = gitdir
+        .canonicalize()
+        .unwrap_or_else(|_| gitdir.to_path_buf());
     match gitdir.file_name() {
         Some(name) if name == ".git" => gitdir.parent().map_or(gitdir.clone(), Path::to_path_buf),
         _ => gitdir,
@@ -314,7 +319,10 @@ fn skip_owner_validation() {
         // SAFETY: a process-wide libgit2 option set before the repository is
         // opened; no other thread opens repositories at this point.
         if let Err(e) = unsafe { git2::opts::set_verify_owner_validation(false) } {
-            eprintln!("warning: cannot turn off git's owner check: {}", e.message());
+            eprintln!(
+                "warning: cannot turn off git's owner check: {}",
+                e.message()
+            );
         }
     });
 }
@@ -448,12 +456,21 @@ mod safety_tests {
     fn only_a_workspace_the_ci_names_covers_a_foreign_checkout() {
         let repo = Path::new("/nonexistent-ws/build/repo");
         for var in ["GITHUB_WORKSPACE", "CI_PROJECT_DIR", "WORKSPACE"] {
-            assert!(ci_workspace_covers(repo, &one(var, "/nonexistent-ws/build/repo")));
-            assert!(ci_workspace_covers(repo, &one(var, "/nonexistent-ws/build")));
+            assert!(ci_workspace_covers(
+                repo,
+                &one(var, "/nonexistent-ws/build/repo")
+            ));
+            assert!(ci_workspace_covers(
+                repo,
+                &one(var, "/nonexistent-ws/build")
+            ));
         }
         // elsewhere, relative, the root, or nothing: not covered
         for value in ["/nonexistent-ws/other", "build/repo", "/", ""] {
-            assert!(!ci_workspace_covers(repo, &one("GITHUB_WORKSPACE", value)), "{value:?}");
+            assert!(
+                !ci_workspace_covers(repo, &one("GITHUB_WORKSPACE", value)),
+                "{value:?}"
+            );
         }
         assert!(!ci_workspace_covers(repo, &one("HOME", "/nonexistent-ws")));
         // a sibling whose name starts the same is not below it
@@ -470,9 +487,17 @@ mod safety_tests {
         assert!(!looks_corrupt(&missing));
         let spec = Error::new(ErrorCode::InvalidSpec, ErrorClass::Reference, "bad spec");
         assert!(!looks_corrupt(&spec));
-        let zlib = Error::new(ErrorCode::GenericError, ErrorClass::Zlib, "failed to inflate");
+        let zlib = Error::new(
+            ErrorCode::GenericError,
+            ErrorClass::Zlib,
+            "failed to inflate",
+        );
         assert!(looks_corrupt(&zlib));
-        let header = Error::new(ErrorCode::GenericError, ErrorClass::Object, "corrupt header");
+        let header = Error::new(
+            ErrorCode::GenericError,
+            ErrorClass::Object,
+            "corrupt header",
+        );
         assert!(looks_corrupt(&header));
     }
 }

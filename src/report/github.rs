@@ -91,7 +91,10 @@ pub fn summary(outcome: &ScanOutcome, paths: &RepoPaths) -> String {
             outcome.not_scanned.len()
         ));
         for path in outcome.not_scanned.iter().take(MAX_SUMMARY_ROWS) {
-            md.push_str(&format!("- `{}`\n", cell(&paths.of(path)).replace('`', "'")));
+            md.push_str(&format!(
+                "- `{}`\n",
+                cell(&paths.of(path)).replace('`', "'")
+            ));
         }
         md.push('\n');
     }

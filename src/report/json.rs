@@ -115,11 +115,7 @@ pub fn write(
                 message: n.message.clone(),
             })
             .collect(),
-        not_scanned: outcome
-            .not_scanned
-            .iter()
-            .map(|p| paths.of(p))
-            .collect(),
+        not_scanned: outcome.not_scanned.iter().map(|p| paths.of(p)).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)

@@ -95,11 +95,13 @@ impl<'t> ScopeIndex<'t> {
         let known: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].is_some()).collect();
         if known.len() > MAX_INDEXED_UNIFY {
             return self.rows.iter().any(|row| {
-                row.iter().zip(wanted).all(|(slot, want)| match (slot, want) {
-                    (_, None) | (Slot::Absent, _) => true,
-                    (Slot::Text(t), Some(w)) => t == w,
-                    (Slot::Mixed, Some(_)) => false,
-                })
+                row.iter()
+                    .zip(wanted)
+                    .all(|(slot, want)| match (slot, want) {
+                        (_, None) | (Slot::Absent, _) => true,
+                        (Slot::Text(t), Some(w)) => t == w,
+                        (Slot::Mixed, Some(_)) => false,
+                    })
             });
         }
         let mask = known.iter().fold(0u64, |m, &k| m | (1 << k));
@@ -281,7 +283,8 @@ impl<'t> FileContext<'t> {
         }
         let mut rows = HashSet::new();
         for range in merge_ranges(anchors, slice.len()) {
-            self.cursor.set_byte_range(range.start + base..range.end + base);
+            self.cursor
+                .set_byte_range(range.start + base..range.end + base);
             for_each_match(
                 &mut self.cursor,
                 &sub.query,

@@ -182,7 +182,9 @@ fn binary_and_deleted_files_are_not_scanned_and_binary_ones_are_named() {
     let report = json(&run);
     let notices = report["notices"].as_array().unwrap();
     assert!(
-        notices.iter().any(|n| n["path"] == "blob.bin" && n["message"] == "skipped: binary file in the change"),
+        notices.iter().any(
+            |n| n["path"] == "blob.bin" && n["message"] == "skipped: binary file in the change"
+        ),
         "{report}"
     );
     assert!(!findings(&run).iter().any(|f| f.1 == "gone.go"));

@@ -29,7 +29,15 @@ fn change(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 }
 
 fn scan_change(root: &Path, extra: &[&str]) -> super::common::Run {
-    let mut args = vec!["scan", "--format", "json", "--fail-on", "warning", "--base", "main"];
+    let mut args = vec![
+        "scan",
+        "--format",
+        "json",
+        "--fail-on",
+        "warning",
+        "--base",
+        "main",
+    ];
     args.extend_from_slice(extra);
     tollgate(root, &args)
 }
@@ -45,7 +53,10 @@ fn not_scanned(run: &super::common::Run) -> Vec<String> {
 
 #[test]
 fn gitattributes_cannot_turn_a_go_file_binary() {
-    let dir = change(&[(".gitattributes", b"*.go -diff\n"), ("leak.go", LEAK.as_bytes())]);
+    let dir = change(&[
+        (".gitattributes", b"*.go -diff\n"),
+        ("leak.go", LEAK.as_bytes()),
+    ]);
     let run = scan_change(dir.path(), &[]);
     assert!(
         findings(&run).contains(&("go/unclosed-file".into(), "leak.go".into(), 4)),
@@ -57,7 +68,8 @@ fn gitattributes_cannot_turn_a_go_file_binary() {
 
 #[test]
 fn a_nul_byte_in_a_rust_comment_does_not_make_the_file_binary() {
-    let code = b"fn main() {\n    // \x00 not binary\n    let x: Option<u8> = None;\n    x.unwrap();\n}\n";
+    let code =
+        b"fn main() {\n    // \x00 not binary\n    let x: Option<u8> = None;\n    x.unwrap();\n}\n";
     let dir = change(&[("src/main.rs", code)]);
     let run = scan_change(dir.path(), &[]);
     assert!(
@@ -77,7 +89,15 @@ fn a_changed_go_file_over_the_size_limit_fails_the_gate_and_is_named() {
     let summary = root.join("summary.md");
     let run = tollgate_env(
         root,
-        &["scan", "--format", "json", "--base", "main", "--max-filesize", "1000"],
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--base",
+            "main",
+            "--max-filesize",
+            "1000",
+        ],
         &[
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
@@ -90,14 +110,29 @@ fn a_changed_go_file_over_the_size_limit_fails_the_gate_and_is_named() {
     assert!(step_summary.contains("`big.go`"), "{step_summary}");
     // The text view names it too.
     let text = tollgate(root, &["scan", "--base", "main", "--max-filesize", "1000"]);
-    assert!(text.stdout.contains("big.go: notice: skipped"), "{}", text.stdout);
-    assert!(text.stdout.contains("1 file not scanned"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("big.go: notice: skipped"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("1 file not scanned"),
+        "{}",
+        text.stdout
+    );
 
     // Opting out keeps the notice and passes.
     for opt_out in [
         tollgate(
             root,
-            &["scan", "--base", "main", "--max-filesize", "1000", "--no-fail-on-skipped"],
+            &[
+                "scan",
+                "--base",
+                "main",
+                "--max-filesize",
+                "1000",
+                "--no-fail-on-skipped",
+            ],
         ),
         {
             write(root, ".tollgate.yml", b"fail_on_skipped: false\n");
@@ -105,7 +140,11 @@ fn a_changed_go_file_over_the_size_limit_fails_the_gate_and_is_named() {
         },
     ] {
         assert_eq!(opt_out.code, 0, "{}{}", opt_out.stdout, opt_out.stderr);
-        assert!(opt_out.stdout.contains("big.go: notice: skipped"), "{}", opt_out.stdout);
+        assert!(
+            opt_out.stdout.contains("big.go: notice: skipped"),
+            "{}",
+            opt_out.stdout
+        );
     }
 }
 
@@ -122,7 +161,9 @@ fn an_unchanged_file_that_cannot_be_scanned_does_not_fail_a_change() {
     git(root, &["merge", "-q", "main", "-m", "merge"]);
     let run = tollgate(
         root,
-        &["scan", "--format", "json", "--base", "main", "--filter", "all"],
+        &[
+            "scan", "--format", "json", "--base", "main", "--filter", "all",
+        ],
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(not_scanned(&run).is_empty());
@@ -207,7 +248,15 @@ fn a_file_over_its_time_budget_is_not_scanned() {
     // The smallest budget there is: 1 s is far below what this file needs in a debug build.
     let run = tollgate(
         dir.path(),
-        &["scan", "--format", "json", "--base", "main", "--file-timeout", "1"],
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--base",
+            "main",
+            "--file-timeout",
+            "1",
+        ],
     );
     let report = json(&run);
     let notice = report["notices"]
@@ -244,7 +293,9 @@ fn findings_of_one_rule_in_one_file_are_capped() {
     assert!(!found.iter().any(|f| f.2 == 24 || f.2 == 25), "{found:?}");
     let notices = json(&run)["notices"].to_string();
     assert!(
-        notices.contains("rule go/lock-without-unlock: only the first 100 findings in this file are reported"),
+        notices.contains(
+            "rule go/lock-without-unlock: only the first 100 findings in this file are reported"
+        ),
         "{notices}"
     );
 }
@@ -285,11 +336,23 @@ fn a_checkout_owned_by_another_user_is_read_when_the_ci_names_it() {
     assert!(status.success());
     let refused = tollgate(root, &["scan", "--base", "main"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
-    assert!(refused.stderr.contains("safe.directory"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("safe.directory"),
+        "{}",
+        refused.stderr
+    );
     let workspace = root.canonicalize().unwrap();
     let read = tollgate_env(
         root,
-        &["scan", "--format", "json", "--base", "main", "--fail-on", "never"],
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--base",
+            "main",
+            "--fail-on",
+            "never",
+        ],
         &[("GITHUB_WORKSPACE", workspace.to_str().unwrap())],
     );
     assert_eq!(read.code, 0, "{}", read.stderr);
