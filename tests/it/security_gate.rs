@@ -149,6 +149,56 @@ fn a_changed_go_file_over_the_size_limit_fails_the_gate_and_is_named() {
 }
 
 #[test]
+fn the_pull_request_summary_names_a_changed_file_that_was_not_scanned() {
+    use super::fake_github::{file_entry, FakeGitHub, PR};
+    const TOKEN: &str = "ghs_fakeTokenValue0123456789abcdefXYZ";
+    let mut padded = LEAK.as_bytes().to_vec();
+    padded.extend(std::iter::repeat_n(b' ', 2000));
+    let dir = change(&[("big.go", &padded)]);
+    let root = dir.path();
+    let gh = FakeGitHub::start(TOKEN);
+    let (head, base) = (
+        git(root, &["rev-parse", "HEAD"]).trim().to_string(),
+        git(root, &["rev-parse", "main"]).trim().to_string(),
+    );
+    gh.with(|s| {
+        s.head_sha = head;
+        s.base_sha = base;
+        s.files = vec![file_entry(
+            "big.go",
+            "added",
+            Some("@@ -0,0 +1,6 @@\n+package p"),
+        )];
+    });
+    let uri = gh.uri();
+    let run = tollgate_env(
+        root,
+        &[
+            "review",
+            "--repo",
+            "acme/app",
+            "--pr",
+            "7",
+            "--max-filesize",
+            "1000",
+        ],
+        &[("GITHUB_TOKEN", TOKEN), ("GITHUB_API_URL", &uri)],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let summary = gh
+        .writes()
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p.ends_with(&format!("/issues/{PR}/comments")))
+        .filter_map(|(_, _, body)| body["body"].as_str().map(str::to_string))
+        .next()
+        .expect("a summary comment");
+    assert!(
+        summary.contains("could not be scanned, which fails the gate (fail_on_skipped): big.go"),
+        "{summary}"
+    );
+}
+
+#[test]
 fn an_unchanged_file_that_cannot_be_scanned_does_not_fail_a_change() {
     let dir = change(&[("leak.go", LEAK.as_bytes())]);
     let root = dir.path();
