@@ -172,15 +172,18 @@ impl<'t> FileContext<'t> {
     /// Ancestors of `node`, innermost first. `Node::parent` searches down from
     /// the root through every sibling, which is quadratic on wide trees, so
     /// the parent links of the whole tree are recorded once instead.
-    fn ancestors(&mut self, node: Node<'t>) -> Vec<Node<'t>> {
-        let parents = self.parents.get_or_insert_with(|| parent_links(self.tree));
+    fn ancestors(&mut self, node: Node<'t>) -> Result<Vec<Node<'t>>, TimedOut> {
+        if self.parents.is_none() {
+            self.parents = Some(parent_links(self.tree, self.deadline)?);
+        }
+        let parents = self.parents.as_ref().expect("just built");
         let mut out = Vec::new();
         let mut current = node;
         while let Some(parent) = parents.get(&current.id()) {
             out.push(*parent);
             current = *parent;
         }
-        out
+        Ok(out)
     }
 
     fn test_items(&mut self, parent: Node<'t>) -> &HashSet<usize> {
@@ -349,11 +352,15 @@ fn for_each_match<'t>(
     }
 }
 
-fn parent_links(tree: &Tree) -> HashMap<usize, Node<'_>> {
-    let mut parents = HashMap::new();
+/// The parent of every node of `tree`, by node id; stops at `deadline`.
+fn parent_links(tree: &Tree, deadline: Instant) -> Result<HashMap<usize, Node<'_>>, TimedOut> {
+    let mut parents = HashMap::with_capacity(tree.root_node().descendant_count());
     let mut cursor = tree.walk();
     let mut stack: Vec<Node<'_>> = Vec::new();
     loop {
+        if parents.len() % 65_536 == 65_535 && Instant::now() > deadline {
+            return Err(TimedOut);
+        }
         let node = cursor.node();
         if let Some(parent) = stack.last() {
             parents.insert(node.id(), *parent);
@@ -367,7 +374,7 @@ fn parent_links(tree: &Tree) -> HashMap<usize, Node<'_>> {
                 break;
             }
             if !cursor.goto_parent() {
-                return parents;
+                return Ok(parents);
             }
             stack.pop();
         }
@@ -523,15 +530,15 @@ fn constraint_holds<'t>(
 ) -> Result<bool, TimedOut> {
     Ok(match constraint {
         Constraint::Inside(kinds) => file
-            .ancestors(reported)
+            .ancestors(reported)?
             .iter()
             .any(|a| kinds.contains(&a.kind_id())),
         Constraint::NotInside(kinds) => !file
-            .ancestors(reported)
+            .ancestors(reported)?
             .iter()
             .any(|a| kinds.contains(&a.kind_id())),
         Constraint::OutsideTests => {
-            let ancestors = file.ancestors(reported);
+            let ancestors = file.ancestors(reported)?;
             !in_test_code(&ancestors, file)
         }
         Constraint::Has(queries) => file.contains_any(reported, queries, captures)?,
@@ -542,7 +549,7 @@ fn constraint_holds<'t>(
             contains,
             not_contains,
         } => {
-            let ancestors = file.ancestors(reported);
+            let ancestors = file.ancestors(reported)?;
             let mut scopes = ancestors.iter().filter(|a| kinds.contains(&a.kind_id()));
             let scope = if *outermost {
                 scopes.next_back()
