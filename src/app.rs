@@ -338,7 +338,9 @@ pub(crate) fn exit_code(setup: &Setup, outcome: &crate::scan::ScanOutcome, broke
     if setup.broken || broken {
         return EXIT_ERROR;
     }
-    if gate_fails(setup.fail_on, &outcome.findings) || skipped_fails(setup, outcome) {
+    // Both are evaluated: files that were not scanned are named either way.
+    let skipped = skipped_fails(setup, outcome);
+    if gate_fails(setup.fail_on, &outcome.findings) || skipped {
         EXIT_FINDINGS
     } else {
         EXIT_OK

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 /// Context lines around each hunk, as `git diff` shows by default.
 const CONTEXT_LINES: u32 = 3;
+/// Largest file git's binary verdict is overruled for with a text diff;
+/// bigger ones count as changed everywhere (the scan skips them by size).
+const MAX_TEXT_DIFF: u64 = crate::scan::DEFAULT_MAX_FILESIZE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
@@ -142,14 +145,45 @@ impl Repo {
             .cloned()
             .collect();
         if !forced.is_empty() {
-            let as_text = self
-                .diff_trees(&old_tree, &new_tree, &forced)
-                .map_err(corrupt)?;
             set.binary.retain(|p| !forced.contains(p));
-            set.files.extend(as_text.files);
+            // A huge blob is not diffed (text diffs of it would stall the
+            // job): all of its lines count as changed, and the scan's size
+            // limit decides.
+            let (small, huge): (Vec<PathBuf>, Vec<PathBuf>) = forced
+                .into_iter()
+                .partition(|p| self.blob_size(&new_tree, p).is_some_and(|n| n <= MAX_TEXT_DIFF));
+            for path in huge {
+                let status = if old_tree.get_path(&path).is_ok() {
+                    FileStatus::Modified
+                } else {
+                    FileStatus::Added
+                };
+                let whole = vec![(1, usize::MAX)];
+                set.files.insert(
+                    path,
+                    FileChange {
+                        status,
+                        added: whole.clone(),
+                        hunks: whole,
+                    },
+                );
+            }
+            if !small.is_empty() {
+                let as_text = self
+                    .diff_trees(&old_tree, &new_tree, &small)
+                    .map_err(corrupt)?;
+                set.files.extend(as_text.files);
+            }
         }
         set.base_commit = Some(merge_base.to_string());
         Ok(set)
+    }
+
+    /// The size of `path`'s blob in `tree`, read from the object header.
+    fn blob_size(&self, tree: &git2::Tree<'_>, path: &Path) -> Option<u64> {
+        let entry = tree.get_path(path).ok()?;
+        let (size, _) = self.repo.odb().ok()?.read_header(entry.id()).ok()?;
+        u64::try_from(size).ok()
     }
 
     /// The change between two trees; with `as_text`, only those paths, each
