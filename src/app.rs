@@ -353,10 +353,16 @@ pub(crate) fn skipped_fails(setup: &Setup, outcome: &crate::scan::ScanOutcome) -
     if !setup.fail_on_skipped || outcome.not_scanned.is_empty() {
         return false;
     }
+    // File names are data from the change: no line breaks reach the log.
     let names: Vec<String> = outcome
         .not_scanned
         .iter()
-        .map(|p| crate::report::json::path_string(p))
+        .map(|p| {
+            crate::report::json::path_string(p)
+                .chars()
+                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                .collect()
+        })
         .collect();
     eprintln!(
         "error: {} Go/Rust file(s) could not be scanned, which fails the gate (fail_on_skipped): {}",

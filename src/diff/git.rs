@@ -149,9 +149,10 @@ impl Repo {
             // A huge blob is not diffed (text diffs of it would stall the
             // job): all of its lines count as changed, and the scan's size
             // limit decides.
-            let (small, huge): (Vec<PathBuf>, Vec<PathBuf>) = forced
-                .into_iter()
-                .partition(|p| self.blob_size(&new_tree, p).is_some_and(|n| n <= MAX_TEXT_DIFF));
+            let (small, huge): (Vec<PathBuf>, Vec<PathBuf>) = forced.into_iter().partition(|p| {
+                self.blob_size(&new_tree, p)
+                    .is_some_and(|n| n <= MAX_TEXT_DIFF)
+            });
             for path in huge {
                 let status = if old_tree.get_path(&path).is_ok() {
                     FileStatus::Modified

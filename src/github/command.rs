@@ -235,7 +235,12 @@ impl Job<'_> {
             .map(|n| format!("{}: {}", paths.of(&n.path), n.message))
             .collect();
         if self.setup.fail_on_skipped && !outcome.not_scanned.is_empty() {
-            let names: Vec<String> = outcome.not_scanned.iter().map(|p| paths.of(p)).collect();
+            // In code spans: a file name is no mention or link.
+            let names: Vec<String> = outcome
+                .not_scanned
+                .iter()
+                .map(|p| format!("`{}`", paths.of(p).replace('`', "'")))
+                .collect();
             notes.insert(
                 0,
                 format!(

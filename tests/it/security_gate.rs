@@ -193,7 +193,7 @@ fn the_pull_request_summary_names_a_changed_file_that_was_not_scanned() {
         .next()
         .expect("a summary comment");
     assert!(
-        summary.contains("could not be scanned, which fails the gate (fail_on_skipped): big.go"),
+        summary.contains("could not be scanned, which fails the gate (fail_on_skipped): `big.go`"),
         "{summary}"
     );
 }
