@@ -7,7 +7,7 @@
 use crate::finding::{Finding, Fix, Position};
 use crate::fingerprint;
 use crate::lang::Language;
-use crate::rules::engine::{run_rule, FileContext, TimedOut};
+use crate::rules::engine::{run_rule, FileContext, Unfinished};
 use crate::rules::suppress::Suppressions;
 use crate::rules::{Rule, RuleSet};
 use rayon::prelude::*;
@@ -293,6 +293,12 @@ pub fn check_source(
             timeout.as_secs_f64()
         )
     };
+    let unfinished = |why: Unfinished| match why {
+        Unfinished::Deadline => over_time(),
+        Unfinished::MatchLimit => {
+            "skipped: a rule's query had too many matches in progress to finish".to_string()
+        }
+    };
     let source = std::str::from_utf8(bytes).map_err(|e| {
         format!(
             "skipped: not valid UTF-8 (at byte {}): binary, or not Go/Rust source",
@@ -324,7 +330,7 @@ pub fn check_source(
         // Silenced findings do not count towards the cap, so that silenced
         // lines cannot push a live finding past it.
         let found = run_rule(rule, &mut context, MAX_FINDINGS_PER_RULE, &|m| !silenced(m))
-            .map_err(|TimedOut| over_time())?;
+            .map_err(unfinished)?;
         if found.truncated {
             checked.notes.push(format!(
                 "rule {}: only the first {MAX_FINDINGS_PER_RULE} findings in this file are reported",
@@ -332,7 +338,7 @@ pub fn check_source(
             ));
         }
         for m in found.matches {
-            context.check_deadline().map_err(|TimedOut| over_time())?;
+            context.check_deadline().map_err(unfinished)?;
             let start = position(source, m.start_byte, m.start);
             let finding = Finding {
                 rule: rule.id.clone(),

@@ -35,9 +35,14 @@ pub struct RawMatch {
 /// (scope node id, sub-query address)
 type ScopeKey = (usize, usize);
 
-/// The scan of one file ran past its deadline: the file counts as not scanned.
+/// Why the rules could not finish on a file: it then counts as not scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimedOut;
+pub enum Unfinished {
+    /// The file's deadline passed.
+    Deadline,
+    /// A query had more matches in progress than [`MATCH_LIMIT`].
+    MatchLimit,
+}
 
 /// What one unified capture of a sub-query match holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,9 +166,9 @@ impl<'t> FileContext<'t> {
     }
 
     /// Fails once the file's deadline has passed.
-    pub fn check_deadline(&self) -> Result<(), TimedOut> {
+    pub fn check_deadline(&self) -> Result<(), Unfinished> {
         if Instant::now() > self.deadline {
-            Err(TimedOut)
+            Err(Unfinished::Deadline)
         } else {
             Ok(())
         }
@@ -172,7 +177,7 @@ impl<'t> FileContext<'t> {
     /// Ancestors of `node`, innermost first. `Node::parent` searches down from
     /// the root through every sibling, which is quadratic on wide trees, so
     /// the parent links of the whole tree are recorded once instead.
-    fn ancestors(&mut self, node: Node<'t>) -> Result<Vec<Node<'t>>, TimedOut> {
+    fn ancestors(&mut self, node: Node<'t>) -> Result<Vec<Node<'t>>, Unfinished> {
         if self.parents.is_none() {
             self.parents = Some(parent_links(self.tree, self.deadline)?);
         }
@@ -207,7 +212,7 @@ impl<'t> FileContext<'t> {
         scope: Node<'t>,
         queries: &[SubQuery],
         captures: &[(u32, Node<'t>)],
-    ) -> Result<bool, TimedOut> {
+    ) -> Result<bool, Unfinished> {
         for sub in queries {
             let wanted: Vec<Option<&'t [u8]>> = sub
                 .unify
@@ -226,7 +231,7 @@ impl<'t> FileContext<'t> {
         scope: Node<'t>,
         sub: &SubQuery,
         wanted: Vec<Option<&'t [u8]>>,
-    ) -> Result<bool, TimedOut> {
+    ) -> Result<bool, Unfinished> {
         let key = (scope.id(), sub as *const SubQuery as usize);
         let entry = self
             .scope_index
@@ -262,7 +267,7 @@ impl<'t> FileContext<'t> {
         scope: Node<'t>,
         sub: &SubQuery,
         wanted: Option<&[Option<&[u8]>]>,
-    ) -> Result<HashSet<Vec<Slot<'t>>>, TimedOut> {
+    ) -> Result<HashSet<Vec<Slot<'t>>>, Unfinished> {
         let source = self.source;
         let base = scope.start_byte();
         let slice = &source[base..scope.end_byte()];
@@ -319,9 +324,9 @@ impl<'t> FileContext<'t> {
     }
 }
 
-/// Runs `query` under `node` and hands each match's captures to `each`,
-/// stopping (with [`TimedOut`]) once `deadline` passes, inside tree-sitter
-/// too through its progress callback.
+/// Runs `query` under `node` and hands each match's captures to `each`.
+/// Stops once `deadline` passes (inside tree-sitter too, through its
+/// progress callback), and fails when the match limit cut results short.
 fn for_each_match<'t>(
     cursor: &mut QueryCursor,
     query: &Query,
@@ -329,7 +334,7 @@ fn for_each_match<'t>(
     source: &'t [u8],
     deadline: Instant,
     mut each: impl FnMut(&[QueryCapture<'t>]),
-) -> Result<(), TimedOut> {
+) -> Result<(), Unfinished> {
     let mut progress = |_: &QueryCursorState| {
         if Instant::now() > deadline {
             ControlFlow::Break(())
@@ -342,24 +347,30 @@ fn for_each_match<'t>(
     while let Some(m) = matches.next() {
         each(m.captures());
         if Instant::now() > deadline {
-            return Err(TimedOut);
+            return Err(Unfinished::Deadline);
         }
     }
+    drop(matches);
+    // Past the limit tree-sitter drops in-progress matches: results would be
+    // silently incomplete, so the file counts as not scanned instead.
+    if cursor.did_exceed_match_limit() {
+        return Err(Unfinished::MatchLimit);
+    }
     if Instant::now() > deadline {
-        Err(TimedOut)
+        Err(Unfinished::Deadline)
     } else {
         Ok(())
     }
 }
 
 /// The parent of every node of `tree`, by node id; stops at `deadline`.
-fn parent_links(tree: &Tree, deadline: Instant) -> Result<HashMap<usize, Node<'_>>, TimedOut> {
+fn parent_links(tree: &Tree, deadline: Instant) -> Result<HashMap<usize, Node<'_>>, Unfinished> {
     let mut parents = HashMap::with_capacity(tree.root_node().descendant_count());
     let mut cursor = tree.walk();
     let mut stack: Vec<Node<'_>> = Vec::new();
     loop {
         if parents.len() % 65_536 == 65_535 && Instant::now() > deadline {
-            return Err(TimedOut);
+            return Err(Unfinished::Deadline);
         }
         let node = cursor.node();
         if let Some(parent) = stack.last() {
@@ -392,14 +403,14 @@ pub struct RuleMatches {
 
 /// Runs `rule` over the file and returns its matches in source order, one
 /// per reported node, stopping after `limit` matches that `counts` (a
-/// generated file must not produce a million findings); or [`TimedOut`] once
-/// the file's deadline has passed.
+/// generated file must not produce a million findings); or why it could not
+/// finish ([`Unfinished`]).
 pub fn run_rule<'t>(
     rule: &Rule,
     file: &mut FileContext<'t>,
     limit: usize,
     counts: &dyn Fn(&RawMatch) -> bool,
-) -> Result<RuleMatches, TimedOut> {
+) -> Result<RuleMatches, Unfinished> {
     let source = file.source;
     // Collect first: constraint checks need the file context.
     let mut candidates: Vec<Vec<(u32, Node<'t>)>> = Vec::new();
@@ -527,7 +538,7 @@ fn constraint_holds<'t>(
     reported: Node<'t>,
     captures: &[(u32, Node<'t>)],
     file: &mut FileContext<'t>,
-) -> Result<bool, TimedOut> {
+) -> Result<bool, Unfinished> {
     Ok(match constraint {
         Constraint::Inside(kinds) => file
             .ancestors(reported)?
