@@ -131,6 +131,8 @@ pub(crate) struct Setup {
     pub effective: config::Effective,
     pub rules: RuleSet,
     pub fail_on: FailOn,
+    /// A file of a scanned language that could not be scanned fails the gate.
+    pub fail_on_skipped: bool,
     pub reports: Vec<crate::cli::ReportTarget>,
     /// `--output-dir`: where reports must land (else the working tree).
     pub output_dir: Option<std::path::PathBuf>,
@@ -172,6 +174,11 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
         .fail_on
         .or(effective.config.fail_on)
         .unwrap_or(FailOn::Error);
+    let fail_on_skipped = match (args.fail_on_skipped, args.no_fail_on_skipped) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => effective.config.fail_on_skipped.unwrap_or(true),
+    };
     // Relative report paths start in --output-dir when it is given.
     let mut reports: Vec<crate::cli::ReportTarget> = args
         .reports
@@ -207,6 +214,7 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
         effective,
         rules,
         fail_on,
+        fail_on_skipped,
         reports,
         output_dir: args.output_dir.clone(),
         broken: bad_rules || bad_config,
@@ -260,16 +268,25 @@ pub(crate) fn scan_change(
         }
         ChangeSource::Given(review) => Some(review),
     };
-    if let (Some(review), true) = (&change, filter != FilterMode::All) {
-        paths = review.changed_paths(&paths);
+    let mut scan_paths = paths.clone();
+    if let Some(review) = &change {
+        // The change's own files are named, so they are scanned even when
+        // hidden or ignored (a walk of the whole tree would skip them).
+        scan_paths = review.changed_paths(&paths);
+        if filter != FilterMode::All {
+            paths = scan_paths.clone();
+        } else {
+            scan_paths.extend(paths.iter().cloned());
+        }
     }
     let exclude = effective.exclude();
     let mut outcome = scan(
         &setup.rules,
         &ScanOptions {
-            paths: paths.clone(),
+            paths: scan_paths,
             max_filesize: args.max_filesize,
             exclude: exclude.clone(),
+            file_timeout: std::time::Duration::from_secs(args.file_timeout),
         },
     );
     let bad_images = check_images(
@@ -360,11 +377,38 @@ pub(crate) fn exit_code(setup: &Setup, outcome: &crate::scan::ScanOutcome, broke
     if setup.broken || broken {
         return EXIT_ERROR;
     }
-    if gate_fails(setup.fail_on, &outcome.findings) {
+    // Both are evaluated: files that were not scanned are named either way.
+    let skipped = skipped_fails(setup, outcome);
+    if gate_fails(setup.fail_on, &outcome.findings) || skipped {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     }
+}
+
+/// Returns true if and only if files that could not be scanned fail the
+/// gate; says so on stderr, naming them.
+pub(crate) fn skipped_fails(setup: &Setup, outcome: &crate::scan::ScanOutcome) -> bool {
+    if !setup.fail_on_skipped || outcome.not_scanned.is_empty() {
+        return false;
+    }
+    // File names are data from the change: no line breaks reach the log.
+    let names: Vec<String> = outcome
+        .not_scanned
+        .iter()
+        .map(|p| {
+            crate::report::json::path_string(p)
+                .chars()
+                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                .collect()
+        })
+        .collect();
+    crate::say!(
+        "error: {} Go/Rust file(s) could not be scanned, which fails the gate (fail_on_skipped): {}",
+        names.len(),
+        names.join(", ")
+    );
+    true
 }
 
 pub(crate) fn gate_fails(fail_on: FailOn, findings: &[crate::finding::Finding]) -> bool {
@@ -439,6 +483,14 @@ impl Review {
         };
         outcome.findings.retain(|f| keeps(f));
         outcome.suppressed.retain(|f| keeps(f));
+        // Only the change's own files that could not be scanned fail the gate.
+        outcome.not_scanned.retain(|p| {
+            let absolute = cwd.join(p);
+            let absolute = absolute.canonicalize().unwrap_or(absolute);
+            absolute
+                .strip_prefix(&self.workdir)
+                .is_ok_and(|rel| self.set.files.contains_key(rel))
+        });
         for path in &self.set.binary {
             outcome.notices.push(crate::scan::Notice {
                 path: crate::scan::display_path(&self.workdir.join(path)),

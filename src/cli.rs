@@ -187,6 +187,18 @@ pub struct ScanArgs {
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = crate::scan::DEFAULT_MAX_FILESIZE)]
     pub max_filesize: u64,
+    /// Seconds one file may take (parsing, queries and constraints); a file
+    /// over it is not scanned.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::scan::DEFAULT_FILE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub file_timeout: u64,
+    /// Fail (exit 1) when a Go or Rust file of the change (of the scanned
+    /// paths, without --base) could not be scanned [default: on, or the
+    /// config's `fail_on_skipped`].
+    #[arg(long, overrides_with = "no_fail_on_skipped")]
+    pub fail_on_skipped: bool,
+    /// Only report files that could not be scanned; do not fail on them.
+    #[arg(long, overrides_with = "fail_on_skipped")]
+    pub no_fail_on_skipped: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,12 +1,13 @@
 //! Walks the given paths, parses each file once and runs all of its
-//! language's rules in that pass, on all cores. A file that fails (binary,
-//! invalid UTF-8, too large, too slow to parse) becomes a one-line notice and
+//! language's rules in that pass, on all cores. A file that fails (not valid
+//! UTF-8, too large, unreadable, over its time budget) becomes a one-line
+//! notice, is listed as not scanned (which fails the gate by default), and
 //! the scan goes on with the others.
 
 use crate::finding::{Finding, Fix, Position};
 use crate::fingerprint;
 use crate::lang::Language;
-use crate::rules::engine::{run_rule, FileContext};
+use crate::rules::engine::{run_rule, FileContext, Unfinished};
 use crate::rules::suppress::Suppressions;
 use crate::rules::{Rule, RuleSet};
 use rayon::prelude::*;
@@ -17,10 +18,14 @@ use tree_sitter::{ParseOptions, ParseState, Parser, Point, Tree};
 
 /// Files larger than this are skipped by default.
 pub const DEFAULT_MAX_FILESIZE: u64 = 10 * 1024 * 1024;
-/// A file whose parse takes longer than this is skipped.
-const PARSE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How far into a file to look for a NUL byte that marks it binary.
-const BINARY_PROBE: usize = 8192;
+/// Default time budget of one file: parsing, queries and constraints.
+pub const DEFAULT_FILE_TIMEOUT_SECS: u64 = 10;
+/// Most tokens inside syntax errors in a scanned file: tree-sitter's query
+/// engine is quadratic on the wide error nodes of text that is not code
+/// (200 KB of `(`), and a file that far from Go or Rust is not scanned.
+pub const MAX_ERROR_TOKENS: usize = 10_000;
+/// Most findings of one rule in one file; the rest become one notice.
+pub const MAX_FINDINGS_PER_RULE: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -28,6 +33,8 @@ pub struct ScanOptions {
     pub max_filesize: u64,
     /// Paths never scanned: (file-name globs, path globs).
     pub exclude: Option<(globset::GlobSet, globset::GlobSet)>,
+    /// Time budget of one file: parsing, queries and constraints.
+    pub file_timeout: Duration,
 }
 
 /// A file that was not (fully) scanned, and why.
@@ -48,14 +55,28 @@ pub struct ScanOutcome {
     /// Files that were parsed (the others could not match any rule).
     pub files_parsed: usize,
     pub notices: Vec<Notice>,
+    /// Files of a scanned language that were not (fully) scanned: too big,
+    /// unreadable, not UTF-8, over the time budget. Each also has a notice.
+    pub not_scanned: Vec<PathBuf>,
 }
 
-enum FileResult {
-    Findings {
-        parsed: bool,
-        findings: Vec<Finding>,
-    },
-    Notice(Notice),
+/// What became of one file.
+#[derive(Default)]
+struct FileResult {
+    parsed: bool,
+    findings: Vec<Finding>,
+    notices: Vec<Notice>,
+    /// The file's rules did not all run to the end.
+    not_scanned: bool,
+}
+
+/// One file's check: whether it was parsed, its findings, and notes such as
+/// a rule's findings cut at [`MAX_FINDINGS_PER_RULE`].
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub parsed: bool,
+    pub findings: Vec<Finding>,
+    pub notes: Vec<String>,
 }
 
 /// Scans every file under `options.paths` with `rules`.
@@ -67,7 +88,7 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
     let results: Vec<FileResult> = files
         .par_iter()
         .map_init(Parser::new, |parser, (path, lang)| {
-            scan_file(rules, parser, path, *lang, options.max_filesize)
+            scan_file(rules, parser, path, *lang, options)
         })
         .collect();
 
@@ -75,23 +96,31 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
         files_checked: files.len(),
         ..ScanOutcome::default()
     };
-    for result in results {
-        match result {
-            FileResult::Findings { parsed, findings } => {
-                outcome.files_parsed += usize::from(parsed);
-                for f in findings {
-                    if f.suppressed {
-                        outcome.suppressed.push(f);
-                    } else {
-                        outcome.findings.push(f);
-                    }
-                }
+    for (result, (path, _)) in results.into_iter().zip(&files) {
+        outcome.files_parsed += usize::from(result.parsed);
+        for f in result.findings {
+            if f.suppressed {
+                outcome.suppressed.push(f);
+            } else {
+                outcome.findings.push(f);
             }
-            FileResult::Notice(n) => outcome.notices.push(n),
+        }
+        outcome.notices.extend(result.notices);
+        if result.not_scanned {
+            outcome.not_scanned.push(path.clone());
         }
     }
+    // A walk error on a file of a scanned language hides that file.
+    outcome.not_scanned.extend(
+        walk_notices
+            .iter()
+            .filter(|n| Language::from_path(&n.path).is_some())
+            .map(|n| n.path.clone()),
+    );
     outcome.notices.append(&mut walk_notices);
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
+    outcome.not_scanned.sort();
+    outcome.not_scanned.dedup();
     outcome
 }
 
@@ -102,8 +131,11 @@ pub fn excluded(exclude: &(globset::GlobSet, globset::GlobSet), path: &Path) -> 
     exclude.0.is_match(name) || exclude.1.is_match(path)
 }
 
-/// Lists the files to scan with their language, honouring `.gitignore`.
-/// Paths named explicitly are scanned even when ignored.
+/// Lists the files to scan with their language, honouring `.gitignore` and
+/// `.git/info/exclude` only: the scanned code must not be able to exempt
+/// itself, so `.ignore`/`.rgignore` files and the runner's global gitignore
+/// are not read. Hidden files and folders are skipped in a walk; paths named
+/// explicitly (such as a change's files) are scanned even when ignored or hidden.
 fn collect_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Language)>, Vec<Notice>) {
     let mut files = Vec::new();
     let mut notices = Vec::new();
@@ -125,7 +157,11 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Language)>, Vec<Notice>) {
             });
             continue;
         }
-        let walker = ignore::WalkBuilder::new(root).require_git(false).build();
+        let walker = ignore::WalkBuilder::new(root)
+            .require_git(false)
+            .ignore(false)
+            .git_global(false)
+            .build();
         for entry in walker {
             match entry {
                 Ok(entry) => {
@@ -137,7 +173,7 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Language)>, Vec<Notice>) {
                     }
                 }
                 Err(err) => notices.push(Notice {
-                    path: root.clone(),
+                    path: error_path(&err).unwrap_or_else(|| root.clone()),
                     message: format!("skipped: {err}"),
                 }),
             }
@@ -146,6 +182,17 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Language)>, Vec<Notice>) {
     files.sort();
     files.dedup();
     (files, notices)
+}
+
+/// The file or folder a walk error is about, when it names one.
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(display_path(path)),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
+    }
 }
 
 /// The path as users expect to see it: relative to the current directory
@@ -167,56 +214,97 @@ fn scan_file(
     parser: &mut Parser,
     path: &Path,
     lang: Language,
-    max_filesize: u64,
+    options: &ScanOptions,
 ) -> FileResult {
-    let notice = |message: String| {
-        FileResult::Notice(Notice {
+    let skipped = |message: String| FileResult {
+        notices: vec![Notice {
             path: path.to_path_buf(),
             message,
-        })
+        }],
+        not_scanned: true,
+        ..FileResult::default()
     };
     let applicable: Vec<&Rule> = rules
         .for_language(lang)
         .filter(|r| r.paths.allows(path))
         .collect();
     if applicable.is_empty() {
-        return FileResult::Findings {
-            parsed: false,
-            findings: Vec::new(),
-        };
+        return FileResult::default();
     }
+    let max_filesize = options.max_filesize;
     match std::fs::metadata(path) {
         Ok(meta) if meta.len() > max_filesize => {
-            return notice(format!(
+            return skipped(format!(
                 "skipped: {} bytes is over the size limit of {max_filesize} bytes (--max-filesize)",
                 meta.len()
             ))
         }
         Ok(_) => {}
-        Err(e) => return notice(format!("skipped: cannot read: {e}")),
+        Err(e) => return skipped(format!("skipped: cannot read: {e}")),
     }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) => return notice(format!("skipped: cannot read: {e}")),
+        Err(e) => return skipped(format!("skipped: cannot read: {e}")),
     };
-    match check_source(&applicable, parser, path, lang, &bytes) {
-        Ok((parsed, findings)) => FileResult::Findings { parsed, findings },
-        Err(message) => notice(message),
+    match check_source(
+        &applicable,
+        parser,
+        path,
+        lang,
+        &bytes,
+        options.file_timeout,
+    ) {
+        Ok(checked) => FileResult {
+            parsed: checked.parsed,
+            findings: checked.findings,
+            notices: checked
+                .notes
+                .into_iter()
+                .map(|message| Notice {
+                    path: path.to_path_buf(),
+                    message,
+                })
+                .collect(),
+            not_scanned: false,
+        },
+        Err(message) => skipped(message),
     }
 }
 
-/// Checks one file's contents with the given rules (all of language `lang`).
-/// Returns whether the file was parsed, and its findings; or why it was skipped.
+/// Checks one file's contents with the given rules (all of language `lang`)
+/// within `timeout` (parsing, queries and constraints together). Returns
+/// what was found, or why the file could not be scanned.
+///
+/// A file is "binary" exactly when it is not valid UTF-8: Go and Rust source
+/// must be UTF-8, and any other byte, a NUL in a comment included, is text
+/// the parser reads like any other.
 pub fn check_source(
     rules: &[&Rule],
     parser: &mut Parser,
     path: &Path,
     lang: Language,
     bytes: &[u8],
-) -> Result<(bool, Vec<Finding>), String> {
-    if memchr::memchr(0, &bytes[..bytes.len().min(BINARY_PROBE)]).is_some() {
-        return Err("skipped: binary file".into());
-    }
+    timeout: Duration,
+) -> Result<Checked, String> {
+    let deadline = Instant::now() + timeout;
+    let over_time = || {
+        format!(
+            "skipped: scanning took longer than {} s (the per-file time budget)",
+            timeout.as_secs_f64()
+        )
+    };
+    let unfinished = |why: Unfinished| match why {
+        Unfinished::Deadline => over_time(),
+        Unfinished::MatchLimit => {
+            "skipped: a rule's query had too many matches in progress to finish".to_string()
+        }
+    };
+    let source = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "skipped: not valid UTF-8 (at byte {}): binary, or not Go/Rust source",
+            e.valid_up_to()
+        )
+    })?;
     let test_file = is_test_file(path, lang);
     let candidates: Vec<&Rule> = rules
         .iter()
@@ -224,21 +312,33 @@ pub fn check_source(
         .filter(|r| !(test_file && r.skips_test_files()) && r.prefilter.holds(bytes))
         .collect();
     if candidates.is_empty() {
-        return Ok((false, Vec::new()));
+        return Ok(Checked::default());
     }
-    let source = std::str::from_utf8(bytes)
-        .map_err(|e| format!("skipped: not valid UTF-8 (at byte {})", e.valid_up_to()))?;
-    let tree = parse(parser, lang, bytes).ok_or_else(|| {
-        format!(
-            "skipped: parsing took longer than {} s",
-            PARSE_TIMEOUT.as_secs()
-        )
-    })?;
+    let tree = parse(parser, lang, bytes, deadline).ok_or_else(over_time)?;
+    if let Some(why) = unscannable_shape(&tree, lang) {
+        return Err(format!("skipped: {why}"));
+    }
     let suppressions = Suppressions::parse(source);
-    let mut findings = Vec::new();
-    let mut context = FileContext::new(&tree, bytes);
+    let mut checked = Checked {
+        parsed: true,
+        ..Checked::default()
+    };
+    let mut context = FileContext::new(&tree, bytes, deadline);
     for rule in candidates {
-        for m in run_rule(rule, &mut context) {
+        let silenced =
+            |m: &crate::rules::engine::RawMatch| suppressions.silences(&rule.id, m.start.row + 1);
+        // Silenced findings do not count towards the cap, so that silenced
+        // lines cannot push a live finding past it.
+        let found = run_rule(rule, &mut context, MAX_FINDINGS_PER_RULE, &|m| !silenced(m))
+            .map_err(unfinished)?;
+        if found.truncated {
+            checked.notes.push(format!(
+                "rule {}: only the first {MAX_FINDINGS_PER_RULE} findings in this file are reported",
+                rule.id
+            ));
+        }
+        for m in found.matches {
+            context.check_deadline().map_err(unfinished)?;
             let start = position(source, m.start_byte, m.start);
             let finding = Finding {
                 rule: rule.id.clone(),
@@ -257,12 +357,14 @@ pub fn check_source(
                 snippet: source[m.start_byte..m.end_byte].to_string(),
                 suppressed: suppressions.silences(&rule.id, start.line),
             };
-            findings.push(finding);
+            checked.findings.push(finding);
         }
     }
-    findings.sort_by(|a, b| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
-    fingerprint::assign(&mut findings);
-    Ok((true, findings))
+    checked
+        .findings
+        .sort_by(|a, b| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
+    fingerprint::assign(&mut checked.findings);
+    Ok(checked)
 }
 
 /// The whole lines around bytes `start..end` of `source`, with that span
@@ -292,9 +394,8 @@ pub fn is_test_file(path: &Path, lang: Language) -> bool {
     }
 }
 
-fn parse(parser: &mut Parser, lang: Language, bytes: &[u8]) -> Option<Tree> {
+fn parse(parser: &mut Parser, lang: Language, bytes: &[u8], deadline: Instant) -> Option<Tree> {
     parser.set_language(&lang.grammar()).ok()?;
-    let deadline = Instant::now() + PARSE_TIMEOUT;
     let mut progress = |_: &ParseState| {
         if Instant::now() > deadline {
             ControlFlow::Break(())
@@ -312,6 +413,36 @@ fn parse(parser: &mut Parser, lang: Language, bytes: &[u8]) -> Option<Tree> {
         parser.reset();
     }
     tree
+}
+
+/// Why the queries cannot run on `tree` in reasonable time, if they cannot:
+/// more than [`MAX_ERROR_TOKENS`] tokens inside syntax errors. One walk of a
+/// tree with errors, stopped as soon as the limit is passed.
+fn unscannable_shape(tree: &Tree, lang: Language) -> Option<String> {
+    if !tree.root_node().has_error() {
+        return None;
+    }
+    let mut cursor = tree.walk();
+    let mut error_tokens = 0usize;
+    loop {
+        let node = cursor.node();
+        if node.is_error() {
+            error_tokens += node.child_count() as usize;
+            if error_tokens > MAX_ERROR_TOKENS {
+                return Some(format!(
+                    "not {lang} code: more than {MAX_ERROR_TOKENS} tokens in syntax errors"
+                ));
+            }
+        }
+        if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return None;
+            }
+        }
+    }
 }
 
 /// Converts a byte offset and tree-sitter point to a 1-based line and

@@ -41,6 +41,10 @@ pub struct Config {
     /// Lowest severity that fails the step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_on: Option<FailOn>,
+    /// Fail the step when a changed Go or Rust file could not be scanned
+    /// (too big, unreadable, not UTF-8, over the time budget); default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_on_skipped: Option<bool>,
     /// Report files written on every run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reports: Option<ReportsConfig>,
@@ -507,6 +511,7 @@ fn overlay_on(base: Config, overlay: Config) -> Config {
         exclude: overlay.exclude.or(base.exclude),
         filter: overlay.filter.or(base.filter),
         fail_on: overlay.fail_on.or(base.fail_on),
+        fail_on_skipped: overlay.fail_on_skipped.or(base.fail_on_skipped),
         reports: overlay.reports.or(base.reports),
         images: overlay.images.or(base.images),
         github: overlay.github.or(base.github),

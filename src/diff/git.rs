@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 /// Context lines around each hunk, as `git diff` shows by default.
 const CONTEXT_LINES: u32 = 3;
+/// Largest file git's binary verdict is overruled for with a text diff;
+/// bigger ones count as changed everywhere (the scan skips them by size).
+const MAX_TEXT_DIFF: u64 = crate::scan::DEFAULT_MAX_FILESIZE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
@@ -15,6 +18,8 @@ pub enum DiffError {
     NoRepository(String),
     #[error("{0}")]
     MissingHistory(String),
+    #[error("{0}")]
+    Corrupt(String),
     #[error("git: {0}")]
     Git(#[from] git2::Error),
 }
@@ -24,11 +29,30 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// Finds the repository that contains `path`.
+    /// Finds the repository that contains `path`. A checkout owned by another
+    /// user (container jobs) is read when the CI names it as its workspace;
+    /// otherwise the error says how to mark it safe.
     pub fn discover(path: &Path) -> Result<Repo, DiffError> {
-        git2::Repository::discover(path)
-            .map(|repo| Repo { repo })
-            .map_err(|e| DiffError::NoRepository(e.message().to_string()))
+        match git2::Repository::discover(path) {
+            Ok(repo) => Ok(Repo { repo }),
+            Err(e) if e.code() == git2::ErrorCode::Owner => {
+                let gitdir = git2::Repository::discover_path(path, std::iter::empty::<&Path>())
+                    .map_err(|e| DiffError::NoRepository(e.message().to_string()))?;
+                let folder = repository_folder(&gitdir);
+                if !ci_workspace_covers(&folder, &|var| std::env::var(var).ok()) {
+                    return Err(DiffError::NoRepository(format!(
+                        "{}; git refuses a repository owned by another user: mark it safe with `git config --global --add safe.directory {}` (tollgate reads it anyway when GITHUB_WORKSPACE, CI_PROJECT_DIR or WORKSPACE names its folder)",
+                        e.message(),
+                        folder.display()
+                    )));
+                }
+                skip_owner_validation();
+                git2::Repository::open(&gitdir)
+                    .map(|repo| Repo { repo })
+                    .map_err(|e| DiffError::NoRepository(e.message().to_string()))
+            }
+            Err(e) => Err(DiffError::NoRepository(e.message().to_string())),
+        }
     }
 
     /// The root of the working tree.
@@ -42,7 +66,21 @@ impl Repo {
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())
             .map(|c| c.id())
-            .map_err(|_| DiffError::MissingHistory(self.missing(rev)))
+            .map_err(|e| self.unreadable(&e, || self.missing(rev)))
+    }
+
+    /// A git error as the user should read it: a missing object is missing
+    /// history (`missing`), anything else while reading objects means the
+    /// object store is damaged, which fetching would not fix.
+    fn unreadable(&self, e: &git2::Error, missing: impl FnOnce() -> String) -> DiffError {
+        if looks_corrupt(e) {
+            DiffError::Corrupt(format!(
+                "the repository looks corrupt: reading its objects failed ({}). Check it with `git fsck`; a fresh clone fixes it.",
+                e.message()
+            ))
+        } else {
+            DiffError::MissingHistory(missing())
+        }
     }
 
     /// The commit checked out in the working tree.
@@ -69,25 +107,109 @@ impl Repo {
     pub fn change_set(&self, base: &str, head: &str) -> Result<ChangeSet, DiffError> {
         let head_id = self.resolve(head)?;
         let base_id = self.resolve(base)?;
-        let merge_base = self.repo.merge_base(base_id, head_id).map_err(|_| {
-            DiffError::MissingHistory(format!(
-                "`{base}` and `{head}` have no common ancestor in this repository.{}",
-                self.shallow_hint()
-            ))
+        let merge_base = self.repo.merge_base(base_id, head_id).map_err(|e| {
+            self.unreadable(&e, || {
+                format!(
+                    "`{base}` and `{head}` have no common ancestor in this repository.{}",
+                    self.shallow_hint()
+                )
+            })
         })?;
-        let old_tree = self.repo.find_commit(merge_base)?.tree()?;
-        let new_tree = self.repo.find_commit(head_id)?.tree()?;
+        let corrupt = |e: git2::Error| {
+            if looks_corrupt(&e) {
+                self.unreadable(&e, String::new)
+            } else {
+                DiffError::Git(e)
+            }
+        };
+        let old_tree = self
+            .repo
+            .find_commit(merge_base)
+            .and_then(|c| c.tree())
+            .map_err(corrupt)?;
+        let new_tree = self
+            .repo
+            .find_commit(head_id)
+            .and_then(|c| c.tree())
+            .map_err(corrupt)?;
+        let mut set = self
+            .diff_trees(&old_tree, &new_tree, &[])
+            .map_err(corrupt)?;
+        // The repository's attributes (`*.go -diff`, `binary`) and libgit2's
+        // NUL heuristic must not hide code from the scan: files of a kind
+        // tollgate checks are diffed again as text, whatever git thinks.
+        let forced: Vec<PathBuf> = set
+            .binary
+            .iter()
+            .filter(|p| checked_kind(p))
+            .cloned()
+            .collect();
+        if !forced.is_empty() {
+            set.binary.retain(|p| !forced.contains(p));
+            // A huge blob is not diffed (text diffs of it would stall the
+            // job): all of its lines count as changed, and the scan's size
+            // limit decides.
+            let (small, huge): (Vec<PathBuf>, Vec<PathBuf>) = forced.into_iter().partition(|p| {
+                self.blob_size(&new_tree, p)
+                    .is_some_and(|n| n <= MAX_TEXT_DIFF)
+            });
+            for path in huge {
+                let status = if old_tree.get_path(&path).is_ok() {
+                    FileStatus::Modified
+                } else {
+                    FileStatus::Added
+                };
+                let whole = vec![(1, usize::MAX)];
+                set.files.insert(
+                    path,
+                    FileChange {
+                        status,
+                        added: whole.clone(),
+                        hunks: whole,
+                    },
+                );
+            }
+            if !small.is_empty() {
+                let as_text = self
+                    .diff_trees(&old_tree, &new_tree, &small)
+                    .map_err(corrupt)?;
+                set.files.extend(as_text.files);
+            }
+        }
+        set.base_commit = Some(merge_base.to_string());
+        Ok(set)
+    }
+
+    /// The size of `path`'s blob in `tree`, read from the object header.
+    fn blob_size(&self, tree: &git2::Tree<'_>, path: &Path) -> Option<u64> {
+        let entry = tree.get_path(path).ok()?;
+        let (size, _) = self.repo.odb().ok()?.read_header(entry.id()).ok()?;
+        u64::try_from(size).ok()
+    }
+
+    /// The change between two trees; with `as_text`, only those paths, each
+    /// diffed as text whatever the attributes or contents say.
+    fn diff_trees(
+        &self,
+        old_tree: &git2::Tree<'_>,
+        new_tree: &git2::Tree<'_>,
+        as_text: &[PathBuf],
+    ) -> Result<ChangeSet, git2::Error> {
         let mut options = git2::DiffOptions::new();
         options.context_lines(CONTEXT_LINES);
+        if !as_text.is_empty() {
+            options.force_text(true).disable_pathspec_match(true);
+            for path in as_text {
+                options.pathspec(path);
+            }
+        }
         let mut diff =
             self.repo
-                .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut options))?;
+                .diff_tree_to_tree(Some(old_tree), Some(new_tree), Some(&mut options))?;
         let mut find = git2::DiffFindOptions::new();
         find.renames(true);
         diff.find_similar(Some(&mut find))?;
-        let mut set = collect(&diff)?;
-        set.base_commit = Some(merge_base.to_string());
-        Ok(set)
+        collect(&diff, !as_text.is_empty())
     }
 
     /// The text of `path` in commit `commit`, if it exists there and is UTF-8.
@@ -249,7 +371,84 @@ impl Repo {
     }
 }
 
-fn collect(diff: &git2::Diff<'_>) -> Result<ChangeSet, DiffError> {
+/// Whether tollgate scans files like `path`: Go and Rust sources, Dockerfiles
+/// and manifests that name images.
+fn checked_kind(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    crate::lang::Language::from_path(path).is_some()
+        || crate::policy::sources::is_dockerfile(&name)
+        || crate::policy::sources::manifests::kind_of(path).is_some()
+}
+
+/// Whether a git error comes from a damaged object store rather than from
+/// an object that is simply not there.
+fn looks_corrupt(e: &git2::Error) -> bool {
+    use git2::{ErrorClass, ErrorCode};
+    if matches!(
+        e.code(),
+        ErrorCode::NotFound | ErrorCode::Ambiguous | ErrorCode::InvalidSpec
+    ) {
+        return false;
+    }
+    matches!(
+        e.class(),
+        ErrorClass::Odb
+            | ErrorClass::Object
+            | ErrorClass::Zlib
+            | ErrorClass::Os
+            | ErrorClass::Filesystem
+            | ErrorClass::Sha1
+            | ErrorClass::Tree
+            | ErrorClass::Index
+    )
+}
+
+/// The folder of a repository from its git folder (`…/repo/.git/`).
+fn repository_folder(gitdir: &Path) -> PathBuf {
+    let gitdir = gitdir
+        .canonicalize()
+        .unwrap_or_else(|_| gitdir.to_path_buf());
+    match gitdir.file_name() {
+        Some(name) if name == ".git" => gitdir.parent().map_or(gitdir.clone(), Path::to_path_buf),
+        _ => gitdir,
+    }
+}
+
+/// Returns true if and only if the CI names `folder` (or a folder above it,
+/// other than `/`) as its workspace: `GITHUB_WORKSPACE`, `CI_PROJECT_DIR`
+/// (GitLab) or `WORKSPACE` (Jenkins). The CI, not the change, sets these, so
+/// a checkout it made for another user may be read.
+pub fn ci_workspace_covers(folder: &Path, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    ["GITHUB_WORKSPACE", "CI_PROJECT_DIR", "WORKSPACE"]
+        .iter()
+        .filter_map(|var| env(var))
+        .map(PathBuf::from)
+        .filter(|ws| ws.is_absolute())
+        .map(|ws| ws.canonicalize().unwrap_or(ws))
+        // `/` would vouch for every folder.
+        .any(|ws| ws.parent().is_some() && folder.starts_with(&ws))
+}
+
+/// Turns off libgit2's owner check for the rest of the process (a global;
+/// only called once the CI vouched for the checkout).
+fn skip_owner_validation() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a process-wide libgit2 option set before the repository is
+        // opened; no other thread opens repositories at this point.
+        if let Err(e) = unsafe { git2::opts::set_verify_owner_validation(false) } {
+            crate::say!(
+                "warning: cannot turn off git's owner check: {}",
+                e.message()
+            );
+        }
+    });
+}
+
+fn collect(diff: &git2::Diff<'_>, as_text: bool) -> Result<ChangeSet, git2::Error> {
     let changes = RefCell::new(ChangeSet::default());
     let mut file_cb = |delta: git2::DiffDelta<'_>, _: f32| {
         let path = |f: git2::DiffFile<'_>| f.path().map(Path::to_path_buf);
@@ -268,7 +467,7 @@ fn collect(diff: &git2::Diff<'_>) -> Result<ChangeSet, DiffError> {
             },
             _ => FileStatus::Modified,
         };
-        if delta.flags().is_binary() || delta.new_file().is_binary() {
+        if !as_text && (delta.flags().is_binary() || delta.new_file().is_binary()) {
             set.binary.push(new_path);
             return true;
         }
@@ -283,7 +482,7 @@ fn collect(diff: &git2::Diff<'_>) -> Result<ChangeSet, DiffError> {
         true
     };
     let mut binary_cb = |delta: git2::DiffDelta<'_>, _: git2::DiffBinary<'_>| {
-        if let Some(p) = delta.new_file().path() {
+        if let (Some(p), false) = (delta.new_file().path(), as_text) {
             let mut set = changes.borrow_mut();
             if set.files.remove(p).is_some() {
                 set.binary.push(p.to_path_buf());
@@ -361,5 +560,65 @@ mod tests {
             ]
         );
         assert_eq!(LineMap::default().to_old(4), Some(4));
+    }
+}
+
+#[cfg(test)]
+mod safety_tests {
+    use super::{ci_workspace_covers, looks_corrupt};
+    use std::path::Path;
+
+    /// The environment of a job with one variable set.
+    fn one(var: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| (name == var).then(|| value.to_string())
+    }
+
+    #[test]
+    fn only_a_workspace_the_ci_names_covers_a_foreign_checkout() {
+        let repo = Path::new("/nonexistent-ws/build/repo");
+        for var in ["GITHUB_WORKSPACE", "CI_PROJECT_DIR", "WORKSPACE"] {
+            assert!(ci_workspace_covers(
+                repo,
+                &one(var, "/nonexistent-ws/build/repo")
+            ));
+            assert!(ci_workspace_covers(
+                repo,
+                &one(var, "/nonexistent-ws/build")
+            ));
+        }
+        // elsewhere, relative, the root, or nothing: not covered
+        for value in ["/nonexistent-ws/other", "build/repo", "/", ""] {
+            assert!(
+                !ci_workspace_covers(repo, &one("GITHUB_WORKSPACE", value)),
+                "{value:?}"
+            );
+        }
+        assert!(!ci_workspace_covers(repo, &one("HOME", "/nonexistent-ws")));
+        // a sibling whose name starts the same is not below it
+        assert!(!ci_workspace_covers(
+            Path::new("/nonexistent-ws/build/repo2"),
+            &one("WORKSPACE", "/nonexistent-ws/build/repo")
+        ));
+    }
+
+    #[test]
+    fn damaged_objects_are_told_apart_from_missing_ones() {
+        use git2::{Error, ErrorClass, ErrorCode};
+        let missing = Error::new(ErrorCode::NotFound, ErrorClass::Odb, "object not found");
+        assert!(!looks_corrupt(&missing));
+        let spec = Error::new(ErrorCode::InvalidSpec, ErrorClass::Reference, "bad spec");
+        assert!(!looks_corrupt(&spec));
+        let zlib = Error::new(
+            ErrorCode::GenericError,
+            ErrorClass::Zlib,
+            "failed to inflate",
+        );
+        assert!(looks_corrupt(&zlib));
+        let header = Error::new(
+            ErrorCode::GenericError,
+            ErrorClass::Object,
+            "corrupt header",
+        );
+        assert!(looks_corrupt(&header));
     }
 }

@@ -260,7 +260,8 @@ impl Job<'_> {
         app::print_outcome(scan_args, &outcome)?;
         let broken = report_failed || scanned.bad_images;
         let exit = app::exit_code(self.setup, &outcome, broken);
-        settings.gate_fails = app::gate_fails(self.setup.fail_on, &outcome.findings);
+        settings.gate_fails = app::gate_fails(self.setup.fail_on, &outcome.findings)
+            || (self.setup.fail_on_skipped && !outcome.not_scanned.is_empty());
         if self.args.no_post {
             self.fall_back(&outcome, None)?;
             return Ok(exit);
@@ -280,11 +281,27 @@ impl Job<'_> {
         sources.move_to_head(&mut findings);
         let line_text = |path: &str, line: usize| sources.line(path, line);
         let rule_url = |id: &str| self.rule_url(id);
-        let notes: Vec<String> = outcome
+        let mut notes: Vec<String> = outcome
             .notices
             .iter()
             .map(|n| format!("{}: {}", paths.of(&n.path), n.message))
             .collect();
+        if self.setup.fail_on_skipped && !outcome.not_scanned.is_empty() {
+            // In code spans: a file name is no mention or link.
+            let names: Vec<String> = outcome
+                .not_scanned
+                .iter()
+                .map(|p| format!("`{}`", paths.of(p).replace('`', "'")))
+                .collect();
+            notes.insert(
+                0,
+                format!(
+                    "{} changed file(s) could not be scanned, which fails the gate (fail_on_skipped): {}",
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+        }
         let result = self
             .publish(
                 client, settings, &head_sha, &findings, files, &notes, &rule_url, &line_text,

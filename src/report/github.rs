@@ -85,6 +85,19 @@ fn cell(text: &str) -> String {
 pub fn summary(outcome: &ScanOutcome, paths: &RepoPaths) -> String {
     let count = |s: Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
     let mut md = String::from("## tollgate\n\n");
+    if !outcome.not_scanned.is_empty() {
+        md.push_str(&format!(
+            "**{} file(s) could not be scanned** (see the notices; with `fail_on_skipped`, the default, they fail the gate):\n\n",
+            outcome.not_scanned.len()
+        ));
+        for path in outcome.not_scanned.iter().take(MAX_SUMMARY_ROWS) {
+            md.push_str(&format!(
+                "- `{}`\n",
+                cell(&paths.of(path)).replace('`', "'")
+            ));
+        }
+        md.push('\n');
+    }
     if outcome.findings.is_empty() {
         md.push_str(&format!(
             "No findings in {} checked files.\n",

@@ -26,6 +26,9 @@ struct JsonReport<'a> {
     findings: Vec<JsonFinding<'a>>,
     summary: JsonSummary,
     notices: Vec<JsonNotice>,
+    /// Go/Rust files (of the change, with `--base`) that could not be
+    /// scanned; each has a notice saying why.
+    not_scanned: Vec<String>,
 }
 
 /// One finding, both ways: written by [`write`], read back by [`read`].
@@ -54,6 +57,7 @@ struct JsonSummary {
     infos: usize,
     suppressed: usize,
     notices: usize,
+    not_scanned: usize,
 }
 
 #[derive(Serialize)]
@@ -101,6 +105,7 @@ pub fn write(
             infos: count(Severity::Info),
             suppressed: outcome.suppressed.len(),
             notices: outcome.notices.len(),
+            not_scanned: outcome.not_scanned.len(),
         },
         notices: outcome
             .notices
@@ -110,6 +115,7 @@ pub fn write(
                 message: n.message.clone(),
             })
             .collect(),
+        not_scanned: outcome.not_scanned.iter().map(|p| paths.of(p)).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)

@@ -173,5 +173,11 @@ fn write_summary(out: &mut dyn Write, outcome: &ScanOutcome, p: Palette) -> io::
             plural(outcome.notices.len(), "file notice")
         ));
     }
+    if !outcome.not_scanned.is_empty() {
+        line.push_str(&format!(
+            ", {} not scanned",
+            plural(outcome.not_scanned.len(), "file")
+        ));
+    }
     writeln!(out, "{}", p.paint("1", &line))
 }

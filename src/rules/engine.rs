@@ -3,7 +3,12 @@
 use super::compile::{Constraint, Rule, SubQuery, Template, TemplatePart};
 use super::prefilter::Literal;
 use std::collections::{HashMap, HashSet};
-use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
+use std::ops::ControlFlow;
+use std::time::Instant;
+use tree_sitter::{
+    Node, Query, QueryCapture, QueryCursor, QueryCursorOptions, QueryCursorState,
+    StreamingIterator, Tree,
+};
 
 /// Upper bound on in-progress query states, so a pathological file cannot
 /// make a query use unbounded memory.
@@ -27,20 +32,115 @@ pub struct RawMatch {
     pub fix: Option<(usize, usize, tree_sitter::Point, tree_sitter::Point, String)>,
 }
 
-/// (scope node id, sub-query address, the main match's unified texts)
-type ScopeKey = (usize, usize, Vec<u8>);
-/// The texts of a sub-query match's unified captures, by capture index.
-type UnifiedTexts<'t> = Vec<(u32, &'t [u8])>;
+/// (scope node id, sub-query address)
+type ScopeKey = (usize, usize);
+
+/// Why the rules could not finish on a file: it then counts as not scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfinished {
+    /// The file's deadline passed.
+    Deadline,
+    /// A query had more matches in progress than [`MATCH_LIMIT`].
+    MatchLimit,
+}
+
+/// What one unified capture of a sub-query match holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot<'t> {
+    /// The match has no such capture: any main text is accepted.
+    Absent,
+    /// Every capture of that index has this text.
+    Text(&'t [u8]),
+    /// Captures of that index with different texts: no main text equals them all.
+    Mixed,
+}
+
+/// The matches of one sub-query in one scope, indexed by their unified
+/// capture texts, so that each main match is checked with a few hash
+/// lookups instead of a run of the sub-query.
+struct ScopeIndex<'t> {
+    /// One row of slots (one per `unify` entry) per distinct match.
+    rows: HashSet<Vec<Slot<'t>>>,
+    /// Rows projected onto the entries whose main text is known, by the
+    /// bit mask of those entries (built on first use of a mask).
+    projections: HashMap<u64, HashSet<Vec<Slot<'t>>>>,
+}
+
+/// Above this many unified captures a lookup scans the rows instead of
+/// trying every combination of absent and equal slots.
+const MAX_INDEXED_UNIFY: usize = 8;
+/// Main texts looked up in one scope by runs of the sub-query around their
+/// places, before the sub-query runs once over the whole scope and is
+/// indexed: cheap for a few texts, linear for many.
+const ANCHORED_LOOKUPS: usize = 8;
+
+/// What is known of one sub-query in one scope.
+enum ScopeEntry<'t> {
+    /// Answers for the main texts looked up so far, each from a run around
+    /// the places of that text.
+    Anchored(HashMap<Vec<Option<&'t [u8]>>, bool>),
+    /// Every match of the scope, indexed by text.
+    Indexed(ScopeIndex<'t>),
+}
+
+impl<'t> ScopeIndex<'t> {
+    fn new(rows: HashSet<Vec<Slot<'t>>>) -> Self {
+        ScopeIndex {
+            rows,
+            projections: HashMap::new(),
+        }
+    }
+
+    /// Returns true if and only if some match agrees with `wanted`: for each
+    /// entry with a main text, the match's slot is absent or that text.
+    fn any_agrees(&mut self, wanted: &[Option<&[u8]>]) -> bool {
+        if self.rows.is_empty() {
+            return false;
+        }
+        let known: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].is_some()).collect();
+        if known.len() > MAX_INDEXED_UNIFY {
+            return self.rows.iter().any(|row| {
+                row.iter()
+                    .zip(wanted)
+                    .all(|(slot, want)| match (slot, want) {
+                        (_, None) | (Slot::Absent, _) => true,
+                        (Slot::Text(t), Some(w)) => t == w,
+                        (Slot::Mixed, Some(_)) => false,
+                    })
+            });
+        }
+        let mask = known.iter().fold(0u64, |m, &k| m | (1 << k));
+        let rows = &self.rows;
+        let projected = self.projections.entry(mask).or_insert_with(|| {
+            rows.iter()
+                .map(|row| known.iter().map(|&k| row[k]).collect())
+                .collect()
+        });
+        // Every combination of "absent" and "equal" over the known entries.
+        (0u64..1 << known.len()).any(|absent| {
+            let key: Vec<Slot<'_>> = known
+                .iter()
+                .enumerate()
+                .map(|(bit, &k)| match (absent >> bit & 1 == 1, wanted[k]) {
+                    (false, Some(text)) => Slot::Text(text),
+                    _ => Slot::Absent,
+                })
+                .collect();
+            projected.contains(&key)
+        })
+    }
+}
 
 /// What the engine knows about one parsed file, shared by all its rules:
-/// parent links and sub-query results are computed once, on first use, so
-/// that a file with many matches in one huge scope stays linear.
+/// parent links and sub-query indexes are computed once, on first use, so
+/// that a file with many matches in one huge scope stays linear. Every query
+/// run and constraint check stops at the file's deadline.
 pub struct FileContext<'t> {
     tree: &'t Tree,
     source: &'t [u8],
+    deadline: Instant,
     parents: Option<HashMap<usize, Node<'t>>>,
-    /// (scope node id, sub-query address) -> unified capture texts of each match
-    scope_matches: HashMap<ScopeKey, Vec<UnifiedTexts<'t>>>,
+    scope_index: HashMap<ScopeKey, ScopeEntry<'t>>,
     cursor: QueryCursor,
     main_cursor: QueryCursor,
     /// parent node id -> ids of its children marked as test code
@@ -48,7 +148,7 @@ pub struct FileContext<'t> {
 }
 
 impl<'t> FileContext<'t> {
-    pub fn new(tree: &'t Tree, source: &'t [u8]) -> Self {
+    pub fn new(tree: &'t Tree, source: &'t [u8], deadline: Instant) -> Self {
         let mut cursor = QueryCursor::new();
         cursor.set_match_limit(MATCH_LIMIT);
         let mut main_cursor = QueryCursor::new();
@@ -56,26 +156,39 @@ impl<'t> FileContext<'t> {
         FileContext {
             tree,
             source,
+            deadline,
             parents: None,
-            scope_matches: HashMap::new(),
+            scope_index: HashMap::new(),
             cursor,
             main_cursor,
             test_items: HashMap::new(),
         }
     }
 
+    /// Fails once the file's deadline has passed.
+    pub fn check_deadline(&self) -> Result<(), Unfinished> {
+        if Instant::now() > self.deadline {
+            Err(Unfinished::Deadline)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Ancestors of `node`, innermost first. `Node::parent` searches down from
     /// the root through every sibling, which is quadratic on wide trees, so
     /// the parent links of the whole tree are recorded once instead.
-    fn ancestors(&mut self, node: Node<'t>) -> Vec<Node<'t>> {
-        let parents = self.parents.get_or_insert_with(|| parent_links(self.tree));
+    fn ancestors(&mut self, node: Node<'t>) -> Result<Vec<Node<'t>>, Unfinished> {
+        if self.parents.is_none() {
+            self.parents = Some(parent_links(self.tree, self.deadline)?);
+        }
+        let parents = self.parents.as_ref().expect("just built");
         let mut out = Vec::new();
         let mut current = node;
         while let Some(parent) = parents.get(&current.id()) {
             out.push(*parent);
             current = *parent;
         }
-        out
+        Ok(out)
     }
 
     fn test_items(&mut self, parent: Node<'t>) -> &HashSet<usize> {
@@ -90,69 +203,81 @@ impl<'t> FileContext<'t> {
     }
 
     /// Returns true if and only if some query matches inside `scope` with every
-    /// shared capture's text equal to the main match's.
+    /// shared capture's text equal to the main match's. The first few texts
+    /// of a scope are answered by runs around their places; after that the
+    /// sub-query runs once over the scope and later texts are hash lookups,
+    /// so many matches in one huge scope stay linear.
     fn contains_any(
         &mut self,
         scope: Node<'t>,
         queries: &[SubQuery],
         captures: &[(u32, Node<'t>)],
-    ) -> bool {
-        queries.iter().any(|sub| {
-            let wanted: Vec<(u32, Option<&'t [u8]>)> = sub
+    ) -> Result<bool, Unfinished> {
+        for sub in queries {
+            let wanted: Vec<Option<&'t [u8]>> = sub
                 .unify
                 .iter()
-                .map(|(sub_idx, main_idx)| {
-                    (
-                        *sub_idx,
-                        capture_node(captures, *main_idx).map(|n| self.text(n)),
-                    )
-                })
+                .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
                 .collect();
-            let key = (
-                scope.id(),
-                sub as *const SubQuery as usize,
-                wanted
-                    .iter()
-                    .map(|(_, t)| t.unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join(&0u8),
-            );
-            if !self.scope_matches.contains_key(&key) {
-                let found = self.sub_matches(scope, sub, &wanted);
-                self.scope_matches.insert(key.clone(), found);
+            if self.sub_contains(scope, sub, wanted)? {
+                return Ok(true);
             }
-            self.scope_matches[&key].iter().any(|texts| {
-                wanted.iter().all(|(sub_idx, main_text)| {
-                    let Some(main_text) = main_text else {
-                        return true;
-                    };
-                    texts
-                        .iter()
-                        .filter(|(i, _)| i == sub_idx)
-                        .all(|(_, t)| t == main_text)
-                })
-            })
-        })
+        }
+        Ok(false)
     }
 
-    /// All matches of `sub` in `scope`, as the texts of their unified captures.
-    /// The query runs only around the rarest literal its matches must contain:
-    /// its own, or the main match's text of a unified capture.
+    fn sub_contains(
+        &mut self,
+        scope: Node<'t>,
+        sub: &SubQuery,
+        wanted: Vec<Option<&'t [u8]>>,
+    ) -> Result<bool, Unfinished> {
+        let key = (scope.id(), sub as *const SubQuery as usize);
+        let entry = self
+            .scope_index
+            .entry(key)
+            .or_insert_with(|| ScopeEntry::Anchored(HashMap::new()));
+        let runs = match entry {
+            ScopeEntry::Indexed(index) => return Ok(index.any_agrees(&wanted)),
+            ScopeEntry::Anchored(answers) => match answers.get(&wanted) {
+                Some(answer) => return Ok(*answer),
+                None => answers.len(),
+            },
+        };
+        if runs < ANCHORED_LOOKUPS {
+            let rows = self.sub_matches(scope, sub, Some(&wanted))?;
+            let answer = ScopeIndex::new(rows).any_agrees(&wanted);
+            if let Some(ScopeEntry::Anchored(answers)) = self.scope_index.get_mut(&key) {
+                answers.insert(wanted, answer);
+            }
+            return Ok(answer);
+        }
+        let mut index = ScopeIndex::new(self.sub_matches(scope, sub, None)?);
+        let answer = index.any_agrees(&wanted);
+        self.scope_index.insert(key, ScopeEntry::Indexed(index));
+        Ok(answer)
+    }
+
+    /// The matches of `sub` in `scope`, as the slots of their unified
+    /// captures. The query runs only around the places of its own rarest
+    /// literal, or, given the main match's texts (`wanted`), of the rarest of
+    /// those too: then only the matches that can agree with them are found.
     fn sub_matches(
         &mut self,
         scope: Node<'t>,
         sub: &SubQuery,
-        wanted: &[(u32, Option<&[u8]>)],
-    ) -> Vec<Vec<(u32, &'t [u8])>> {
+        wanted: Option<&[Option<&[u8]>]>,
+    ) -> Result<HashSet<Vec<Slot<'t>>>, Unfinished> {
         let source = self.source;
         let base = scope.start_byte();
         let slice = &source[base..scope.end_byte()];
-        let mut best = sub.prefilter.anchors(slice);
-        let dynamic = if sub.anchorable { wanted } else { &[] };
-        if !sub.anchorable {
-            best = None;
-        }
-        for ((_, text), token) in dynamic.iter().zip(&sub.unify_tokens) {
+        let mut anchors = if sub.anchorable {
+            sub.prefilter.anchors(slice)
+        } else {
+            None
+        };
+        let dynamic = wanted.filter(|_| sub.anchorable).unwrap_or_default();
+        for (text, token) in dynamic.iter().zip(&sub.unify_tokens) {
             let Some(text) = text.and_then(|t| std::str::from_utf8(t).ok()) else {
                 continue;
             };
@@ -160,36 +285,93 @@ impl<'t> FileContext<'t> {
                 continue;
             }
             let places = Literal::new(text, *token).occurrences(slice);
-            if best.as_ref().is_none_or(|b| places.len() < b.len()) {
-                best = Some(places);
+            if anchors.as_ref().is_none_or(|b| places.len() < b.len()) {
+                anchors = Some(places);
             }
         }
-        let ranges = merge_ranges(best, slice.len())
-            .into_iter()
-            .map(|r| r.start + base..r.end + base);
-        let mut out = Vec::new();
-        for range in ranges {
-            self.cursor.set_byte_range(range);
-            let mut matches = self.cursor.matches(&sub.query, scope, source);
-            while let Some(m) = matches.next() {
-                out.push(
-                    m.captures()
+        let mut rows = HashSet::new();
+        for range in merge_ranges(anchors, slice.len()) {
+            self.cursor
+                .set_byte_range(range.start + base..range.end + base);
+            for_each_match(
+                &mut self.cursor,
+                &sub.query,
+                scope,
+                source,
+                self.deadline,
+                |found| {
+                    let row = sub
+                        .unify
                         .iter()
-                        .filter(|c| sub.unify.iter().any(|(i, _)| *i == c.index))
-                        .map(|c| (c.index, &source[c.node.start_byte()..c.node.end_byte()]))
-                        .collect(),
-                );
-            }
+                        .map(|(sub_idx, _)| {
+                            let mut slot = Slot::Absent;
+                            for c in found.iter().filter(|c| c.index == *sub_idx) {
+                                let text = &source[c.node.start_byte()..c.node.end_byte()];
+                                slot = match slot {
+                                    Slot::Absent => Slot::Text(text),
+                                    Slot::Text(t) if t == text => slot,
+                                    _ => Slot::Mixed,
+                                };
+                            }
+                            slot
+                        })
+                        .collect();
+                    rows.insert(row);
+                },
+            )?;
         }
-        out
+        Ok(rows)
     }
 }
 
-fn parent_links(tree: &Tree) -> HashMap<usize, Node<'_>> {
-    let mut parents = HashMap::new();
+/// Runs `query` under `node` and hands each match's captures to `each`.
+/// Stops once `deadline` passes (inside tree-sitter too, through its
+/// progress callback), and fails when the match limit cut results short.
+fn for_each_match<'t>(
+    cursor: &mut QueryCursor,
+    query: &Query,
+    node: Node<'t>,
+    source: &'t [u8],
+    deadline: Instant,
+    mut each: impl FnMut(&[QueryCapture<'t>]),
+) -> Result<(), Unfinished> {
+    let mut progress = |_: &QueryCursorState| {
+        if Instant::now() > deadline {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let options = QueryCursorOptions::new().progress_callback(&mut progress);
+    let mut matches = cursor.matches_with_options(query, node, source, options);
+    while let Some(m) = matches.next() {
+        each(m.captures());
+        if Instant::now() > deadline {
+            return Err(Unfinished::Deadline);
+        }
+    }
+    drop(matches);
+    // Past the limit tree-sitter drops in-progress matches: results would be
+    // silently incomplete, so the file counts as not scanned instead.
+    if cursor.did_exceed_match_limit() {
+        return Err(Unfinished::MatchLimit);
+    }
+    if Instant::now() > deadline {
+        Err(Unfinished::Deadline)
+    } else {
+        Ok(())
+    }
+}
+
+/// The parent of every node of `tree`, by node id; stops at `deadline`.
+fn parent_links(tree: &Tree, deadline: Instant) -> Result<HashMap<usize, Node<'_>>, Unfinished> {
+    let mut parents = HashMap::with_capacity(tree.root_node().descendant_count());
     let mut cursor = tree.walk();
     let mut stack: Vec<Node<'_>> = Vec::new();
     loop {
+        if parents.len() % 65_536 == 65_535 && Instant::now() > deadline {
+            return Err(Unfinished::Deadline);
+        }
         let node = cursor.node();
         if let Some(parent) = stack.last() {
             parents.insert(node.id(), *parent);
@@ -203,43 +385,71 @@ fn parent_links(tree: &Tree) -> HashMap<usize, Node<'_>> {
                 break;
             }
             if !cursor.goto_parent() {
-                return parents;
+                return Ok(parents);
             }
             stack.pop();
         }
     }
 }
 
+/// The matches of one rule in one file.
+#[derive(Debug, Default)]
+pub struct RuleMatches {
+    /// In source order, one per reported node.
+    pub matches: Vec<RawMatch>,
+    /// More matches than the limit counted: the rest were not looked at.
+    pub truncated: bool,
+}
+
 /// Runs `rule` over the file and returns its matches in source order, one
-/// per reported node.
-pub fn run_rule<'t>(rule: &Rule, file: &mut FileContext<'t>) -> Vec<RawMatch> {
+/// per reported node, stopping after `limit` matches that `counts` (a
+/// generated file must not produce a million findings); or why it could not
+/// finish ([`Unfinished`]).
+pub fn run_rule<'t>(
+    rule: &Rule,
+    file: &mut FileContext<'t>,
+    limit: usize,
+    counts: &dyn Fn(&RawMatch) -> bool,
+) -> Result<RuleMatches, Unfinished> {
     let source = file.source;
     // Collect first: constraint checks need the file context.
     let mut candidates: Vec<Vec<(u32, Node<'t>)>> = Vec::new();
     for range in query_ranges(rule, source) {
         file.main_cursor.set_byte_range(range);
-        let mut matches = file
-            .main_cursor
-            .matches(&rule.query, file.tree.root_node(), source);
-        while let Some(m) = matches.next() {
-            candidates.push(m.captures().iter().map(|c| (c.index, c.node)).collect());
-        }
+        let root = file.tree.root_node();
+        for_each_match(
+            &mut file.main_cursor,
+            &rule.query,
+            root,
+            source,
+            file.deadline,
+            |captures| candidates.push(captures.iter().map(|c| (c.index, c.node)).collect()),
+        )?;
     }
+    // In source order (stable: the first of several matches of a node wins),
+    // so that the limit keeps the first matches of the file.
+    let mut candidates: Vec<(Node<'t>, Vec<(u32, Node<'t>)>)> = candidates
+        .into_iter()
+        .filter_map(|captures| Some((reported_node(rule, &captures)?, captures)))
+        .collect();
+    candidates.sort_by_key(|(n, _)| (n.start_byte(), n.end_byte()));
 
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for captures in candidates {
-        let Some(reported) = reported_node(rule, &captures) else {
-            continue;
-        };
+    let mut out = RuleMatches::default();
+    let mut counted = 0;
+    for (reported, captures) in candidates {
+        file.check_deadline()?;
         let span = (reported.start_byte(), reported.end_byte());
         if seen.contains(&span) {
             continue;
         }
-        let holds = rule
-            .constraints
-            .iter()
-            .all(|c| constraint_holds(c, reported, &captures, file));
+        let mut holds = true;
+        for c in &rule.constraints {
+            if !constraint_holds(c, reported, &captures, file)? {
+                holds = false;
+                break;
+            }
+        }
         if !holds {
             continue;
         }
@@ -257,17 +467,24 @@ pub fn run_rule<'t>(rule: &Rule, file: &mut FileContext<'t>) -> Vec<RawMatch> {
                 render(&fix.replacement, &captures, source, usize::MAX),
             ))
         });
-        out.push(RawMatch {
+        let m = RawMatch {
             start_byte: reported.start_byte(),
             end_byte: reported.end_byte(),
             start: reported.start_position(),
             end: reported.end_position(),
             message: render(&rule.message, &captures, source, MAX_INTERPOLATED),
             fix,
-        });
+        };
+        if counts(&m) {
+            if counted == limit {
+                out.truncated = true;
+                break;
+            }
+            counted += 1;
+        }
+        out.matches.push(m);
     }
-    out.sort_by_key(|m| (m.start_byte, m.end_byte));
-    out
+    Ok(out)
 }
 
 /// The byte ranges to run a rule's query in: around the places of its
@@ -321,29 +538,29 @@ fn constraint_holds<'t>(
     reported: Node<'t>,
     captures: &[(u32, Node<'t>)],
     file: &mut FileContext<'t>,
-) -> bool {
-    match constraint {
+) -> Result<bool, Unfinished> {
+    Ok(match constraint {
         Constraint::Inside(kinds) => file
-            .ancestors(reported)
+            .ancestors(reported)?
             .iter()
             .any(|a| kinds.contains(&a.kind_id())),
         Constraint::NotInside(kinds) => !file
-            .ancestors(reported)
+            .ancestors(reported)?
             .iter()
             .any(|a| kinds.contains(&a.kind_id())),
         Constraint::OutsideTests => {
-            let ancestors = file.ancestors(reported);
+            let ancestors = file.ancestors(reported)?;
             !in_test_code(&ancestors, file)
         }
-        Constraint::Has(queries) => file.contains_any(reported, queries, captures),
-        Constraint::NotHas(queries) => !file.contains_any(reported, queries, captures),
+        Constraint::Has(queries) => file.contains_any(reported, queries, captures)?,
+        Constraint::NotHas(queries) => !file.contains_any(reported, queries, captures)?,
         Constraint::Scope {
             kinds,
             outermost,
             contains,
             not_contains,
         } => {
-            let ancestors = file.ancestors(reported);
+            let ancestors = file.ancestors(reported)?;
             let mut scopes = ancestors.iter().filter(|a| kinds.contains(&a.kind_id()));
             let scope = if *outermost {
                 scopes.next_back()
@@ -352,10 +569,10 @@ fn constraint_holds<'t>(
             };
             // No enclosing node of those kinds: the whole file is the scope.
             let scope = scope.copied().unwrap_or_else(|| file.tree.root_node());
-            (contains.is_empty() || file.contains_any(scope, contains, captures))
-                && !file.contains_any(scope, not_contains, captures)
+            (contains.is_empty() || file.contains_any(scope, contains, captures)?)
+                && !file.contains_any(scope, not_contains, captures)?
         }
-    }
+    })
 }
 
 /// Returns true if and only if one of `ancestors` is an item marked as test
@@ -442,4 +659,34 @@ fn render(template: &Template, captures: &[(u32, Node<'_>)], source: &[u8], max:
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ScopeIndex, Slot};
+
+    fn index<'t>(rows: &[Vec<Slot<'t>>]) -> ScopeIndex<'t> {
+        ScopeIndex::new(rows.iter().cloned().collect())
+    }
+
+    #[test]
+    fn an_index_lookup_agrees_as_a_scan_of_the_matches_would() {
+        let mut idx = index(&[
+            vec![Slot::Text(b"a"), Slot::Text(b"x")],
+            vec![Slot::Absent, Slot::Text(b"y")],
+            vec![Slot::Mixed, Slot::Text(b"z")],
+        ]);
+        // equal texts
+        assert!(idx.any_agrees(&[Some(b"a"), Some(b"x")]));
+        // an absent capture accepts any main text
+        assert!(idx.any_agrees(&[Some(b"q"), Some(b"y")]));
+        // a main match without the capture accepts any sub-query text
+        assert!(idx.any_agrees(&[None, Some(b"z")]));
+        // mixed texts equal no single main text
+        assert!(!idx.any_agrees(&[Some(b"b"), Some(b"z")]));
+        assert!(!idx.any_agrees(&[Some(b"a"), Some(b"y2")]));
+        // the second row has no first capture, and no second main text is asked for
+        assert!(idx.any_agrees(&[Some(b"b"), None]));
+        assert!(!index(&[]).any_agrees(&[None]));
+    }
 }

@@ -31,15 +31,23 @@ pub fn test_rule(rule: &Rule) -> RuleTestResult {
     let mut failures = Vec::new();
     let path = Path::new(rule.language.snippet_file_name());
     let mut run = |code: &str| -> Result<Vec<usize>, String> {
-        check_source(&[rule], &mut parser, path, rule.language, code.as_bytes()).map(
-            |(_, findings)| {
-                findings
-                    .iter()
-                    .filter(|f| !f.suppressed)
-                    .map(|f| f.start.line)
-                    .collect()
-            },
+        let timeout = std::time::Duration::from_secs(crate::scan::DEFAULT_FILE_TIMEOUT_SECS);
+        check_source(
+            &[rule],
+            &mut parser,
+            path,
+            rule.language,
+            code.as_bytes(),
+            timeout,
         )
+        .map(|checked| {
+            checked
+                .findings
+                .iter()
+                .filter(|f| !f.suppressed)
+                .map(|f| f.start.line)
+                .collect()
+        })
     };
     for (i, code) in rule.tests.valid.iter().enumerate() {
         match run(code) {

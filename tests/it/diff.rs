@@ -16,7 +16,7 @@ fn filler(n: usize) -> String {
 /// main: a.go (leak at line 4, then filler), b.go (leak), old.go (leak), gone.go.
 /// Lines: a.go's new leak is at 29, moved.go's at 19 (its old one stays at 4).
 /// feature: a.go gets a new leak at the end, new.go is added, old.go is renamed to
-/// moved.go with a new leak, gone.go is deleted, blob.go becomes binary.
+/// moved.go with a new leak, gone.go is deleted, blob.bin becomes binary.
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -34,7 +34,7 @@ fn repo() -> tempfile::TempDir {
         format!("package p\n\n{}{}", leak("before"), filler(10)).as_bytes(),
     );
     write(root, "gone.go", b"package p\n\nvar gone = 1\n");
-    write(root, "blob.go", b"package p\n");
+    write(root, "blob.bin", b"package p\n");
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "base"]);
     git(root, &["checkout", "-qb", "feature"]);
@@ -54,7 +54,7 @@ fn repo() -> tempfile::TempDir {
     );
     write(root, "moved.go", moved.as_bytes());
     git(root, &["rm", "-q", "gone.go"]);
-    write(root, "blob.go", b"\x00\x01binary os.Open\x00");
+    write(root, "blob.bin", b"\x00\x01binary os.Open\x00");
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "feature"]);
     dir
@@ -182,7 +182,9 @@ fn binary_and_deleted_files_are_not_scanned_and_binary_ones_are_named() {
     let report = json(&run);
     let notices = report["notices"].as_array().unwrap();
     assert!(
-        notices.iter().any(|n| n["path"] == "blob.go" && n["message"] == "skipped: binary file in the change"),
+        notices.iter().any(
+            |n| n["path"] == "blob.bin" && n["message"] == "skipped: binary file in the change"
+        ),
         "{report}"
     );
     assert!(!findings(&run).iter().any(|f| f.1 == "gone.go"));
