@@ -1,6 +1,13 @@
 //! Loads rule files (embedded library, files, folders) into a [`RuleSet`],
 //! collecting every problem with its file, rule id and line instead of
 //! stopping at the first.
+//!
+//! Rule files may come from the change under review, so reading them is
+//! bounded: only regular files are read (no FIFO, device or socket; no
+//! symbolic link inside a rules folder), each at most
+//! [`RULE_FILE_MAX_BYTES`]; at most [`MAX_REPOSITORY_RULES`] rules come from
+//! files, each with at most [`MAX_CONSTRAINTS_PER_RULE`] constraints and
+//! [`MAX_QUERIES_PER_RULE`] queries. The embedded library is not counted.
 
 use super::compile::{compile, CompileError, Origin, Rule, RuleSet};
 use super::library;
@@ -8,7 +15,21 @@ use super::model::SerializableRule;
 use crate::yaml;
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// Largest rule file read, in bytes (1 MiB).
+pub const RULE_FILE_MAX_BYTES: usize = yaml::CONFIG_MAX_BYTES;
+/// Most rules loaded from files (`--rules`, `rules.paths`); the embedded
+/// library does not count.
+pub const MAX_REPOSITORY_RULES: usize = 1000;
+/// Most `where` constraints in one rule.
+pub const MAX_CONSTRAINTS_PER_RULE: usize = 32;
+/// Most tree-sitter queries in one rule (its `query` and every sub-query).
+pub const MAX_QUERIES_PER_RULE: usize = 32;
+
+/// The origin file of the embedded library's rules starts with this.
+const EMBEDDED_PREFIX: &str = "<embedded>/";
 
 /// Where to read rules from.
 #[derive(Debug, Clone)]
@@ -55,14 +76,62 @@ pub fn load_rules(sources: &[RuleSource]) -> (RuleSet, Vec<RuleError>) {
         match source {
             RuleSource::Embedded => {
                 for (name, text) in library::EMBEDDED {
-                    load_text(&format!("<embedded>/{name}"), text, &mut rules, &mut errors);
+                    load_text(
+                        &format!("{EMBEDDED_PREFIX}{name}"),
+                        text,
+                        &mut rules,
+                        &mut errors,
+                    );
                 }
             }
             RuleSource::Path(path) => load_path(path, &mut rules, &mut errors),
         }
     }
+    cap_repository_rules(&mut rules, &mut errors);
     check_duplicates(&mut rules, &mut errors);
     (RuleSet { rules }, errors)
+}
+
+fn from_files(rule: &Rule) -> bool {
+    !rule.origin.file.starts_with(EMBEDDED_PREFIX)
+}
+
+/// How many more rules files may add.
+fn room_left(rules: &[Rule]) -> usize {
+    MAX_REPOSITORY_RULES.saturating_sub(rules.iter().filter(|r| from_files(r)).count())
+}
+
+/// Keeps the first [`MAX_REPOSITORY_RULES`] rules from files; one error names
+/// where the first rule past the cap stands.
+fn cap_repository_rules(rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    let mut seen = 0usize;
+    let mut refused: Option<Origin> = None;
+    rules.retain(|rule| {
+        if !from_files(rule) {
+            return true;
+        }
+        seen += 1;
+        if seen > MAX_REPOSITORY_RULES {
+            refused.get_or_insert_with(|| rule.origin.clone());
+            return false;
+        }
+        true
+    });
+    if let Some(origin) = refused {
+        errors.push(cap_error(&origin.file, Some(origin.line)));
+    }
+}
+
+fn cap_error(file: &str, line: Option<usize>) -> RuleError {
+    RuleError {
+        file: file.to_string(),
+        line,
+        column: None,
+        rule_id: None,
+        message: format!(
+            "more than {MAX_REPOSITORY_RULES} rules from files: this rule and every later one are not loaded (expected at most {MAX_REPOSITORY_RULES}; the embedded library does not count)"
+        ),
+    }
 }
 
 fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
@@ -73,27 +142,82 @@ fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
         rule_id: None,
         message,
     };
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = ignore::WalkBuilder::new(path)
-            .standard_filters(false)
-            .build()
-            .filter_map(Result::ok)
-            .map(|e| e.into_path())
-            .filter(|p| p.is_file() && is_rule_file(p))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            errors.push(file_error(
-                "no rule files (*.yml, *.yaml) in this folder".into(),
-            ));
+    // A path named on the command line or in the configuration may be a
+    // symbolic link; the files inside a folder may not.
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            errors.push(file_error("no such file or folder".into()));
+            return;
         }
-        for file in files {
-            load_file(&file, rules, errors);
+        Err(e) => {
+            errors.push(file_error(format!("cannot read: {}", e.kind())));
+            return;
         }
-    } else if path.exists() {
-        load_file(path, rules, errors);
-    } else {
-        errors.push(file_error("no such file or folder".into()));
+    };
+    if !meta.is_dir() {
+        load_file(path, &meta, rules, errors);
+        return;
+    }
+    let mut files = Vec::new();
+    for entry in ignore::WalkBuilder::new(path)
+        .standard_filters(false)
+        .follow_links(false)
+        .build()
+    {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(file_error(format!("cannot read the folder: {e}")));
+                continue;
+            }
+        };
+        let Some(kind) = entry.file_type() else {
+            continue;
+        };
+        let p = entry.into_path();
+        if kind.is_dir() || (!is_rule_file(&p) && kind.is_file()) {
+            continue;
+        }
+        if kind.is_symlink() {
+            errors.push(RuleError {
+                message: "a symbolic link: rule files inside a folder are read only when they are regular files (name the target with --rules if it is meant)".into(),
+                ..file_error(String::new())
+            }.with_file(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() && !errors.iter().any(|e| Path::new(&e.file).starts_with(path)) {
+        errors.push(file_error(
+            "no rule files (*.yml, *.yaml) in this folder".into(),
+        ));
+    }
+    for file in files {
+        if room_left(rules) == 0 {
+            errors.push(cap_error(&file.display().to_string(), None));
+            return;
+        }
+        match std::fs::symlink_metadata(&file) {
+            Ok(meta) => load_file(&file, &meta, rules, errors),
+            Err(e) => errors.push(
+                RuleError {
+                    message: format!("cannot read: {}", e.kind()),
+                    ..file_error(String::new())
+                }
+                .with_file(&file),
+            ),
+        }
+    }
+}
+
+impl RuleError {
+    fn with_file(self, file: &Path) -> Self {
+        RuleError {
+            file: file.display().to_string(),
+            ..self
+        }
     }
 }
 
@@ -104,21 +228,103 @@ fn is_rule_file(path: &Path) -> bool {
     )
 }
 
-fn load_file(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_text(&path.display().to_string(), &text, rules, errors),
-        Err(e) => errors.push(RuleError {
-            file: path.display().to_string(),
+/// Reads one rule file whose metadata is `meta` (taken before opening it, so
+/// that a FIFO is never opened) and loads its rules.
+fn load_file(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    rules: &mut Vec<Rule>,
+    errors: &mut Vec<RuleError>,
+) {
+    let file = path.display().to_string();
+    match read_rule_file(path, meta) {
+        Ok(text) => load_documents(&file, &text, rules, errors, room_left(rules)),
+        Err(message) => errors.push(RuleError {
+            file,
             line: None,
             column: None,
             rule_id: None,
-            message: format!("cannot read rule file: {e}"),
+            message,
         }),
+    }
+}
+
+/// The text of a regular file of at most [`RULE_FILE_MAX_BYTES`], or what is wrong.
+fn read_rule_file(path: &Path, meta: &std::fs::Metadata) -> Result<String, String> {
+    let not_regular =
+        |kind: &str| format!("{kind}, not a regular file: expected a rule file (*.yml, *.yaml)");
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(meta)));
+    }
+    let too_big = |len: u64| {
+        format!(
+            "cannot read rule file: {}",
+            yaml::too_large(
+                usize::try_from(len).unwrap_or(usize::MAX),
+                RULE_FILE_MAX_BYTES
+            )
+        )
+    };
+    if meta.len() > RULE_FILE_MAX_BYTES as u64 {
+        return Err(too_big(meta.len()));
+    }
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read rule file: {}", e.kind()))?;
+    // The file may have been swapped since the check: look at what was opened.
+    let opened = file
+        .metadata()
+        .map_err(|e| format!("cannot read rule file: {}", e.kind()))?;
+    if !opened.is_file() {
+        return Err(not_regular(file_kind(&opened)));
+    }
+    let mut bytes = Vec::new();
+    file.take(RULE_FILE_MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read rule file: {}", e.kind()))?;
+    if bytes.len() > RULE_FILE_MAX_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read rule file: not valid UTF-8 (at byte {}): expected UTF-8 text",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// What a file that is not a regular file is, for the message.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
     }
 }
 
 /// Loads every document of one rule file's text.
 pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    load_documents(file, text, rules, errors, usize::MAX);
+}
+
+/// Loads the documents of one rule file, at most `room` of them (the rest
+/// are refused with one error at the first one left out).
+fn load_documents(
+    file: &str,
+    text: &str,
+    rules: &mut Vec<Rule>,
+    errors: &mut Vec<RuleError>,
+    room: usize,
+) {
     let docs = yaml::documents(text);
     if docs.is_empty() {
         errors.push(RuleError {
@@ -129,7 +335,11 @@ pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec
             message: "the file holds no rule".into(),
         });
     }
-    for doc in docs {
+    for (count, doc) in docs.into_iter().enumerate() {
+        if count == room {
+            errors.push(cap_error(file, Some(doc.first_line)));
+            return;
+        }
         let rule_id = peek_id(doc.text);
         let raw: SerializableRule = match yaml::from_document(&doc) {
             Ok(raw) => raw,
@@ -144,27 +354,76 @@ pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec
                 continue;
             }
         };
+        let index = yaml::KeyIndex::new(&doc);
         let origin = Origin {
             file: file.to_string(),
-            line: yaml::key_line(&doc, "id", 0).unwrap_or(doc.first_line),
+            line: index.key_line("id", 0).unwrap_or(doc.first_line),
         };
+        if let Some(message) = too_many_parts(&raw) {
+            errors.push(RuleError {
+                file: file.to_string(),
+                line: Some(origin.line),
+                column: None,
+                rule_id: Some(raw.id.clone()),
+                message,
+            });
+            continue;
+        }
         let id = raw.id.clone();
         match compile(raw, origin) {
             Ok(rule) => rules.push(rule),
             Err(problems) => {
                 for problem in problems {
-                    errors.push(locate(file, &doc, &id, problem));
+                    errors.push(locate(file, &doc, &index, &id, problem));
                 }
             }
         }
     }
 }
 
-fn locate(file: &str, doc: &yaml::Document<'_>, id: &str, problem: CompileError) -> RuleError {
-    let key_line = yaml::key_line(doc, problem.key, problem.occurrence);
+/// Refuses a rule with more constraints or queries than the caps: each
+/// query costs compiling and running it on every file.
+fn too_many_parts(raw: &SerializableRule) -> Option<String> {
+    if raw.constraints.len() > MAX_CONSTRAINTS_PER_RULE {
+        return Some(format!(
+            "{} constraints under `where`: expected at most {MAX_CONSTRAINTS_PER_RULE}",
+            raw.constraints.len()
+        ));
+    }
+    let count = |q: &Option<super::model::OneOrMany>| match q {
+        Some(super::model::OneOrMany::One(_)) => 1,
+        Some(super::model::OneOrMany::Many(many)) => many.len(),
+        None => 0,
+    };
+    let queries = 1 + raw
+        .constraints
+        .iter()
+        .map(|c| {
+            count(&c.has)
+                + count(&c.not_has)
+                + c.scope
+                    .as_ref()
+                    .map_or(0, |s| count(&s.contains) + count(&s.not_contains))
+        })
+        .sum::<usize>();
+    (queries > MAX_QUERIES_PER_RULE).then(|| {
+        format!(
+            "{queries} queries (`query` and sub-queries): expected at most {MAX_QUERIES_PER_RULE}"
+        )
+    })
+}
+
+fn locate(
+    file: &str,
+    doc: &yaml::Document<'_>,
+    index: &yaml::KeyIndex<'_>,
+    id: &str,
+    problem: CompileError,
+) -> RuleError {
+    let key_line = index.key_line(problem.key, problem.occurrence);
     let (line, column) = match (key_line, problem.inner) {
         (Some(k), Some((row, col))) => {
-            let (line, indent) = yaml::value_start(doc, k);
+            let (line, indent) = index.value_start(k);
             (Some(line + row), Some(col + indent + 1))
         }
         (Some(k), None) => (Some(k), None),
@@ -179,14 +438,19 @@ fn locate(file: &str, doc: &yaml::Document<'_>, id: &str, problem: CompileError)
     }
 }
 
-/// Best-effort id of a document that failed to deserialize, for the error.
+/// Best-effort id of a document that failed to deserialize, for the error;
+/// only a value shaped like a rule id is repeated.
 fn peek_id(text: &str) -> Option<String> {
     text.lines().find_map(|l| {
         let value = l
             .strip_prefix("id:")?
             .trim()
             .trim_matches(|c| c == '"' || c == '\'');
-        (!value.is_empty()).then(|| value.to_string())
+        let id_like = (1..=100).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/-_.".contains(&b));
+        id_like.then(|| value.to_string())
     })
 }
 
