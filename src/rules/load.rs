@@ -15,7 +15,6 @@ use super::model::SerializableRule;
 use crate::yaml;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Largest rule file read, in bytes (1 MiB).
@@ -156,7 +155,7 @@ fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
         }
     };
     if !meta.is_dir() {
-        load_file(path, &meta, rules, errors);
+        load_file(path, true, rules, errors);
         return;
     }
     let mut files = Vec::new();
@@ -176,7 +175,7 @@ fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
             continue;
         };
         let p = entry.into_path();
-        if kind.is_dir() || (!is_rule_file(&p) && kind.is_file()) {
+        if kind.is_dir() || !is_rule_file(&p) {
             continue;
         }
         if kind.is_symlink() {
@@ -199,16 +198,7 @@ fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
             errors.push(cap_error(&file.display().to_string(), None));
             return;
         }
-        match std::fs::symlink_metadata(&file) {
-            Ok(meta) => load_file(&file, &meta, rules, errors),
-            Err(e) => errors.push(
-                RuleError {
-                    message: format!("cannot read: {}", e.kind()),
-                    ..file_error(String::new())
-                }
-                .with_file(&file),
-            ),
-        }
+        load_file(&file, false, rules, errors);
     }
 }
 
@@ -228,86 +218,19 @@ fn is_rule_file(path: &Path) -> bool {
     )
 }
 
-/// Reads one rule file whose metadata is `meta` (taken before opening it, so
-/// that a FIFO is never opened) and loads its rules.
-fn load_file(
-    path: &Path,
-    meta: &std::fs::Metadata,
-    rules: &mut Vec<Rule>,
-    errors: &mut Vec<RuleError>,
-) {
+/// Reads one rule file (a symbolic link only when `follow`: a path named by
+/// the user) and loads its rules.
+fn load_file(path: &Path, follow: bool, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
     let file = path.display().to_string();
-    match read_rule_file(path, meta) {
+    match crate::textfile::read(path, RULE_FILE_MAX_BYTES, follow) {
         Ok(text) => load_documents(&file, &text, rules, errors, room_left(rules)),
-        Err(message) => errors.push(RuleError {
+        Err(e) => errors.push(RuleError {
             file,
             line: None,
             column: None,
             rule_id: None,
-            message,
+            message: format!("cannot read rule file: {e}: expected a regular UTF-8 file (*.yml, *.yaml) of at most {RULE_FILE_MAX_BYTES} bytes"),
         }),
-    }
-}
-
-/// The text of a regular file of at most [`RULE_FILE_MAX_BYTES`], or what is wrong.
-fn read_rule_file(path: &Path, meta: &std::fs::Metadata) -> Result<String, String> {
-    let not_regular =
-        |kind: &str| format!("{kind}, not a regular file: expected a rule file (*.yml, *.yaml)");
-    if !meta.is_file() {
-        return Err(not_regular(file_kind(meta)));
-    }
-    let too_big = |len: u64| {
-        format!(
-            "cannot read rule file: {}",
-            yaml::too_large(
-                usize::try_from(len).unwrap_or(usize::MAX),
-                RULE_FILE_MAX_BYTES
-            )
-        )
-    };
-    if meta.len() > RULE_FILE_MAX_BYTES as u64 {
-        return Err(too_big(meta.len()));
-    }
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read rule file: {}", e.kind()))?;
-    // The file may have been swapped since the check: look at what was opened.
-    let opened = file
-        .metadata()
-        .map_err(|e| format!("cannot read rule file: {}", e.kind()))?;
-    if !opened.is_file() {
-        return Err(not_regular(file_kind(&opened)));
-    }
-    let mut bytes = Vec::new();
-    file.take(RULE_FILE_MAX_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read rule file: {}", e.kind()))?;
-    if bytes.len() > RULE_FILE_MAX_BYTES {
-        return Err(too_big(bytes.len() as u64));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "cannot read rule file: not valid UTF-8 (at byte {}): expected UTF-8 text",
-            e.utf8_error().valid_up_to()
-        )
-    })
-}
-
-/// What a file that is not a regular file is, for the message.
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a folder"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_block_device() || t.is_char_device() {
-        "a device"
-    } else {
-        "a special file"
     }
 }
 
