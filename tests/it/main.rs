@@ -11,3 +11,4 @@ mod library;
 mod reports;
 mod robustness;
 mod scan;
+mod security_yaml;
