@@ -127,7 +127,7 @@ impl Scanner<'_> {
 
     fn run(&mut self, limit: usize) -> Option<(usize, usize)> {
         loop {
-            self.to_next_token();
+            self.skip_to_next_token();
             if self.eof() {
                 return None;
             }
@@ -144,7 +144,7 @@ impl Scanner<'_> {
     }
 
     /// Skips blanks, line breaks and comments up to the next token.
-    fn to_next_token(&mut self) {
+    fn skip_to_next_token(&mut self) {
         loop {
             while self.at(0) == b' '
                 || (self.at(0) == b'\t' && (self.depth > 0 || !self.key_allowed))
