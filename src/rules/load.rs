@@ -419,3 +419,57 @@ fn check_duplicates(rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
     }
     *rules = keep;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_with(extra: &str) -> String {
+        format!(
+            "id: t/x\nlanguage: go\nseverity: warning\nmessage: m\nquery: (identifier) @x\n{extra}"
+        )
+    }
+
+    fn load(text: &str) -> (Vec<Rule>, Vec<RuleError>) {
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("r.yml", text, &mut rules, &mut errors);
+        (rules, errors)
+    }
+
+    #[test]
+    fn constraints_and_queries_per_rule_are_capped() {
+        let many = "  - inside: [function_declaration]\n".repeat(MAX_CONSTRAINTS_PER_RULE + 1);
+        let (rules, errors) = load(&rule_with(&format!("where:\n{many}")));
+        assert!(rules.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "r.yml:1: rule `t/x`: 33 constraints under `where`: expected at most 32"
+        );
+        let queries = "    - (identifier) @y\n".repeat(MAX_QUERIES_PER_RULE);
+        let (rules, errors) = load(&rule_with(&format!("where:\n  - has:\n{queries}")));
+        assert!(rules.is_empty());
+        assert!(
+            errors[0]
+                .message
+                .starts_with("33 queries (`query` and sub-queries): expected at most 32"),
+            "{errors:?}"
+        );
+        let within = "  - inside: [function_declaration]\n".repeat(MAX_CONSTRAINTS_PER_RULE);
+        let (rules, errors) = load(&rule_with(&format!("where:\n{within}")));
+        assert_eq!((rules.len(), errors.len()), (1, 0), "{errors:?}");
+    }
+
+    #[test]
+    fn the_library_is_within_every_cap() {
+        let (set, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(set.rules.iter().all(|r| !from_files(r)));
+    }
+
+    #[test]
+    fn an_id_that_does_not_look_like_one_is_not_repeated() {
+        assert_eq!(peek_id("id: go/x-1\n"), Some("go/x-1".into()));
+        assert_eq!(peek_id("id: https://u:SECRET@h\n"), None);
+    }
+}
