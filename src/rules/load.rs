@@ -117,23 +117,38 @@ fn cap_repository_rules(rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
         true
     });
     if let Some(origin) = refused {
-        errors.push(cap_error(&origin.file, Some(origin.line)));
+        report_cap(errors, &origin.file, Some(origin.line));
     }
 }
 
-fn cap_error(file: &str, line: Option<usize>) -> RuleError {
-    RuleError {
-        file: file.to_string(),
-        line,
-        column: None,
-        rule_id: None,
-        message: format!(
-            "more than {MAX_REPOSITORY_RULES} rules from files: this rule and every later one are not loaded (expected at most {MAX_REPOSITORY_RULES}; the embedded library does not count)"
-        ),
+fn cap_message() -> String {
+    format!(
+        "more than {MAX_REPOSITORY_RULES} rules from files: this rule and every later one are not loaded (expected at most {MAX_REPOSITORY_RULES}; the embedded library does not count)"
+    )
+}
+
+/// Whether the cap has been reached and said so: nothing more is read then.
+fn cap_reported(errors: &[RuleError]) -> bool {
+    errors.iter().any(|e| e.message == cap_message())
+}
+
+/// One error, where the cap was first reached.
+fn report_cap(errors: &mut Vec<RuleError>, file: &str, line: Option<usize>) {
+    if !cap_reported(errors) {
+        errors.push(RuleError {
+            file: file.to_string(),
+            line,
+            column: None,
+            rule_id: None,
+            message: cap_message(),
+        });
     }
 }
 
 fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    if room_left(rules) == 0 && cap_reported(errors) {
+        return;
+    }
     let file_error = |message: String| RuleError {
         file: path.display().to_string(),
         line: None,
@@ -195,7 +210,7 @@ fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
     }
     for file in files {
         if room_left(rules) == 0 {
-            errors.push(cap_error(&file.display().to_string(), None));
+            report_cap(errors, &file.display().to_string(), None);
             return;
         }
         load_file(&file, false, rules, errors);
@@ -260,7 +275,7 @@ fn load_documents(
     }
     for (count, doc) in docs.into_iter().enumerate() {
         if count == room {
-            errors.push(cap_error(file, Some(doc.first_line)));
+            report_cap(errors, file, Some(doc.first_line));
             return;
         }
         let rule_id = peek_id(doc.text);
@@ -465,6 +480,30 @@ mod tests {
         let (set, errors) = load_rules(&[RuleSource::Embedded]);
         assert!(errors.is_empty(), "{errors:?}");
         assert!(set.rules.iter().all(|r| !from_files(r)));
+    }
+
+    #[test]
+    fn the_rule_cap_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let docs: Vec<String> = (0..MAX_REPOSITORY_RULES + 5)
+            .map(|i| rule_with("").replace("t/x", &format!("t/x{i}")))
+            .collect();
+        for name in ["a.yml", "b.yml"] {
+            std::fs::write(dir.path().join(name), docs.join("---\n")).unwrap();
+        }
+        let sources = [
+            RuleSource::Path(dir.path().join("a.yml")),
+            RuleSource::Path(dir.path().join("b.yml")),
+            RuleSource::Path(dir.path().to_path_buf()),
+        ];
+        let (set, errors) = load_rules(&sources);
+        assert_eq!(set.rules.len(), MAX_REPOSITORY_RULES);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].to_string().ends_with(&format!(
+            "a.yml:{}: {}",
+            6 * MAX_REPOSITORY_RULES + 1,
+            cap_message()
+        )));
     }
 
     #[test]
