@@ -328,7 +328,8 @@ fn place(doc: &yaml::Document<'_>, values: Vec<(String, String)>, out: &mut Vec<
 /// The texts that stand on `line` as a whole YAML value, with their byte
 /// offsets: after the first `:`, after leading `- ` markers, after
 /// `docker://`, each without its quotes, up to a quote, a ` #` comment or
-/// the end of the line. A few per line, so indexing a file is linear.
+/// the end of the line; and every quoted text. Few per line, and together
+/// no longer than the line, so indexing a file is linear.
 fn value_candidates(line: &str) -> Vec<(usize, &str)> {
     let mut starts = Vec::new();
     let content = line.trim_start();
@@ -368,6 +369,19 @@ fn value_candidates(line: &str) -> Vec<(usize, &str)> {
         if whole.len() != candidate.len() && !whole.is_empty() {
             out.push((begin, whole));
         }
+    }
+    // Every quoted text, as in flow style `{image: "nginx:1.27"}`: the
+    // segments do not overlap, so this too is linear in the line.
+    let mut from = 0;
+    while let Some(open) = line[from..].find(['"', '\'']).map(|o| from + o) {
+        let quote = &line[open..open + 1];
+        let Some(close) = line[open + 1..].find(quote).map(|c| open + 1 + c) else {
+            break;
+        };
+        if close > open + 1 {
+            out.push((open + 1, &line[open + 1..close]));
+        }
+        from = close + 1;
     }
     out
 }
@@ -521,6 +535,24 @@ data:
         assert_eq!(found[0], ("registry.example.com/app:v1.4.0".into(), 3));
         assert_eq!(found[1].1, 6);
         assert!(found[1].0.starts_with("redis@sha256:"));
+    }
+
+    #[test]
+    fn flow_style_and_repeated_images_keep_their_lines() {
+        let text = "kind: Pod\nspec:\n  containers: [{name: a, image: \"nginx:1\"}]\n  initContainers:\n    - image: 'nginx:1' # again\n    - {image: \"busybox:1\"}\n";
+        let found: Vec<(String, usize, usize)> = images(text, Kind::Kubernetes)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.image, m.line, m.column))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("nginx:1".into(), 3, 34),
+                ("nginx:1".into(), 5, 15),
+                ("busybox:1".into(), 6, 16),
+            ]
+        );
     }
 
     #[test]
