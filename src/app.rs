@@ -300,7 +300,7 @@ pub(crate) fn scan_change(
         let severity = images.downgrade.unwrap_or(Severity::Warning);
         for (rel, before) in &review.image_files_before {
             let path = crate::scan::display_path(&review.workdir.join(rel));
-            if let Ok(now) = std::fs::read_to_string(&path) {
+            if let Ok(now) = crate::textfile::read(&path, crate::yaml::MANIFEST_MAX_BYTES, false) {
                 outcome.findings.extend(crate::policy::scan::downgrades(
                     &path, before, &now, severity,
                 ));

@@ -11,6 +11,9 @@ const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
 const OFFICIAL_REPO_PREFIX: &str = "library/";
 /// Longest repository path Docker accepts.
 pub const PATH_MAX: usize = 255;
+/// Longest reference parsed at all, in bytes: Docker's parts (a 255-byte
+/// path, a 128-byte tag, a digest, a host) fit well within it.
+pub const MAX_LENGTH: usize = 4096;
 
 /// A parsed, normalized reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,6 +28,8 @@ pub struct Reference {
 pub enum ReferenceError {
     #[error("the reference is empty")]
     Empty,
+    #[error("the reference is {0} bytes: expected at most {MAX_LENGTH}")]
+    TooLong(usize),
     #[error("repository name `{0}` must be lowercase")]
     Uppercase(String),
     #[error("`{0}` is a 64-character hexadecimal string, which Docker reads as an image id, not a repository name")]
@@ -99,6 +104,9 @@ fn split_domain(name: &str) -> (String, String) {
 pub fn parse(input: &str) -> Result<Reference, ReferenceError> {
     if input.is_empty() {
         return Err(ReferenceError::Empty);
+    }
+    if input.len() > MAX_LENGTH {
+        return Err(ReferenceError::TooLong(input.len()));
     }
     let g = grammar();
     if g.hex_identifier.is_match(input) {
@@ -310,6 +318,8 @@ mod tests {
         assert_eq!(parse(&too_long), Err(ReferenceError::PathTooLong(256)));
         assert!(matches!(parse(HEX), Err(ReferenceError::HexIdentifier(_))));
         assert_eq!(parse(""), Err(ReferenceError::Empty));
+        let huge = format!("acme/app:{}", "a".repeat(MAX_LENGTH));
+        assert_eq!(parse(&huge), Err(ReferenceError::TooLong(huge.len())));
     }
 
     #[test]

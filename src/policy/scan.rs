@@ -37,9 +37,11 @@ pub fn image_files(roots: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Checks the images of `files` against `policy` (environment `env`),
-/// adding findings and notices to `outcome`. Returns true if and only if a
-/// file could not be read as its kind (each is reported on stderr with its
-/// line; the other files are still checked).
+/// adding findings and notices to `outcome`. A file that cannot be read (not
+/// a regular file, over the size cap, not UTF-8) is a notice and is not
+/// checked, as for source files. Returns true if and only if a file could
+/// not be read as its kind (each is reported on stderr with its line; the
+/// other files are still checked).
 pub fn check_files(
     files: &[PathBuf],
     env: &str,
@@ -48,11 +50,17 @@ pub fn check_files(
 ) -> bool {
     let mut bad_files = false;
     for path in files {
-        let text = match std::fs::read_to_string(path) {
+        let text = match read_image_file(path) {
             Ok(t) => t,
-            Err(e) => {
-                crate::say!("error: {}: cannot read: {e}", path.display());
-                bad_files = true;
+            Err(message) => {
+                // Like a source file that cannot be read: a notice, not
+                // checked, and (in a change) a gate that fails by
+                // `fail_on_skipped`: padding a Dockerfile must not hide its images.
+                outcome.not_scanned.push(path.clone());
+                outcome.notices.push(Notice {
+                    path: path.clone(),
+                    message,
+                });
                 continue;
             }
         };
@@ -116,12 +124,29 @@ pub fn check_files(
     bad_files
 }
 
+/// The text of an image file, or the notice that says why it was not read:
+/// only regular files (no symbolic link, which could point outside the
+/// checkout) of at most [`crate::yaml::MANIFEST_MAX_BYTES`].
+fn read_image_file(path: &std::path::Path) -> Result<String, String> {
+    use crate::textfile::ReadError;
+    crate::textfile::read(path, crate::yaml::MANIFEST_MAX_BYTES, false).map_err(|e| match e {
+        ReadError::TooLarge(..) => {
+            format!("skipped: {e} for image files: its images are not checked")
+        }
+        ReadError::NotRegular(_) => {
+            format!("skipped: {e}: image files are read only when they are regular files")
+        }
+        ReadError::NotUtf8(_) => format!("skipped: {e}"),
+        ReadError::Io(kind) => format!("skipped: cannot read: {kind}"),
+    })
+}
+
 /// The `appVersion` of the chart beside a values file.
 fn app_version(values: &std::path::Path) -> Option<String> {
     let dir = values.parent()?;
-    let chart = ["Chart.yaml", "Chart.yml"]
-        .iter()
-        .find_map(|n| std::fs::read_to_string(dir.join(n)).ok())?;
+    let chart = ["Chart.yaml", "Chart.yml"].iter().find_map(|n| {
+        crate::textfile::read(&dir.join(n), crate::yaml::CONFIG_MAX_BYTES, false).ok()
+    })?;
     let parsed: serde_json::Value = crate::yaml::from_str(&chart).ok()?;
     match parsed.get("appVersion")? {
         serde_json::Value::String(s) => Some(s.clone()),

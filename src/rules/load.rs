@@ -1,6 +1,13 @@
 //! Loads rule files (embedded library, files, folders) into a [`RuleSet`],
 //! collecting every problem with its file, rule id and line instead of
 //! stopping at the first.
+//!
+//! Rule files may come from the change under review, so reading them is
+//! bounded: only regular files are read (no FIFO, device or socket; no
+//! symbolic link inside a rules folder), each at most
+//! [`RULE_FILE_MAX_BYTES`]; at most [`MAX_REPOSITORY_RULES`] rules come from
+//! files, each with at most [`MAX_CONSTRAINTS_PER_RULE`] constraints and
+//! [`MAX_QUERIES_PER_RULE`] queries. The embedded library is not counted.
 
 use super::compile::{compile, CompileError, Origin, Rule, RuleSet};
 use super::library;
@@ -9,6 +16,19 @@ use crate::yaml;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// Largest rule file read, in bytes (1 MiB).
+pub const RULE_FILE_MAX_BYTES: usize = yaml::CONFIG_MAX_BYTES;
+/// Most rules loaded from files (`--rules`, `rules.paths`); the embedded
+/// library does not count.
+pub const MAX_REPOSITORY_RULES: usize = 1000;
+/// Most `where` constraints in one rule.
+pub const MAX_CONSTRAINTS_PER_RULE: usize = 32;
+/// Most tree-sitter queries in one rule (its `query` and every sub-query).
+pub const MAX_QUERIES_PER_RULE: usize = 32;
+
+/// The origin file of the embedded library's rules starts with this.
+const EMBEDDED_PREFIX: &str = "<embedded>/";
 
 /// Where to read rules from.
 #[derive(Debug, Clone)]
@@ -57,18 +77,81 @@ pub fn load_rules(sources: &[RuleSource]) -> (RuleSet, Vec<RuleError>) {
         match source {
             RuleSource::Embedded => {
                 for (name, text) in library::EMBEDDED {
-                    load_text(&format!("<embedded>/{name}"), text, &mut rules, &mut errors);
+                    load_text(
+                        &format!("{EMBEDDED_PREFIX}{name}"),
+                        text,
+                        &mut rules,
+                        &mut errors,
+                    );
                 }
             }
             RuleSource::Path(path) => load_path(path, &mut rules, &mut errors),
             RuleSource::Text { file, text } => load_text(file, text, &mut rules, &mut errors),
         }
     }
+    cap_repository_rules(&mut rules, &mut errors);
     check_duplicates(&mut rules, &mut errors);
     (RuleSet { rules }, errors)
 }
 
+fn from_files(rule: &Rule) -> bool {
+    !rule.origin.file.starts_with(EMBEDDED_PREFIX)
+}
+
+/// How many more rules files may add.
+fn room_left(rules: &[Rule]) -> usize {
+    MAX_REPOSITORY_RULES.saturating_sub(rules.iter().filter(|r| from_files(r)).count())
+}
+
+/// Keeps the first [`MAX_REPOSITORY_RULES`] rules from files; one error names
+/// where the first rule past the cap stands.
+fn cap_repository_rules(rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    let mut seen = 0usize;
+    let mut refused: Option<Origin> = None;
+    rules.retain(|rule| {
+        if !from_files(rule) {
+            return true;
+        }
+        seen += 1;
+        if seen > MAX_REPOSITORY_RULES {
+            refused.get_or_insert_with(|| rule.origin.clone());
+            return false;
+        }
+        true
+    });
+    if let Some(origin) = refused {
+        report_cap(errors, &origin.file, Some(origin.line));
+    }
+}
+
+fn cap_message() -> String {
+    format!(
+        "more than {MAX_REPOSITORY_RULES} rules from files: this rule and every later one are not loaded (expected at most {MAX_REPOSITORY_RULES}; the embedded library does not count)"
+    )
+}
+
+/// Whether the cap has been reached and said so: nothing more is read then.
+fn cap_reported(errors: &[RuleError]) -> bool {
+    errors.iter().any(|e| e.message == cap_message())
+}
+
+/// One error, where the cap was first reached.
+fn report_cap(errors: &mut Vec<RuleError>, file: &str, line: Option<usize>) {
+    if !cap_reported(errors) {
+        errors.push(RuleError {
+            file: file.to_string(),
+            line,
+            column: None,
+            rule_id: None,
+            message: cap_message(),
+        });
+    }
+}
+
 fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    if room_left(rules) == 0 && cap_reported(errors) {
+        return;
+    }
     let file_error = |message: String| RuleError {
         file: path.display().to_string(),
         line: None,
@@ -76,27 +159,73 @@ fn load_path(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
         rule_id: None,
         message,
     };
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = ignore::WalkBuilder::new(path)
-            .standard_filters(false)
-            .build()
-            .filter_map(Result::ok)
-            .map(|e| e.into_path())
-            .filter(|p| p.is_file() && is_rule_file(p))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            errors.push(file_error(
-                "no rule files (*.yml, *.yaml) in this folder".into(),
-            ));
+    // A path named on the command line or in the configuration may be a
+    // symbolic link; the files inside a folder may not.
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            errors.push(file_error("no such file or folder".into()));
+            return;
         }
-        for file in files {
-            load_file(&file, rules, errors);
+        Err(e) => {
+            errors.push(file_error(format!("cannot read: {}", e.kind())));
+            return;
         }
-    } else if path.exists() {
-        load_file(path, rules, errors);
-    } else {
-        errors.push(file_error("no such file or folder".into()));
+    };
+    if !meta.is_dir() {
+        load_file(path, true, rules, errors);
+        return;
+    }
+    let mut files = Vec::new();
+    for entry in ignore::WalkBuilder::new(path)
+        .standard_filters(false)
+        .follow_links(false)
+        .build()
+    {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(file_error(format!("cannot read the folder: {e}")));
+                continue;
+            }
+        };
+        let Some(kind) = entry.file_type() else {
+            continue;
+        };
+        let p = entry.into_path();
+        if kind.is_dir() || !is_rule_file(&p) {
+            continue;
+        }
+        if kind.is_symlink() {
+            errors.push(RuleError {
+                message: "a symbolic link: rule files inside a folder are read only when they are regular files (name the target with --rules if it is meant)".into(),
+                ..file_error(String::new())
+            }.with_file(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() && !errors.iter().any(|e| Path::new(&e.file).starts_with(path)) {
+        errors.push(file_error(
+            "no rule files (*.yml, *.yaml) in this folder".into(),
+        ));
+    }
+    for file in files {
+        if room_left(rules) == 0 {
+            report_cap(errors, &file.display().to_string(), None);
+            return;
+        }
+        load_file(&file, false, rules, errors);
+    }
+}
+
+impl RuleError {
+    fn with_file(self, file: &Path) -> Self {
+        RuleError {
+            file: file.display().to_string(),
+            ..self
+        }
     }
 }
 
@@ -107,21 +236,36 @@ fn is_rule_file(path: &Path) -> bool {
     )
 }
 
-fn load_file(path: &Path, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_text(&path.display().to_string(), &text, rules, errors),
+/// Reads one rule file (a symbolic link only when `follow`: a path named by
+/// the user) and loads its rules.
+fn load_file(path: &Path, follow: bool, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    let file = path.display().to_string();
+    match crate::textfile::read(path, RULE_FILE_MAX_BYTES, follow) {
+        Ok(text) => load_documents(&file, &text, rules, errors, room_left(rules)),
         Err(e) => errors.push(RuleError {
-            file: path.display().to_string(),
+            file,
             line: None,
             column: None,
             rule_id: None,
-            message: format!("cannot read rule file: {e}"),
+            message: format!("cannot read rule file: {e}: expected a regular UTF-8 file (*.yml, *.yaml) of at most {RULE_FILE_MAX_BYTES} bytes"),
         }),
     }
 }
 
 /// Loads every document of one rule file's text.
 pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    load_documents(file, text, rules, errors, usize::MAX);
+}
+
+/// Loads the documents of one rule file, at most `room` of them (the rest
+/// are refused with one error at the first one left out).
+fn load_documents(
+    file: &str,
+    text: &str,
+    rules: &mut Vec<Rule>,
+    errors: &mut Vec<RuleError>,
+    room: usize,
+) {
     let docs = yaml::documents(text);
     if docs.is_empty() {
         errors.push(RuleError {
@@ -132,7 +276,11 @@ pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec
             message: "the file holds no rule".into(),
         });
     }
-    for doc in docs {
+    for (count, doc) in docs.into_iter().enumerate() {
+        if count == room {
+            report_cap(errors, file, Some(doc.first_line));
+            return;
+        }
         let rule_id = peek_id(doc.text);
         let raw: SerializableRule = match yaml::from_document(&doc) {
             Ok(raw) => raw,
@@ -147,27 +295,76 @@ pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec
                 continue;
             }
         };
+        let index = yaml::KeyIndex::new(&doc);
         let origin = Origin {
             file: file.to_string(),
-            line: yaml::key_line(&doc, "id", 0).unwrap_or(doc.first_line),
+            line: index.key_line("id", 0).unwrap_or(doc.first_line),
         };
+        if let Some(message) = too_many_parts(&raw) {
+            errors.push(RuleError {
+                file: file.to_string(),
+                line: Some(origin.line),
+                column: None,
+                rule_id: Some(raw.id.clone()),
+                message,
+            });
+            continue;
+        }
         let id = raw.id.clone();
         match compile(raw, origin) {
             Ok(rule) => rules.push(rule),
             Err(problems) => {
                 for problem in problems {
-                    errors.push(locate(file, &doc, &id, problem));
+                    errors.push(locate(file, &doc, &index, &id, problem));
                 }
             }
         }
     }
 }
 
-fn locate(file: &str, doc: &yaml::Document<'_>, id: &str, problem: CompileError) -> RuleError {
-    let key_line = yaml::key_line(doc, problem.key, problem.occurrence);
+/// Refuses a rule with more constraints or queries than the caps: each
+/// query costs compiling and running it on every file.
+fn too_many_parts(raw: &SerializableRule) -> Option<String> {
+    if raw.constraints.len() > MAX_CONSTRAINTS_PER_RULE {
+        return Some(format!(
+            "{} constraints under `where`: expected at most {MAX_CONSTRAINTS_PER_RULE}",
+            raw.constraints.len()
+        ));
+    }
+    let count = |q: &Option<super::model::OneOrMany>| match q {
+        Some(super::model::OneOrMany::One(_)) => 1,
+        Some(super::model::OneOrMany::Many(many)) => many.len(),
+        None => 0,
+    };
+    let queries = 1 + raw
+        .constraints
+        .iter()
+        .map(|c| {
+            count(&c.has)
+                + count(&c.not_has)
+                + c.scope
+                    .as_ref()
+                    .map_or(0, |s| count(&s.contains) + count(&s.not_contains))
+        })
+        .sum::<usize>();
+    (queries > MAX_QUERIES_PER_RULE).then(|| {
+        format!(
+            "{queries} queries (`query` and sub-queries): expected at most {MAX_QUERIES_PER_RULE}"
+        )
+    })
+}
+
+fn locate(
+    file: &str,
+    doc: &yaml::Document<'_>,
+    index: &yaml::KeyIndex<'_>,
+    id: &str,
+    problem: CompileError,
+) -> RuleError {
+    let key_line = index.key_line(problem.key, problem.occurrence);
     let (line, column) = match (key_line, problem.inner) {
         (Some(k), Some((row, col))) => {
-            let (line, indent) = yaml::value_start(doc, k);
+            let (line, indent) = index.value_start(k);
             (Some(line + row), Some(col + indent + 1))
         }
         (Some(k), None) => (Some(k), None),
@@ -182,14 +379,19 @@ fn locate(file: &str, doc: &yaml::Document<'_>, id: &str, problem: CompileError)
     }
 }
 
-/// Best-effort id of a document that failed to deserialize, for the error.
+/// Best-effort id of a document that failed to deserialize, for the error;
+/// only a value shaped like a rule id is repeated.
 fn peek_id(text: &str) -> Option<String> {
     text.lines().find_map(|l| {
         let value = l
             .strip_prefix("id:")?
             .trim()
             .trim_matches(|c| c == '"' || c == '\'');
-        (!value.is_empty()).then(|| value.to_string())
+        let id_like = (1..=100).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/-_.".contains(&b));
+        id_like.then(|| value.to_string())
     })
 }
 
@@ -234,4 +436,82 @@ fn check_duplicates(rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
         }
     }
     *rules = keep;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_with(extra: &str) -> String {
+        format!(
+            "id: t/x\nlanguage: go\nseverity: warning\nmessage: m\nquery: (identifier) @x\n{extra}"
+        )
+    }
+
+    fn load(text: &str) -> (Vec<Rule>, Vec<RuleError>) {
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("r.yml", text, &mut rules, &mut errors);
+        (rules, errors)
+    }
+
+    #[test]
+    fn constraints_and_queries_per_rule_are_capped() {
+        let many = "  - inside: [function_declaration]\n".repeat(MAX_CONSTRAINTS_PER_RULE + 1);
+        let (rules, errors) = load(&rule_with(&format!("where:\n{many}")));
+        assert!(rules.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "r.yml:1: rule `t/x`: 33 constraints under `where`: expected at most 32"
+        );
+        let queries = "    - (identifier) @y\n".repeat(MAX_QUERIES_PER_RULE);
+        let (rules, errors) = load(&rule_with(&format!("where:\n  - has:\n{queries}")));
+        assert!(rules.is_empty());
+        assert!(
+            errors[0]
+                .message
+                .starts_with("33 queries (`query` and sub-queries): expected at most 32"),
+            "{errors:?}"
+        );
+        let within = "  - inside: [function_declaration]\n".repeat(MAX_CONSTRAINTS_PER_RULE);
+        let (rules, errors) = load(&rule_with(&format!("where:\n{within}")));
+        assert_eq!((rules.len(), errors.len()), (1, 0), "{errors:?}");
+    }
+
+    #[test]
+    fn the_library_is_within_every_cap() {
+        let (set, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(set.rules.iter().all(|r| !from_files(r)));
+    }
+
+    #[test]
+    fn the_rule_cap_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let docs: Vec<String> = (0..MAX_REPOSITORY_RULES + 5)
+            .map(|i| rule_with("").replace("t/x", &format!("t/x{i}")))
+            .collect();
+        for name in ["a.yml", "b.yml"] {
+            std::fs::write(dir.path().join(name), docs.join("---\n")).unwrap();
+        }
+        let sources = [
+            RuleSource::Path(dir.path().join("a.yml")),
+            RuleSource::Path(dir.path().join("b.yml")),
+            RuleSource::Path(dir.path().to_path_buf()),
+        ];
+        let (set, errors) = load_rules(&sources);
+        assert_eq!(set.rules.len(), MAX_REPOSITORY_RULES);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].to_string().ends_with(&format!(
+            "a.yml:{}: {}",
+            6 * MAX_REPOSITORY_RULES + 1,
+            cap_message()
+        )));
+    }
+
+    #[test]
+    fn an_id_that_does_not_look_like_one_is_not_repeated() {
+        assert_eq!(peek_id("id: go/x-1\n"), Some("go/x-1".into()));
+        assert_eq!(peek_id("id: https://u:SECRET@h\n"), None);
+    }
 }

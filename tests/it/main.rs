@@ -19,3 +19,4 @@ mod security_config;
 mod security_gate;
 mod security_log;
 mod security_write;
+mod security_yaml;

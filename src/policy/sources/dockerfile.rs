@@ -3,7 +3,7 @@
 //! skipped) and `COPY --from=<image>`.
 
 use super::{ImageMention, SourceError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One logical instruction: continuation lines joined, with the line it starts on.
 struct Instruction {
@@ -48,9 +48,28 @@ fn instructions(text: &str) -> Result<Vec<Instruction>, SourceError> {
 fn split(line: usize, joined: &str, first_line: &str) -> Instruction {
     let mut words = joined.split_whitespace();
     let keyword = words.next().unwrap_or_default().to_ascii_uppercase();
+    // Words stand in order: each is searched after the one before, and once
+    // one is not on the first line no later one is (linear in the line).
+    let mut from = first_line
+        .find(keyword.as_str())
+        .or_else(|| first_line.to_ascii_uppercase().find(keyword.as_str()))
+        .map_or(0, |k| k + keyword.len());
+    let mut on_first_line = true;
     let args = words
         .map(|w| {
-            let column = first_line.find(w).map(|c| c + 1).unwrap_or(0);
+            let found = on_first_line
+                .then(|| first_line.get(from..)?.find(w))
+                .flatten();
+            let column = match found {
+                Some(at) => {
+                    from += at + w.len();
+                    from - w.len() + 1
+                }
+                None => {
+                    on_first_line = false;
+                    0
+                }
+            };
             (w.to_string(), column)
         })
         .collect();
@@ -67,11 +86,15 @@ fn substitute(text: &str, args: &HashMap<String, String>) -> (String, Option<Str
     let mut out = String::new();
     let mut missing = None;
     let mut rest = text;
+    // Once no `}` is left, none will be: do not search again for every `${`.
+    let mut braces_left = true;
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
         let (name, default, used) = if let Some(inner) = after.strip_prefix('{') {
-            match inner.find('}') {
+            let close = braces_left.then(|| inner.find('}')).flatten();
+            braces_left = close.is_some();
+            match close {
                 Some(close) => {
                     let body = &inner[..close];
                     let (n, d) = match body.split_once(":-") {
@@ -116,7 +139,7 @@ fn substitute(text: &str, args: &HashMap<String, String>) -> (String, Option<Str
 /// The image references of a Dockerfile, in order.
 pub fn images(text: &str) -> Result<Vec<ImageMention>, SourceError> {
     let mut global_args: HashMap<String, String> = HashMap::new();
-    let mut stages: Vec<String> = Vec::new();
+    let mut stages: HashSet<String> = HashSet::new();
     let mut seen_from = false;
     let mut found = Vec::new();
     for ins in instructions(text)? {
@@ -138,10 +161,10 @@ pub fn images(text: &str) -> Result<Vec<ImageMention>, SourceError> {
                         message: "`FROM` needs an image: `FROM image[:tag] [AS name]`".into(),
                     });
                 };
-                match (words.next(), words.next()) {
-                    (None, _) => {}
+                let stage = match (words.next(), words.next()) {
+                    (None, _) => None,
                     (Some((as_word, _)), Some((name, _))) if as_word.eq_ignore_ascii_case("as") => {
-                        stages.push(name.to_ascii_lowercase())
+                        Some(name.to_ascii_lowercase())
                     }
                     _ => {
                         return Err(SourceError {
@@ -149,13 +172,12 @@ pub fn images(text: &str) -> Result<Vec<ImageMention>, SourceError> {
                             message: "expected `FROM image [AS name]`".into(),
                         })
                     }
-                }
+                };
                 let (resolved, missing) = substitute(image, &global_args);
                 let lower = resolved.to_ascii_lowercase();
-                let earlier_stage = stages[..stages.len().saturating_sub(usize::from(
-                    ins.args.iter().any(|(w, _)| w.eq_ignore_ascii_case("as")),
-                ))]
-                    .contains(&lower);
+                // Only an earlier stage counts, not the one this line names.
+                let earlier_stage = stages.contains(&lower);
+                stages.extend(stage);
                 if lower == "scratch" || earlier_stage {
                     continue;
                 }
@@ -187,6 +209,7 @@ pub fn images(text: &str) -> Result<Vec<ImageMention>, SourceError> {
             _ => {}
         }
     }
+    super::check_lengths(&found)?;
     Ok(found)
 }
 

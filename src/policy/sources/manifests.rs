@@ -6,6 +6,7 @@
 use super::{ImageMention, SourceError};
 use crate::yaml;
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The kinds of YAML file that name images.
@@ -82,6 +83,7 @@ pub fn images_with(
     }
     // Maps are read in key order, not file order.
     found.sort_by_key(|m| (m.line, m.column));
+    super::check_lengths(&found)?;
     Ok(found)
 }
 
@@ -275,51 +277,113 @@ fn kubernetes(doc: &Value, out: &mut Vec<String>) {
 }
 
 /// Gives each value the line where its text stands, taking lines in order
-/// for repeated values.
+/// for repeated values. The lines are indexed once by the values they hold,
+/// so placing many images in a long file stays linear.
 fn place(doc: &yaml::Document<'_>, values: Vec<(String, String)>, out: &mut Vec<ImageMention>) {
-    let lines: Vec<&str> = doc.text.lines().collect();
-    let mut used = vec![false; lines.len()];
-    for (image, needle) in values {
-        let hit = lines.iter().enumerate().find_map(|(i, line)| {
-            if used[i] || line.trim_start().starts_with('#') {
-                return None;
+    let wanted: HashSet<&str> = values.iter().map(|(_, needle)| needle.as_str()).collect();
+    // needle -> (line index, byte offset) of every line where it stands, in order
+    let mut hits: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+    let mut lines = Vec::new();
+    for (i, line) in doc.text.lines().enumerate() {
+        lines.push(line);
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        for (at, candidate) in value_candidates(line) {
+            if let Some(needle) = wanted.get(candidate) {
+                let list = hits.entry(needle).or_default();
+                if list.last().is_none_or(|&(last, _)| last != i) {
+                    list.push((i, at));
+                }
             }
-            let column = value_column(line, &needle)?;
-            Some((i, column))
-        });
-        let (line, column) = match hit {
-            Some((i, column)) => {
+        }
+    }
+    let mut used = vec![false; lines.len()];
+    let mut cursors: HashMap<&str, usize> = HashMap::new();
+    for (image, needle) in &values {
+        let list = hits
+            .get(needle.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let cursor = cursors.entry(needle.as_str()).or_default();
+        while *cursor < list.len() && used[list[*cursor].0] {
+            *cursor += 1;
+        }
+        let (line, column) = match list.get(*cursor) {
+            Some(&(i, at)) => {
                 used[i] = true;
-                (i + doc.first_line, column)
+                (i + doc.first_line, lines[i][..at].chars().count() + 1)
             }
             None => (doc.first_line, 1),
         };
-        let unresolved = unresolved_variable(&image);
         out.push(ImageMention {
-            image,
+            image: image.clone(),
             line,
             column,
-            unresolved,
+            unresolved: unresolved_variable(image),
         });
     }
 }
 
-/// The 1-based column of `value` on `line` when it stands there as a whole
-/// YAML value (after `:`, `- `, a quote or `docker://`).
-fn value_column(line: &str, value: &str) -> Option<usize> {
-    let at = line.find(value)?;
-    let before = line[..at].trim_end();
-    let after = line[at + value.len()..].trim_start();
-    let starts = before.ends_with(':')
-        || before.ends_with('-')
-        || before.ends_with('"')
-        || before.ends_with('\'')
-        || before.ends_with("docker://");
-    let ends = after.is_empty()
-        || after.starts_with('"')
-        || after.starts_with('\'')
-        || after.starts_with('#');
-    (starts && ends).then(|| line[..at].chars().count() + 1)
+/// The texts that stand on `line` as a whole YAML value, with their byte
+/// offsets: after the first `:`, after leading `- ` markers, after
+/// `docker://`, each without its quotes, up to a quote, a ` #` comment or
+/// the end of the line; and every quoted text. Few per line, and together
+/// no longer than the line, so indexing a file is linear.
+fn value_candidates(line: &str) -> Vec<(usize, &str)> {
+    let mut starts = Vec::new();
+    let content = line.trim_start();
+    let mut after_dashes = line.len() - content.len();
+    while let Some(rest) = line[after_dashes..].strip_prefix('-') {
+        let value = rest.trim_start();
+        if value.len() == rest.len() && !rest.is_empty() {
+            break; // `-x`: no sequence marker
+        }
+        after_dashes = line.len() - value.len();
+    }
+    starts.push(after_dashes);
+    if let Some(colon) = line.find(':') {
+        starts.push(colon + 1);
+    }
+    if let Some(at) = line.find("docker://") {
+        starts.push(at + "docker://".len());
+    }
+    let mut out = Vec::new();
+    for start in starts {
+        let rest = &line[start..];
+        let value = rest.trim_start();
+        let mut begin = start + (rest.len() - value.len());
+        let value = match value.strip_prefix(['"', '\'']) {
+            Some(unquoted) => {
+                begin += 1;
+                unquoted
+            }
+            None => value,
+        };
+        let end = value.find(['"', '\'', '#']).unwrap_or(value.len());
+        let candidate = value[..end].trim_end();
+        if !candidate.is_empty() {
+            out.push((begin, candidate));
+        }
+        let whole = value.trim_end();
+        if whole.len() != candidate.len() && !whole.is_empty() {
+            out.push((begin, whole));
+        }
+    }
+    // Every quoted text, as in flow style `{image: "nginx:1.27"}`: the
+    // segments do not overlap, so this too is linear in the line.
+    let mut from = 0;
+    while let Some(open) = line[from..].find(['"', '\'']).map(|o| from + o) {
+        let quote = &line[open..open + 1];
+        let Some(close) = line[open + 1..].find(quote).map(|c| open + 1 + c) else {
+            break;
+        };
+        if close > open + 1 {
+            out.push((open + 1, &line[open + 1..close]));
+        }
+        from = close + 1;
+    }
+    out
 }
 
 /// A CI or template variable the file cannot resolve: `${VAR}`, `$VAR`,
@@ -471,6 +535,24 @@ data:
         assert_eq!(found[0], ("registry.example.com/app:v1.4.0".into(), 3));
         assert_eq!(found[1].1, 6);
         assert!(found[1].0.starts_with("redis@sha256:"));
+    }
+
+    #[test]
+    fn flow_style_and_repeated_images_keep_their_lines() {
+        let text = "kind: Pod\nspec:\n  containers: [{name: a, image: \"nginx:1\"}]\n  initContainers:\n    - image: 'nginx:1' # again\n    - {image: \"busybox:1\"}\n";
+        let found: Vec<(String, usize, usize)> = images(text, Kind::Kubernetes)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.image, m.line, m.column))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("nginx:1".into(), 3, 34),
+                ("nginx:1".into(), 5, 15),
+                ("busybox:1".into(), 6, 16),
+            ]
+        );
     }
 
     #[test]

@@ -23,6 +23,22 @@ pub struct SourceError {
     pub message: String,
 }
 
+/// Refuses a reference longer than [`crate::policy::reference::MAX_LENGTH`]
+/// (Docker's own limits are far lower), naming its line.
+pub fn check_lengths(mentions: &[ImageMention]) -> Result<(), SourceError> {
+    let max = crate::policy::reference::MAX_LENGTH;
+    match mentions.iter().find(|m| m.image.len() > max) {
+        Some(m) => Err(SourceError {
+            line: m.line,
+            message: format!(
+                "an image reference of {} bytes: expected at most {max} bytes",
+                m.image.len()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Returns true if and only if `name` is a Dockerfile by its name.
 pub fn is_dockerfile(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
