@@ -475,21 +475,15 @@ impl Review {
     fn apply(&self, filter: FilterMode, outcome: &mut crate::scan::ScanOutcome) {
         let cwd = std::env::current_dir().unwrap_or_default();
         let keeps = |f: &crate::finding::Finding| {
-            let absolute = cwd.join(&f.path);
-            let absolute = absolute.canonicalize().unwrap_or(absolute);
-            absolute
-                .strip_prefix(&self.workdir)
-                .is_ok_and(|rel| self.set.keeps(filter, rel, f))
+            self.relative(&cwd, &f.path)
+                .is_some_and(|rel| self.set.keeps(filter, &rel, f))
         };
         outcome.findings.retain(|f| keeps(f));
         outcome.suppressed.retain(|f| keeps(f));
         // Only the change's own files that could not be scanned fail the gate.
         outcome.not_scanned.retain(|p| {
-            let absolute = cwd.join(p);
-            let absolute = absolute.canonicalize().unwrap_or(absolute);
-            absolute
-                .strip_prefix(&self.workdir)
-                .is_ok_and(|rel| self.set.files.contains_key(rel))
+            self.relative(&cwd, p)
+                .is_some_and(|rel| self.set.files.contains_key(&rel))
         });
         for path in &self.set.binary {
             outcome.notices.push(crate::scan::Notice {
@@ -497,6 +491,26 @@ impl Review {
                 message: "skipped: binary file in the change".into(),
             });
         }
+    }
+
+    /// `path` (relative to `cwd`) relative to the working tree. Only its
+    /// folder is resolved: a file that is a symbolic link keeps its own name.
+    fn relative(
+        &self,
+        cwd: &std::path::Path,
+        path: &std::path::Path,
+    ) -> Option<std::path::PathBuf> {
+        let absolute = cwd.join(path);
+        let name = absolute.file_name()?;
+        let folder = absolute.parent()?;
+        let folder = folder
+            .canonicalize()
+            .unwrap_or_else(|_| folder.to_path_buf());
+        folder
+            .join(name)
+            .strip_prefix(&self.workdir)
+            .ok()
+            .map(|r| r.to_path_buf())
     }
 
     /// The changed files that exist and lie under `paths`: what a filtered

@@ -209,6 +209,37 @@ pub fn display_path(path: &Path) -> PathBuf {
     stripped.to_path_buf()
 }
 
+/// A file that is a symbolic link is read only when its target lies inside
+/// the working tree that holds the link (the current folder outside a
+/// repository): a pull request can commit a link named `main.go` that points
+/// at a credentials file of the runner, whose text would reach the findings.
+fn link_stays_inside(path: &Path) -> Result<(), String> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(());
+    }
+    let refused =
+        || "skipped: a symbolic link to a file outside the working tree: not read".to_string();
+    let target = path
+        .canonicalize()
+        .map_err(|e| format!("skipped: cannot read: {e}"))?;
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tree = crate::diff::git::Repo::discover(folder)
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .or_else(|| std::env::current_dir().ok())
+        .and_then(|root| root.canonicalize().ok())
+        .ok_or_else(refused)?;
+    if target.starts_with(&tree) {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
 fn scan_file(
     rules: &RuleSet,
     parser: &mut Parser,
@@ -230,6 +261,9 @@ fn scan_file(
         .collect();
     if applicable.is_empty() {
         return FileResult::default();
+    }
+    if let Err(message) = link_stays_inside(path) {
+        return skipped(message);
     }
     let max_filesize = options.max_filesize;
     match std::fs::metadata(path) {

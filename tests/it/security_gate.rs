@@ -414,3 +414,43 @@ extern "C" {
     #[link_name = "getuid"]
     fn libc_getuid() -> u32;
 }
+
+#[cfg(unix)]
+#[test]
+fn a_committed_symlink_to_a_file_outside_the_tree_is_never_read() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("credentials.go");
+    std::fs::write(
+        &secret,
+        "package p\n\nfunc f(p string) {\n\tSECRETVALUE, _ := os.Open(p)\n\t_ = SECRETVALUE.Name()\n}\n",
+    )
+    .unwrap();
+    let dir = change(&[("inside/leak.go", LEAK.as_bytes())]);
+    let root = dir.path();
+    std::os::unix::fs::symlink(&secret, root.join("main.go")).unwrap();
+    std::os::unix::fs::symlink("inside/leak.go", root.join("alias.go")).unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "links"]);
+    let run = scan_change(root, &[]);
+    assert!(!run.stdout.contains("SECRETVALUE"), "{}", run.stdout);
+    assert!(!run.stderr.contains("SECRETVALUE"), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("a symbolic link to a file outside the working tree"),
+        "{}",
+        run.stdout
+    );
+    // Not read, so not scanned: the gate fails and names it.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        not_scanned(&run).contains(&"main.go".to_string()),
+        "{}",
+        run.stdout
+    );
+    // A link inside the tree is read like any file.
+    assert!(
+        !not_scanned(&run).contains(&"alias.go".to_string()),
+        "{}",
+        run.stdout
+    );
+}
