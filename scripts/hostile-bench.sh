@@ -54,7 +54,8 @@ rule = "id: t/r{i}\nlanguage: go\nseverity: info\nmessage: m\nquery: ((identifie
 put("rules-5000-docs", "rules/many.yml", "---\n".join(rule.format(i=i) for i in range(5_000)))
 put("rules-5000-docs", "a.go", "package p\nfunc f() { zz1() }\n")
 match = "id: t/m{i}\nlanguage: go\nseverity: info\nmessage: m\nquery: ((identifier) @x (#match? @x \"^a+a+a+b{i}$\"))\n"
-put("rules-10k-match", "rules/many.yml", "---\n".join(match.format(i=i) for i in range(10_000)))
+for k in range(10):  # 10,000 rules in files under the 1 MiB cap: the 1,000-rule cap applies
+    put("rules-10k-match", f"rules/many{k}.yml", "---\n".join(match.format(i=k * 1000 + i) for i in range(1_000)))
 put("rules-10k-match", "a.go", "package p\nfunc f() {\n" + "\taaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa()\n" * 2_000 + "}\n")
 put("dev-zero-rules", "a.go", "package p\n")
 EOF

@@ -18,8 +18,10 @@ use tree_sitter::{ParseOptions, ParseState, Parser, Point, Tree};
 
 /// Files larger than this are skipped by default.
 pub const DEFAULT_MAX_FILESIZE: u64 = 10 * 1024 * 1024;
-/// Default time budget of one file: parsing, queries and constraints.
-pub const DEFAULT_FILE_TIMEOUT_SECS: u64 = 10;
+/// Default time budget of one file: parsing, queries and constraints. Real
+/// source files take milliseconds; tree-sitter alone needs ~4.5 s to parse a
+/// 10 MB Go file on one line, so a file past this is made to stall the job.
+pub const DEFAULT_FILE_TIMEOUT_SECS: u64 = 5;
 /// Most tokens inside syntax errors in a scanned file: tree-sitter's query
 /// engine is quadratic on the wide error nodes of text that is not code
 /// (200 KB of `(`), and a file that far from Go or Rust is not scanned.

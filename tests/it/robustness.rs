@@ -63,6 +63,9 @@ fn binary_invalid_utf8_huge_and_deep_files_do_not_stop_the_scan() {
             "--fail-on",
             "never",
             "--no-fail-on-skipped",
+            // A loaded debug build: the 2 MB file below must be scanned whole.
+            "--file-timeout",
+            "120",
         ],
     );
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
