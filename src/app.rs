@@ -1022,7 +1022,7 @@ struct CheckedImage<'a> {
 fn image_policy(
     environment: Option<&str>,
     config_file: Option<&std::path::Path>,
-) -> Option<(String, config::ImagePolicy)> {
+) -> Option<(String, config::EnvironmentPolicy)> {
     let file = match config::locate(config_file) {
         Ok(file) => file,
         Err(err) => {

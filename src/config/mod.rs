@@ -91,18 +91,82 @@ pub struct RulesConfig {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImagesConfig {
-    /// Image policy by environment name.
+    /// Image policy by environment name: one policy, or a list of policies
+    /// of which each image gets the first whose `match` names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub environments: Option<BTreeMap<String, ImagePolicy>>,
+    pub environments: Option<BTreeMap<String, EnvironmentPolicy>>,
     /// Severity of a change that moves an image's SemVer tag back (with `--base`); default warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downgrade: Option<Severity>,
+}
+
+/// An environment's image policies: one, or a list where each image gets the
+/// first policy whose `match` names it (a policy without `match` takes every
+/// image), and an image no policy names is not checked.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvironmentPolicy {
+    One(ImagePolicy),
+    Many(Vec<ImagePolicy>),
+}
+
+impl EnvironmentPolicy {
+    pub fn policies(&self) -> &[ImagePolicy] {
+        match self {
+            EnvironmentPolicy::One(policy) => std::slice::from_ref(policy),
+            EnvironmentPolicy::Many(policies) => policies,
+        }
+    }
+
+    /// The configuration path of policy `index`, for messages.
+    pub fn key(&self, env: &str, index: usize) -> String {
+        match self {
+            EnvironmentPolicy::One(_) => format!("images.environments.{env}"),
+            EnvironmentPolicy::Many(_) => format!("images.environments.{env}[{index}]"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvironmentPolicy {
+    /// A map is one policy, a sequence a list: decided by the shape, so a
+    /// typo inside a policy still gets serde's own error with its line
+    /// (an untagged enum would only say that nothing matched).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Shape;
+        impl<'de> serde::de::Visitor<'de> for Shape {
+            type Value = EnvironmentPolicy;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an image policy (a map) or a list of image policies")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                ImagePolicy::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(EnvironmentPolicy::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                Vec::<ImagePolicy>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(EnvironmentPolicy::Many)
+            }
+        }
+        deserializer.deserialize_any(Shape)
+    }
 }
 
 /// What image references an environment accepts.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImagePolicy {
+    /// Which images this policy is for: repository globs such as
+    /// `registry.example.com/shop/*` (`*` stays within one path segment,
+    /// `**` crosses them), matched against the full name
+    /// (`docker.io/library/golang`) and the short one (`golang`); absent = every image.
+    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<String>>,
     /// Allowed registries, exact `domain[:port]`; absent = any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registries: Option<Vec<String>>,
@@ -438,18 +502,32 @@ fn validate(
     if let Some(exclude) = &config.exclude {
         glob_set(exclude).map_err(|m| (at("exclude"), m))?;
     }
-    for (env, policy) in config
+    for (policy, prefix) in config
         .images
         .iter()
         .flat_map(|i| i.environments.iter().flatten())
+        .flat_map(|(env, set)| {
+            set.policies()
+                .iter()
+                .enumerate()
+                .map(move |(index, policy)| (policy, set.key(env, index)))
+        })
     {
+        for pattern in policy.matches.iter().flatten() {
+            image_glob(pattern).map_err(|e| {
+                (
+                    line_of_value(doc, pattern).or(at("match")),
+                    format!("{prefix}.match: {e}"),
+                )
+            })?;
+        }
         for (key, list) in [("tags", &policy.tags), ("deny_tags", &policy.deny_tags)] {
             for pattern in list.iter().flatten() {
                 regex::Regex::new(pattern).map_err(|e| {
                     (
                         line_of_value(doc, pattern).or(at(key)),
                         format!(
-                            "images.environments.{env}.{key}: invalid regular expression `{pattern}`: {}",
+                            "{prefix}.{key}: invalid regular expression `{pattern}`: {}",
                             e.to_string().lines().last().unwrap_or_default().trim()
                         ),
                     )
@@ -460,7 +538,7 @@ fn validate(
             semver::VersionReq::parse(range).map_err(|e| {
                 (
                     line_of_value(doc, range).or(at("semver")),
-                    format!("images.environments.{env}.semver: invalid SemVer range `{range}`: {e} (expected e.g. `>=1.0.0, <3.0.0`)"),
+                    format!("{prefix}.semver: invalid SemVer range `{range}`: {e} (expected e.g. `>=1.0.0, <3.0.0`)"),
                 )
             })?;
         }
@@ -484,6 +562,16 @@ fn line_of_value(doc: &yaml::Document<'_>, value: &str) -> Option<usize> {
         .lines()
         .position(|l| l.contains(value) && !l.trim_start().starts_with('#'))
         .map(|i| i + doc.first_line)
+}
+
+/// A repository glob of an image policy's `match`: `*` stays within one
+/// path segment, `**` crosses them.
+pub fn image_glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("invalid glob `{pattern}`: {}", e.kind()))
 }
 
 fn glob_set(globs: &[String]) -> Result<GlobSet, String> {

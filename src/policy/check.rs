@@ -2,7 +2,7 @@
 //! gives one precise reason that names the rule and its configuration path.
 
 use super::reference::{self, Reference};
-use crate::config::ImagePolicy;
+use crate::config::{EnvironmentPolicy, ImagePolicy};
 use semver::{Comparator, Op, Version, VersionReq};
 use std::cmp::Ordering;
 
@@ -29,20 +29,48 @@ impl Verdict {
     }
 }
 
-/// Checks `input` against `policy` (the policy of environment `env`).
-pub fn check(input: &str, env: &str, policy: &ImagePolicy) -> Verdict {
+/// Checks `input` against the policies of environment `env`: the first whose
+/// `match` names the image applies; an image none names is allowed.
+pub fn check(input: &str, env: &str, set: &EnvironmentPolicy) -> Verdict {
     let reference = match reference::parse(input) {
         Ok(r) => r,
         Err(e) => return Verdict::deny(format!("not a valid image reference: {e}")),
     };
-    match first_violation(&reference, env, policy) {
+    let Some(index) = set
+        .policies()
+        .iter()
+        .position(|policy| applies(policy, &reference))
+    else {
+        return Verdict::allow();
+    };
+    let prefix = set.key(env, index);
+    match first_violation(&reference, &prefix, &set.policies()[index]) {
         Some(reason) => Verdict::deny(reason),
         None => Verdict::allow(),
     }
 }
 
-fn first_violation(r: &Reference, env: &str, p: &ImagePolicy) -> Option<String> {
-    let key = |k: &str| format!("images.environments.{env}.{k}");
+/// Whether `policy`'s `match` names the image: its full repository name
+/// (`docker.io/library/golang`) or its short one (`golang`).
+fn applies(policy: &ImagePolicy, r: &Reference) -> bool {
+    let Some(patterns) = &policy.matches else {
+        return true;
+    };
+    let full = format!("{}/{}", r.domain, r.path);
+    let short = Reference {
+        tag: None,
+        digest: None,
+        ..r.clone()
+    }
+    .familiar();
+    patterns.iter().any(|pattern| {
+        crate::config::image_glob(pattern)
+            .is_ok_and(|glob| glob.is_match(&full) || glob.is_match(&short))
+    })
+}
+
+fn first_violation(r: &Reference, prefix: &str, p: &ImagePolicy) -> Option<String> {
+    let key = |k: &str| format!("{prefix}.{k}");
     if let Some(registries) = &p.registries {
         if !registries.contains(&r.domain) {
             return Some(format!(
@@ -66,7 +94,9 @@ fn first_violation(r: &Reference, env: &str, p: &ImagePolicy) -> Option<String> 
         (None, Some(_)) => return None,
         (None, None) => "latest".to_string(),
     };
-    if p.deny_latest == Some(true) && tag == "latest" {
+    // A digest pins the image: `name:latest@sha256:…` cannot move (as
+    // hadolint and Kyverno's disallow-latest judge it); `tags` still apply.
+    if p.deny_latest == Some(true) && tag == "latest" && r.digest.is_none() {
         let what = if r.tag.is_none() {
             "no tag (Docker pulls `latest`)"
         } else {
@@ -214,12 +244,50 @@ fn bounds(c: &Comparator) -> (Bound, Bound) {
 mod tests {
     use super::*;
 
-    fn policy(yaml: &str) -> ImagePolicy {
+    fn policy(yaml: &str) -> EnvironmentPolicy {
         crate::yaml::from_str(yaml).expect("policy parses")
     }
 
-    fn reason(input: &str, p: &ImagePolicy) -> Option<String> {
+    fn reason(input: &str, p: &EnvironmentPolicy) -> Option<String> {
         check(input, "production", p).reason
+    }
+
+    #[test]
+    fn a_policy_can_be_limited_to_the_teams_own_images() {
+        let p = policy(
+            "- match: ['registry.example.com/shop/*']\n  tags: ['^v\\d+\\.\\d+\\.\\d+$']\n- match: [golang, 'docker.io/library/alpine']\n  deny_latest: true\n",
+        );
+        assert_eq!(reason("registry.example.com/shop/cart:v1.2.3", &p), None);
+        let r = reason("registry.example.com/shop/cart:1.2.3-snapshot", &p).unwrap();
+        assert!(r.contains("images.environments.production[0].tags"), "{r}");
+        // `*` stays within one segment; other images get the next policy, or none.
+        assert_eq!(reason("registry.example.com/shop/team/cart:dev", &p), None);
+        assert_eq!(reason("golang:1.22", &p), None);
+        let r = reason("golang:latest", &p).unwrap();
+        assert!(
+            r.contains("images.environments.production[1].deny_latest"),
+            "{r}"
+        );
+        assert!(
+            reason("alpine", &p).is_some(),
+            "the short name matches the full glob"
+        );
+        assert_eq!(reason("redis:latest", &p), None, "no policy names it");
+        // One policy with `match` leaves the others unchecked too.
+        let one = policy("match: ['ghcr.io/acme/**']\ndeny_latest: true\n");
+        assert!(reason("ghcr.io/acme/a/b:latest", &one).is_some());
+        assert_eq!(reason("ubuntu:latest", &one), None);
+    }
+
+    #[test]
+    fn a_digest_pins_latest() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let p = policy("deny_latest: true\n");
+        assert_eq!(reason(&format!("app:latest@{digest}"), &p), None);
+        assert!(reason("app:latest", &p).is_some());
+        // `tags` still look at the tag of a pinned reference.
+        let tags = policy("tags: ['^v']\n");
+        assert!(reason(&format!("app:latest@{digest}"), &tags).is_some());
     }
 
     #[test]
@@ -352,7 +420,7 @@ mod tests {
 
     #[test]
     fn invalid_references_are_denied_with_the_parse_error() {
-        let r = reason("App:1", &ImagePolicy::default()).unwrap();
+        let r = reason("App:1", &EnvironmentPolicy::One(ImagePolicy::default())).unwrap();
         assert!(
             r.contains("not a valid image reference") && r.contains("lowercase"),
             "{r}"

@@ -3,7 +3,7 @@
 
 use super::check::check;
 use super::sources::{dockerfile, is_dockerfile, manifests};
-use crate::config::ImagePolicy;
+use crate::config::EnvironmentPolicy;
 use crate::finding::{Finding, Position, Severity};
 use crate::scan::{Notice, ScanOutcome};
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ pub fn image_files(roots: &[PathBuf]) -> Vec<PathBuf> {
 pub fn check_files(
     files: &[PathBuf],
     env: &str,
-    policy: &ImagePolicy,
+    policy: &EnvironmentPolicy,
     outcome: &mut ScanOutcome,
 ) -> bool {
     let mut bad_files = false;

@@ -295,3 +295,56 @@ fn images_scan_reads_helm_values_with_app_version_and_kustomize() {
     );
     assert!(found[1].2.contains("`db:16`"), "{}", found[1].2);
 }
+
+#[test]
+fn a_policy_limited_by_match_leaves_build_images_alone() {
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let dir = super::common::tree(&[
+        (
+            ".tollgate.yml",
+            "images:\n  environments:\n    production:\n      - match: ['registry.example.com/shop/**']\n        tags: ['^v\\d+\\.\\d+\\.\\d+$']\n      - deny_latest: true\n",
+        ),
+        (
+            "Dockerfile",
+            &format!(
+                "FROM golang:1.22 AS build\nFROM registry.example.com/shop/cart:1.2.3-snapshot\nFROM registry.example.com/shop/cart:v1.2.3\nFROM alpine:latest\nFROM alpine:latest@{digest}\n"
+            ),
+        ),
+    ]);
+    let run = tollgate(
+        dir.path(),
+        &["images", "scan", "--env", "production", "--format", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines: Vec<(u64, String)> = json(&run)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0].0, 2);
+    assert!(lines[0].1.contains("production[0].tags"), "{lines:?}");
+    assert_eq!(
+        lines[1].0, 4,
+        "a digest-pinned `latest` is not denied: {lines:?}"
+    );
+
+    // A typo inside a listed policy still names its line.
+    let bad = super::common::tree(&[(
+        ".tollgate.yml",
+        "images:\n  environments:\n    production:\n      - match: ['a/*']\n      - deny_lates: true\n",
+    )]);
+    let run = tollgate(bad.path(), &["config", "validate"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(".tollgate.yml:5") && run.stderr.contains("deny_lates"),
+        "{}",
+        run.stderr
+    );
+}
