@@ -269,12 +269,18 @@ pub(crate) fn scan_change(
         ChangeSource::Given(review) => Some(review),
     };
     let mut scan_paths = paths.clone();
+    // Changed files that are not code: image files, or files nothing reads.
+    let mut changed_other = Vec::new();
     if let Some(review) = &change {
         // The change's own files are named, so they are scanned even when
         // hidden or ignored (a walk of the whole tree would skip them).
-        scan_paths = review.changed_paths(&paths);
+        let changed = review.changed_paths(&paths);
+        (scan_paths, changed_other) = changed
+            .iter()
+            .cloned()
+            .partition(|p| crate::lang::Language::from_path(p).is_some());
         if filter != FilterMode::All {
-            paths = scan_paths.clone();
+            paths = changed;
         } else {
             scan_paths.extend(paths.iter().cloned());
         }
@@ -289,13 +295,18 @@ pub(crate) fn scan_change(
             file_timeout: std::time::Duration::from_secs(args.file_timeout),
         },
     );
-    let bad_images = check_images(
+    let (bad_images, image_files) = check_images(
         effective,
         args.environment.as_deref(),
         &paths,
         exclude.as_ref(),
         &mut outcome,
     );
+    // One count, not a notice each: a change's README is nobody's concern.
+    outcome.other_files = changed_other
+        .iter()
+        .filter(|p| !image_files.contains(p))
+        .count();
     if let (Some(review), Some(images)) = (&change, &effective.config.images) {
         let severity = images.downgrade.unwrap_or(Severity::Warning);
         for (rel, before) in &review.image_files_before {
@@ -430,7 +441,7 @@ fn check_images(
     paths: &[std::path::PathBuf],
     exclude: Option<&(globset::GlobSet, globset::GlobSet)>,
     outcome: &mut crate::scan::ScanOutcome,
-) -> bool {
+) -> (bool, Vec<std::path::PathBuf>) {
     let Some(policies) = effective
         .config
         .images
@@ -438,7 +449,7 @@ fn check_images(
         .and_then(|i| i.environments.as_ref())
         .filter(|p| !p.is_empty())
     else {
-        return false;
+        return (false, Vec::new());
     };
     let Some((env, policy)) = environment.and_then(|e| policies.get_key_value(e)) else {
         crate::say!(
@@ -448,7 +459,7 @@ fn check_images(
                 Some(e) => format!("no policy for environment `{e}` under images.environments"),
             }
         );
-        return false;
+        return (false, Vec::new());
     };
     let mut files = crate::policy::scan::image_files(paths);
     if let Some(exclude) = exclude {
@@ -458,7 +469,7 @@ fn check_images(
     outcome
         .findings
         .sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
-    bad
+    (bad, files)
 }
 
 /// A change under review: its files, and where the repository lies.
@@ -1129,10 +1140,7 @@ fn run_images_scan(
         paths.to_vec()
     };
     let files = crate::policy::scan::image_files(&roots);
-    let mut outcome = crate::scan::ScanOutcome {
-        files_checked: files.len(),
-        ..Default::default()
-    };
+    let mut outcome = crate::scan::ScanOutcome::default();
     let bad_files = crate::policy::scan::check_files(&files, &env, &policy, &mut outcome);
     let colour = terminal::colour_enabled("auto", std::io::stdout().is_terminal());
     let mut out = crate::ci_log::stdout(format.log_kind());

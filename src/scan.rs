@@ -52,11 +52,14 @@ pub struct ScanOutcome {
     pub findings: Vec<Finding>,
     /// Findings silenced by `tollgate-ignore`.
     pub suppressed: Vec<Finding>,
-    /// Files of a known language that were looked at.
+    /// Files of a known language, and image files, that were looked at.
     pub files_checked: usize,
     /// Files that were parsed (the others could not match any rule).
     pub files_parsed: usize,
     pub notices: Vec<Notice>,
+    /// Changed files that neither a rule nor an image check reads (counted,
+    /// not listed: a change's README is nobody's concern).
+    pub other_files: usize,
     /// Files of a scanned language that were not (fully) scanned: too big,
     /// unreadable, not UTF-8, over the time budget. Each also has a notice.
     pub not_scanned: Vec<PathBuf>,

@@ -286,6 +286,9 @@ impl Job<'_> {
             .iter()
             .map(|n| format!("{}: {}", paths.of(&n.path), n.message))
             .collect();
+        if outcome.other_files > 0 {
+            notes.push(other_files_note(outcome.other_files));
+        }
         if self.setup.fail_on_skipped && !outcome.not_scanned.is_empty() {
             // In code spans: a file name is no mention or link.
             let names: Vec<String> = outcome
@@ -548,6 +551,14 @@ impl Job<'_> {
             app::EXIT_OK
         };
         self.finish(result, &outcome, exit)
+    }
+}
+
+/// The one line that stands for every changed file nothing reads.
+pub fn other_files_note(count: usize) -> String {
+    match count {
+        1 => "1 other file changed: no rule or image check reads it".to_string(),
+        n => format!("{n} other files changed: no rule or image check reads them"),
     }
 }
 

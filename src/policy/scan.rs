@@ -18,8 +18,11 @@ pub fn image_files(roots: &[PathBuf]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for root in roots {
         // CI files are hidden (`.gitlab-ci.yml`, `.github/workflows/`): walk hidden files, not `.git`.
+        // `.ignore` files are the pull request's to write: only `.gitignore` counts, as for code.
         let walker = ignore::WalkBuilder::new(root)
             .require_git(false)
+            .ignore(false)
+            .git_global(false)
             .hidden(false)
             .filter_entry(|e| e.file_name() != ".git")
             .build();
@@ -64,6 +67,7 @@ pub fn check_files(
                 continue;
             }
         };
+        outcome.files_checked += 1;
         let parsed = match mentions(path, &text) {
             Mentions::Found(found) => Ok(found),
             Mentions::None => continue,

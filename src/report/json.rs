@@ -58,6 +58,8 @@ struct JsonSummary {
     suppressed: usize,
     notices: usize,
     not_scanned: usize,
+    /// Changed files that neither a rule nor an image check reads.
+    other_files: usize,
 }
 
 #[derive(Serialize)]
@@ -105,6 +107,7 @@ pub fn write(
             infos: count(Severity::Info),
             suppressed: outcome.suppressed.len(),
             notices: outcome.notices.len(),
+            other_files: outcome.other_files,
             not_scanned: outcome.not_scanned.len(),
         },
         notices: outcome

@@ -173,6 +173,12 @@ fn write_summary(out: &mut dyn Write, outcome: &ScanOutcome, p: Palette) -> io::
             plural(outcome.notices.len(), "file notice")
         ));
     }
+    if outcome.other_files > 0 {
+        line.push_str(&format!(
+            ", {} changed that nothing reads",
+            plural(outcome.other_files, "other file")
+        ));
+    }
     if !outcome.not_scanned.is_empty() {
         line.push_str(&format!(
             ", {} not scanned",

@@ -12,6 +12,7 @@ mod fake_github;
 mod github;
 mod images;
 mod library;
+mod noise;
 mod reports;
 mod robustness;
 mod scan;
