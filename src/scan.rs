@@ -5,7 +5,7 @@
 //! the scan goes on with the others.
 
 use crate::finding::{Finding, Fix, Position};
-use crate::fingerprint;
+use crate::fingerprint::{self, scope::Scopes};
 use crate::lang::Language;
 use crate::rules::engine::{run_rule, FileContext, Unfinished};
 use crate::rules::suppress::Suppressions;
@@ -120,6 +120,7 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
             .map(|n| n.path.clone()),
     );
     outcome.notices.append(&mut walk_notices);
+    fingerprint::separate_twins(outcome.findings.iter_mut().chain(&mut outcome.suppressed));
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.not_scanned.sort();
     outcome.not_scanned.dedup();
@@ -360,6 +361,8 @@ pub fn check_source(
         ..Checked::default()
     };
     let mut context = FileContext::new(&tree, bytes, deadline);
+    // Each finding with the start byte of its match, for its scope.
+    let mut starts: Vec<usize> = Vec::new();
     for rule in candidates {
         let silenced =
             |m: &crate::rules::engine::RawMatch| suppressions.silences(&rule.id, m.start.row + 1);
@@ -394,12 +397,23 @@ pub fn check_source(
                 suppressed: suppressions.silences(&rule.id, start.line),
             };
             checked.findings.push(finding);
+            starts.push(m.start_byte);
         }
     }
-    checked
+    let scopes = if checked.findings.is_empty() {
+        Scopes::default()
+    } else {
+        Scopes::find(&tree, bytes, lang, deadline).map_err(|_| over_time())?
+    };
+    let mut scoped: Vec<(Finding, &str)> = checked
         .findings
-        .sort_by(|a, b| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
-    fingerprint::assign(&mut checked.findings);
+        .drain(..)
+        .zip(starts.iter().map(|&byte| scopes.at(byte)))
+        .collect();
+    scoped.sort_by(|(a, _), (b, _)| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
+    let (mut findings, in_scopes): (Vec<Finding>, Vec<&str>) = scoped.into_iter().unzip();
+    fingerprint::assign_scoped(&mut findings, &in_scopes);
+    checked.findings = findings;
     Ok(checked)
 }
 
