@@ -30,8 +30,8 @@ pub fn assign(findings: &mut [Finding]) {
 }
 
 /// Fills in `fingerprint` for findings of one file, in source order;
-/// `scopes[i]` is the enclosing named scope of `findings[i]` (empty for the
-/// file itself).
+/// `scopes[i]` is the key of the enclosing named scope of `findings[i]`
+/// ([`scope::Scopes::key`]; empty for the file itself).
 pub fn assign_scoped(findings: &mut [Finding], scopes: &[&str]) {
     let mut occurrences: HashMap<(String, &str, String), usize> = HashMap::new();
     for (finding, scope) in findings.iter_mut().zip(scopes) {

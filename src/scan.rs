@@ -405,14 +405,15 @@ pub fn check_source(
     } else {
         Scopes::find(&tree, bytes, lang, deadline).map_err(|_| over_time())?
     };
-    let mut scoped: Vec<(Finding, &str)> = checked
+    let mut scoped: Vec<(Finding, String)> = checked
         .findings
         .drain(..)
-        .zip(starts.iter().map(|&byte| scopes.at(byte)))
+        .zip(starts.iter().map(|&byte| scopes.key(byte)))
         .collect();
     scoped.sort_by(|(a, _), (b, _)| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
-    let (mut findings, in_scopes): (Vec<Finding>, Vec<&str>) = scoped.into_iter().unzip();
-    fingerprint::assign_scoped(&mut findings, &in_scopes);
+    let (mut findings, keys): (Vec<Finding>, Vec<String>) = scoped.into_iter().unzip();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    fingerprint::assign_scoped(&mut findings, &keys);
     checked.findings = findings;
     Ok(checked)
 }

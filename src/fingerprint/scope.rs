@@ -13,8 +13,10 @@ const DEADLINE_EVERY: usize = 65_536;
 /// The named scopes of one file, ready to be asked where a byte lies.
 #[derive(Debug, Default)]
 pub struct Scopes {
-    /// (start byte, end byte, qualified name, index of the enclosing scope),
-    /// in source order; scopes nest, so a parent comes before its children.
+    /// (start byte, end byte, own name, index of the enclosing scope), in
+    /// source order; scopes nest, so a parent comes before its children.
+    /// Names are not joined here: with hostile nesting that would be
+    /// quadratic in memory.
     spans: Vec<(usize, usize, String, Option<usize>)>,
 }
 
@@ -53,13 +55,9 @@ impl Scopes {
             }
             if let Some(name) = scope_name(node, source, lang) {
                 let parent = open.last().copied();
-                let qualified = match parent {
-                    Some(p) => format!("{}::{name}", scopes.spans[p].2),
-                    None => name,
-                };
                 scopes
                     .spans
-                    .push((node.start_byte(), node.end_byte(), qualified, parent));
+                    .push((node.start_byte(), node.end_byte(), name, parent));
                 open.push(scopes.spans.len() - 1);
             }
             if descends(node, cursor.depth(), lang) && cursor.goto_first_child() {
@@ -73,19 +71,38 @@ impl Scopes {
         }
     }
 
-    /// The qualified name of the innermost scope around `byte`; empty for
+    /// The names of the scopes around `byte`, outermost first; none for
     /// top-level code (the file is the scope).
-    pub fn at(&self, byte: usize) -> &str {
+    pub fn at(&self, byte: usize) -> Vec<&str> {
         let after = self.spans.partition_point(|s| s.0 <= byte);
         let mut candidate = after.checked_sub(1);
+        // The innermost scope that holds `byte`: the last one starting at or
+        // before it, or one of that one's parents.
         while let Some(i) = candidate {
-            let (start, end, name, parent) = &self.spans[i];
+            let (start, end, _, parent) = &self.spans[i];
             if *start <= byte && byte < *end {
-                return name;
+                break;
             }
             candidate = *parent;
         }
-        ""
+        let mut names = Vec::new();
+        while let Some(i) = candidate {
+            names.push(self.spans[i].2.as_str());
+            candidate = self.spans[i].3;
+        }
+        names.reverse();
+        names
+    }
+
+    /// A short key of the scope around `byte`: a digest of its names, empty
+    /// for top-level code.
+    pub fn key(&self, byte: usize) -> String {
+        let names = self.at(byte);
+        if names.is_empty() {
+            String::new()
+        } else {
+            super::digest(&names)
+        }
     }
 }
 
@@ -136,9 +153,15 @@ fn receiver_type(receiver: Node<'_>, source: &[u8]) -> Option<String> {
     Some(bare[..end].to_string())
 }
 
-/// The text of `node` with white space folded to single spaces.
+/// Bytes of a name read from the source: a type can hold a block with more
+/// items (`[u8; { fn f() {} 1 }]`), and reading each whole would be quadratic.
+const MAX_NAME_BYTES: usize = 256;
+
+/// The text of `node` (its first [`MAX_NAME_BYTES`]) with white space
+/// folded to single spaces.
 fn folded(node: Node<'_>, source: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&source[node.start_byte()..node.end_byte()]);
+    let end = node.end_byte().min(node.start_byte() + MAX_NAME_BYTES);
+    let text = String::from_utf8_lossy(&source[node.start_byte()..end]);
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -154,7 +177,7 @@ mod tests {
         let tree = parser.parse(source, None).unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         let scopes = Scopes::find(&tree, source.as_bytes(), lang, deadline).unwrap();
-        scopes.at(source.find(needle).expect("needle")).to_string()
+        scopes.at(source.find(needle).expect("needle")).join("::")
     }
 
     #[test]
@@ -199,5 +222,27 @@ mod tests {
         let src = "fn outer() {\n    fn inner() {}\n    y();\n}\nfn z() {}\n";
         assert_eq!(scope_of(Language::Rust, src, "y()"), "fn outer");
         assert_eq!(scope_of(Language::Rust, src, "\nfn z"), "");
+    }
+
+    #[test]
+    fn hostile_nesting_of_items_in_types_stays_linear() {
+        // Each impl's type holds all the deeper impls: reading whole names
+        // would copy about n²/2 × 25 bytes.
+        let n = 2_000;
+        let src = format!(
+            "{}fn g() {{ x(1) }}{}",
+            "impl A<[u8; { ".repeat(n),
+            " 1 }]> {}".repeat(n)
+        );
+        let started = Instant::now();
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&Language::Rust.grammar()).unwrap();
+        let tree = parser.parse(&src, None).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let scopes = Scopes::find(&tree, src.as_bytes(), Language::Rust, deadline).unwrap();
+        let at = src.find("x(1)").unwrap();
+        assert_eq!(scopes.at(at).len(), n + 1);
+        assert_eq!(scopes.key(at).len(), 32);
+        assert!(started.elapsed() < Duration::from_secs(30));
     }
 }

@@ -3,10 +3,12 @@
 //! occurrence in the file, so fixing one of two identical leaks resolves
 //! that one's thread, and a renamed file keeps its threads.
 
-use super::common::{git, write};
+use super::common::{git, tollgate, tree, write};
 use super::fake_github::{file_entry, FakeGitHub};
 use super::github::{patch_of, posts_to, rev, Pr, BASE_GO, TOKEN};
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 /// Two functions that leak a file the same way, added on the branch.
 const TWO_LEAKS: &str = "
@@ -226,4 +228,120 @@ fn a_renamed_file_keeps_its_threads() {
         "nothing posted: {writes:?}"
     );
     assert_eq!(leak_threads(&pr), threads);
+}
+
+/// A command whose `main` leaks a file, as many `cmd/*/main.go` do.
+const LEAKY_MAIN: &str =
+    "package main\n\nimport \"os\"\n\nfunc main() {\n\tf, _ := os.Open(\"x\")\n\t_ = f.Name()\n}\n";
+
+/// (path, line) → fingerprint, from the JSON, SARIF and Code Quality reports
+/// of a scan of `dir`.
+fn report_fingerprints(dir: &Path) -> [BTreeMap<(String, u64), String>; 3] {
+    let run = tollgate(
+        dir,
+        &[
+            "scan",
+            "--fail-on",
+            "never",
+            "--report",
+            "json=out/t.json",
+            "--report",
+            "sarif=out/t.sarif",
+            "--report",
+            "codequality=out/cq.json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out").join(name)).unwrap()).unwrap()
+    };
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    let json = read("t.json")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                (text(&f["path"]), f["line"].as_u64().unwrap()),
+                text(&f["fingerprint"]),
+            )
+        })
+        .collect();
+    let sarif = read("t.sarif")["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let at = &r["locations"][0]["physicalLocation"];
+            (
+                (
+                    text(&at["artifactLocation"]["uri"]),
+                    at["region"]["startLine"].as_u64().unwrap(),
+                ),
+                text(&r["partialFingerprints"]["primaryLocationLineHash"]),
+            )
+        })
+        .collect();
+    let codequality = read("cq.json")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                (
+                    text(&i["location"]["path"]),
+                    i["location"]["lines"]["begin"].as_u64().unwrap(),
+                ),
+                text(&i["fingerprint"]),
+            )
+        })
+        .collect();
+    [json, sarif, codequality]
+}
+
+#[test]
+fn reports_share_one_fingerprint_per_finding_unique_across_twin_files_and_kept_by_a_rename() {
+    let tool = LEAKY_MAIN.replace("func main()", "func run()");
+    let dir = tree(&[
+        ("cmd/a/main.go", LEAKY_MAIN),
+        ("cmd/b/main.go", LEAKY_MAIN),
+        ("cmd/c/tool.go", &tool),
+    ]);
+    let [json, sarif, codequality] = report_fingerprints(dir.path());
+    let leak = |path: &str| json[&(path.to_string(), 6)].clone();
+    assert_eq!(json.len(), 3, "{json:?}");
+    assert_eq!(
+        sarif, json,
+        "SARIF partialFingerprints are the fingerprints"
+    );
+    assert_eq!(
+        codequality, json,
+        "Code Quality fingerprints are the fingerprints"
+    );
+    let distinct: BTreeSet<&String> = json.values().collect();
+    assert_eq!(distinct.len(), 3, "twins in two files differ: {json:?}");
+    assert!(json.values().all(|f| f.len() == 32
+        && f.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))));
+
+    // Renaming the unique one keeps its fingerprint; the twins keep theirs.
+    let before = (
+        leak("cmd/a/main.go"),
+        leak("cmd/b/main.go"),
+        leak("cmd/c/tool.go"),
+    );
+    std::fs::rename(
+        dir.path().join("cmd/c/tool.go"),
+        dir.path().join("cmd/c/renamed.go"),
+    )
+    .unwrap();
+    let [json, _, _] = report_fingerprints(dir.path());
+    assert_eq!(
+        (
+            json[&("cmd/a/main.go".to_string(), 6)].clone(),
+            json[&("cmd/b/main.go".to_string(), 6)].clone(),
+            json[&("cmd/c/renamed.go".to_string(), 6)].clone(),
+        ),
+        before
+    );
 }
