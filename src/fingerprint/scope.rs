@@ -42,7 +42,7 @@ impl Scopes {
         let mut walked = 0usize;
         loop {
             walked += 1;
-            if walked % DEADLINE_EVERY == 0 && Instant::now() > deadline {
+            if walked.is_multiple_of(DEADLINE_EVERY) && Instant::now() > deadline {
                 return Err(OverTime);
             }
             let node = cursor.node();
