@@ -29,6 +29,35 @@ pub fn assign(findings: &mut [Finding]) {
     assign_scoped(findings, &scopes);
 }
 
+/// Sorts the findings of one parsed file into source order (position, then
+/// rule) and fills in their fingerprints, each in its enclosing named scope;
+/// `starts[i]` is the start byte of `findings[i]` in `source`. Fails when
+/// finding the scopes passes `deadline`.
+pub fn sort_and_assign(
+    findings: &mut Vec<Finding>,
+    starts: &[usize],
+    tree: &tree_sitter::Tree,
+    source: &[u8],
+    lang: crate::lang::Language,
+    deadline: std::time::Instant,
+) -> Result<(), scope::OverTime> {
+    let scopes = if findings.is_empty() {
+        scope::Scopes::default()
+    } else {
+        scope::Scopes::find(tree, source, lang, deadline)?
+    };
+    let mut scoped: Vec<(Finding, String)> = findings
+        .drain(..)
+        .zip(starts.iter().map(|&byte| scopes.key(byte)))
+        .collect();
+    scoped.sort_by(|(a, _), (b, _)| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
+    let keys: Vec<String> = scoped.iter().map(|(_, key)| key.clone()).collect();
+    findings.extend(scoped.into_iter().map(|(finding, _)| finding));
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    assign_scoped(findings, &keys);
+    Ok(())
+}
+
 /// Fills in `fingerprint` for findings of one file, in source order;
 /// `scopes[i]` is the key of the enclosing named scope of `findings[i]`
 /// ([`scope::Scopes::key`]; empty for the file itself).

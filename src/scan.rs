@@ -5,7 +5,7 @@
 //! the scan goes on with the others.
 
 use crate::finding::{Finding, Fix, Position};
-use crate::fingerprint::{self, scope::Scopes};
+use crate::fingerprint;
 use crate::lang::Language;
 use crate::rules::engine::{run_rule, FileContext, Unfinished};
 use crate::rules::suppress::Suppressions;
@@ -400,21 +400,8 @@ pub fn check_source(
             starts.push(m.start_byte);
         }
     }
-    let scopes = if checked.findings.is_empty() {
-        Scopes::default()
-    } else {
-        Scopes::find(&tree, bytes, lang, deadline).map_err(|_| over_time())?
-    };
-    let mut scoped: Vec<(Finding, String)> = checked
-        .findings
-        .drain(..)
-        .zip(starts.iter().map(|&byte| scopes.key(byte)))
-        .collect();
-    scoped.sort_by(|(a, _), (b, _)| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
-    let (mut findings, keys): (Vec<Finding>, Vec<String>) = scoped.into_iter().unzip();
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    fingerprint::assign_scoped(&mut findings, &keys);
-    checked.findings = findings;
+    fingerprint::sort_and_assign(&mut checked.findings, &starts, &tree, bytes, lang, deadline)
+        .map_err(|_| over_time())?;
     Ok(checked)
 }
 
