@@ -317,6 +317,7 @@ pub(crate) fn scan_change(
                 ));
             }
         }
+        crate::fingerprint::separate_twins(&mut outcome.findings);
     }
     if let Some(review) = &change {
         review.apply(filter, &mut outcome);

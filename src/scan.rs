@@ -123,6 +123,7 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
             .map(|n| n.path.clone()),
     );
     outcome.notices.append(&mut walk_notices);
+    fingerprint::separate_twins(outcome.findings.iter_mut().chain(&mut outcome.suppressed));
     outcome.notices.sort_by(|a, b| a.path.cmp(&b.path));
     outcome.not_scanned.sort();
     outcome.not_scanned.dedup();
@@ -363,6 +364,8 @@ pub fn check_source(
         ..Checked::default()
     };
     let mut context = FileContext::new(&tree, bytes, deadline);
+    // Each finding with the start byte of its match, for its scope.
+    let mut starts: Vec<usize> = Vec::new();
     for rule in candidates {
         let silenced =
             |m: &crate::rules::engine::RawMatch| suppressions.silences(&rule.id, m.start.row + 1);
@@ -397,12 +400,11 @@ pub fn check_source(
                 suppressed: suppressions.silences(&rule.id, start.line),
             };
             checked.findings.push(finding);
+            starts.push(m.start_byte);
         }
     }
-    checked
-        .findings
-        .sort_by(|a, b| (a.start, &a.rule, a.end).cmp(&(b.start, &b.rule, b.end)));
-    fingerprint::assign(&mut checked.findings);
+    fingerprint::sort_and_assign(&mut checked.findings, &starts, &tree, bytes, lang, deadline)
+        .map_err(|_| over_time())?;
     Ok(checked)
 }
 

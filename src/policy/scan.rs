@@ -125,6 +125,7 @@ pub fn check_files(
         crate::fingerprint::assign(&mut found);
         outcome.findings.extend(found);
     }
+    crate::fingerprint::separate_twins(outcome.findings.iter_mut().chain(&mut outcome.suppressed));
     bad_files
 }
 

@@ -7,11 +7,11 @@ use super::fake_github::{file_entry, FakeGitHub, Injection, OWNER, PR, REPO};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-const TOKEN: &str = "ghs_fakeTokenValue0123456789abcdefXYZ";
+pub(crate) const TOKEN: &str = "ghs_fakeTokenValue0123456789abcdefXYZ";
 /// `GITHUB_SHA` on `pull_request` is the test merge commit, not the PR head.
 const MERGE_SHA: &str = "3333333333333333333333333333333333333333";
 
-const BASE_GO: &str = "package main
+pub(crate) const BASE_GO: &str = "package main
 
 import (
 \t\"errors\"
@@ -40,22 +40,22 @@ func leak(p string) {
 }
 ";
 
-struct Pr {
-    dir: tempfile::TempDir,
-    gh: FakeGitHub,
-    base: String,
-    head: String,
-    run_id: u32,
-    extra_env: Vec<(String, String)>,
+pub(crate) struct Pr {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) gh: FakeGitHub,
+    pub(crate) base: String,
+    pub(crate) head: String,
+    pub(crate) run_id: u32,
+    pub(crate) extra_env: Vec<(String, String)>,
 }
 
-fn rev(dir: &Path, name: &str) -> String {
+pub(crate) fn rev(dir: &Path, name: &str) -> String {
     git(dir, &["rev-parse", name]).trim().to_string()
 }
 
 /// The PR's `patch` of one file as the files API gives it: the diff from the
 /// merge base, without the `diff --git`/`---`/`+++` header lines.
-fn patch_of(dir: &Path, base: &str, head: &str, file: &str) -> String {
+pub(crate) fn patch_of(dir: &Path, base: &str, head: &str, file: &str) -> String {
     let diff = git(
         dir,
         &["diff", "-U3", &format!("{base}...{head}"), "--", file],
@@ -90,7 +90,7 @@ impl Pr {
         pr
     }
 
-    fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
@@ -164,7 +164,7 @@ impl Pr {
     }
 
     /// `tollgate review ARGS` as a `pull_request` job runs it.
-    fn review(&self, args: &[&str]) -> Run {
+    pub(crate) fn review(&self, args: &[&str]) -> Run {
         let event = self.event_file("pull_request.synchronize.json");
         let env = self.actions_env("pull_request", &event);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -200,7 +200,11 @@ impl Pr {
     }
 }
 
-fn posts_to(writes: &[(String, String, Value)], method: &str, suffix: &str) -> Vec<Value> {
+pub(crate) fn posts_to(
+    writes: &[(String, String, Value)],
+    method: &str,
+    suffix: &str,
+) -> Vec<Value> {
     writes
         .iter()
         .filter(|(m, p, _)| m == method && p.ends_with(suffix))

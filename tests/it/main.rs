@@ -9,6 +9,7 @@ mod common;
 mod config;
 mod diff;
 mod fake_github;
+mod fingerprints;
 mod github;
 mod images;
 mod library;
