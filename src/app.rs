@@ -936,8 +936,8 @@ fn run_init(force: bool) -> anyhow::Result<i32> {
         );
         return Ok(EXIT_ERROR);
     }
-    if let Err(err) = report::file::write_new(path, |out| out.write_all(config::STARTER.as_bytes()))
-    {
+    let starter = starter_for(&languages_here());
+    if let Err(err) = report::file::write_new(path, |out| out.write_all(starter.as_bytes())) {
         crate::say!("error: cannot write {}: {err}", path.display());
         return Ok(EXIT_ERROR);
     }
@@ -946,6 +946,46 @@ fn run_init(force: bool) -> anyhow::Result<i32> {
         path.display()
     );
     Ok(EXIT_OK)
+}
+
+/// The languages whose files the current folder holds (a bounded look).
+fn languages_here() -> Vec<crate::lang::Language> {
+    let mut found = Vec::new();
+    let walk = ignore::WalkBuilder::new(".")
+        .ignore(false)
+        .git_global(false)
+        .build();
+    for entry in walk.flatten().take(50_000) {
+        if let Some(lang) = crate::lang::Language::from_path(entry.path()) {
+            if !found.contains(&lang) {
+                found.push(lang);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The starter configuration, its rule examples for the languages present
+/// (both when there are none yet).
+fn starter_for(languages: &[crate::lang::Language]) -> String {
+    use crate::lang::Language;
+    let has = |l: Language| languages.is_empty() || languages.contains(&l);
+    let mut enable = Vec::new();
+    if has(Language::Go) {
+        enable.push("\"go/*\"");
+    }
+    if has(Language::Rust) {
+        enable.push("\"rust/*\"");
+    }
+    let severity = if has(Language::Rust) {
+        "rust/todo-macro"
+    } else {
+        "go/builtin-print"
+    };
+    config::STARTER
+        .replace("__ENABLE__", &enable.join(", "))
+        .replace("__SEVERITY__", severity)
 }
 
 fn run_schema(kind: SchemaKind) -> anyhow::Result<i32> {

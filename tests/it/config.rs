@@ -26,6 +26,29 @@ fn init_writes_a_config_that_validates() {
     assert!(again.stderr.contains("already exists"));
 }
 
+#[test]
+fn init_fits_the_repository_and_litters_nothing() {
+    let dir = tree(&[("cmd/main.go", LEAK)]);
+    let run = tollgate(dir.path(), &["init"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written = std::fs::read_to_string(dir.path().join(".tollgate.yml")).unwrap();
+    assert!(written.contains("# enable: [\"go/*\"]"), "{written}");
+    assert!(
+        !written.contains("rust/"),
+        "only rules for the languages here: {written}"
+    );
+    assert!(written.contains("# images:"), "{written}");
+    // No report files from a local run.
+    let scan = tollgate(dir.path(), &["scan", "--fail-on", "never"]);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".tollgate.yml", "cmd"]);
+}
+
 fn validate_error(config: &str) -> String {
     let dir = tree(&[(".tollgate.yml", config)]);
     let run = tollgate(dir.path(), &["config", "validate"]);
