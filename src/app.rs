@@ -121,7 +121,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     Ok(exit_code(
         &setup,
         &scanned.outcome,
-        report_failed || scanned.bad_images,
+        report_failed || scanned.bad_images || scanned.missing_paths,
     ))
 }
 
@@ -158,9 +158,9 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
         crate::say!("note: {note}");
     }
     for error in &loaded.errors {
-        crate::say!("error: {error}");
+        say_error(error);
     }
-    let (effective, bad_config) = (loaded.effective, !loaded.errors.is_empty());
+    let (effective, mut bad_config) = (loaded.effective, !loaded.errors.is_empty());
     let mut rule_sources = Vec::new();
     let config_rules = effective.config.rules.clone().unwrap_or_default();
     if !args.rules.no_default_rules && config_rules.default_rules != Some(false) {
@@ -169,7 +169,16 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
     rule_sources.extend(loaded.rule_sources);
     rule_sources.extend(args.rules.extra.iter().cloned().map(RuleSource::Path));
     let (mut rules, bad_rules) = load(&rule_sources);
-    effective.select_rules(&mut rules);
+    // An empty rule set would pass every change: unless image policies are
+    // what this run checks (`--env` with an `images` policy), that is an error.
+    if rules.rules.is_empty() && !bad_rules && !checks_images(&effective, args) {
+        crate::say!("error: no rules loaded: the default rules are off (--no-default-rules or rules.default_rules: false) and no --rules PATH or rules.paths adds any");
+        bad_config = true;
+    }
+    for unmatched in effective.select_rules(&mut rules) {
+        say_error(&unmatched.to_string());
+        bad_config = true;
+    }
     let fail_on = args
         .fail_on
         .or(effective.config.fail_on)
@@ -221,6 +230,26 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
     }
 }
 
+/// Says an error of one or more lines, each as `error: …`.
+fn say_error(error: &str) {
+    for line in error.lines() {
+        crate::say!("error: {line}");
+    }
+}
+
+/// Whether this run checks image references: an environment is selected and
+/// the configuration has an image policy for it.
+fn checks_images(effective: &config::Effective, args: &ScanArgs) -> bool {
+    let policies = effective
+        .config
+        .images
+        .as_ref()
+        .and_then(|i| i.environments.as_ref());
+    args.environment
+        .as_deref()
+        .is_some_and(|env| policies.is_some_and(|p| p.contains_key(env)))
+}
+
 /// Where the change under review comes from.
 pub(crate) enum ChangeSource {
     /// No change: scan everything under the paths.
@@ -235,6 +264,8 @@ pub(crate) struct Scanned {
     pub outcome: crate::scan::ScanOutcome,
     /// An image file could not be read as its kind.
     pub bad_images: bool,
+    /// A path named on the command line does not exist.
+    pub missing_paths: bool,
 }
 
 /// Scans the paths (only the changed files when a change is given and the
@@ -245,10 +276,21 @@ pub(crate) fn scan_change(
     source: ChangeSource,
 ) -> Result<Scanned, String> {
     let effective = &setup.effective;
-    let mut paths = if args.paths.is_empty() {
-        vec![".".into()]
-    } else {
-        args.paths.clone()
+    // A path that does not exist (a typo, a stale CI step) would scan
+    // nothing and pass: it is an error, and the other paths are still scanned.
+    let (named, missing): (Vec<_>, Vec<_>) = args
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| p.symlink_metadata().is_ok());
+    for path in &missing {
+        crate::say!("error: {}: no such file or folder", path.display());
+    }
+    let mut paths = match (args.paths.is_empty(), named.is_empty()) {
+        (true, _) => vec![".".into()],
+        (false, false) => named,
+        // Nothing left to scan: an empty list would mean "everything".
+        (false, true) => Vec::new(),
     };
     let has_change = !matches!(source, ChangeSource::None);
     let filter = match (has_change, args.filter.or(effective.config.filter)) {
@@ -313,6 +355,7 @@ pub(crate) fn scan_change(
     Ok(Scanned {
         outcome,
         bad_images,
+        missing_paths: !missing.is_empty(),
     })
 }
 
@@ -908,7 +951,7 @@ fn run_config_validate(
             Ok(if bad_rules { EXIT_ERROR } else { EXIT_OK })
         }
         Err(err) => {
-            crate::say!("error: {err}");
+            say_error(&err.to_string());
             Ok(EXIT_ERROR)
         }
     }

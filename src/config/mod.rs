@@ -182,6 +182,20 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// Several problems as one error: the first, with the others on the
+    /// lines after it (each `file:line: message`). None when there are none.
+    pub fn joined(problems: Vec<ConfigError>) -> Option<ConfigError> {
+        let mut problems = problems.into_iter();
+        let mut first = problems.next()?;
+        for other in problems {
+            first.message.push('\n');
+            first.message.push_str(&other.to_string());
+        }
+        Some(first)
+    }
+}
+
 /// A loaded configuration with one environment applied.
 #[derive(Debug, Clone)]
 pub struct Effective {
@@ -332,16 +346,28 @@ pub fn parse(
         first_line: 1,
     };
     let raw = parse_and_interpolate(text, &doc).map_err(|(line, message)| error(line, message))?;
-    validate(&raw, &doc, false, check_rule_path).map_err(|(line, message)| error(line, message))?;
+    // Every problem is listed, each with its line: one fix-and-retry per file, not per error.
+    let mut problems: Vec<ConfigError> = validate(&raw, &doc, false, check_rule_path)
+        .into_iter()
+        .map(|(line, message)| error(line, message))
+        .collect();
     if let Some(envs) = &raw.environments {
         for (env_name, overlay) in envs {
-            validate(overlay, &doc, true, check_rule_path).map_err(|(line, message)| {
-                error(
-                    line.or_else(|| yaml::key_line(&doc, env_name, 0)),
-                    format!("environments.{env_name}: {message}"),
-                )
-            })?;
+            problems.extend(
+                validate(overlay, &doc, true, check_rule_path)
+                    .into_iter()
+                    .map(|(line, message)| {
+                        error(
+                            line.or_else(|| yaml::key_line(&doc, env_name, 0)),
+                            format!("environments.{env_name}: {message}"),
+                        )
+                    }),
+            );
         }
+    }
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    if let Some(joined) = ConfigError::joined(problems) {
+        return Err(joined);
     }
     let mut config = raw.clone();
     config.environments = None;
@@ -422,21 +448,22 @@ fn validate(
     doc: &yaml::Document<'_>,
     nested: bool,
     check_rule_path: &dyn Fn(&Path) -> Result<(), String>,
-) -> Result<(), (Option<usize>, String)> {
+) -> Vec<(Option<usize>, String)> {
     let at = |key: &str| yaml::key_line(doc, key, 0);
+    let mut problems = Vec::new();
     if nested && config.environments.is_some() {
-        return Err((None, "environments cannot be nested".into()));
+        problems.push((None, "environments cannot be nested".into()));
     }
     for path in config.rules.iter().flat_map(|r| r.paths.iter().flatten()) {
-        check_rule_path(path).map_err(|message| {
-            (
+        if let Err(message) = check_rule_path(path) {
+            problems.push((
                 line_of_value(doc, &path.display().to_string()).or(at("paths")),
                 format!("rules.paths: {message}"),
-            )
-        })?;
+            ));
+        }
     }
     if let Some(exclude) = &config.exclude {
-        glob_set(exclude).map_err(|m| (at("exclude"), m))?;
+        problems.extend(glob_problems(exclude, doc, "exclude"));
     }
     for (env, policy) in config
         .images
@@ -445,37 +472,56 @@ fn validate(
     {
         for (key, list) in [("tags", &policy.tags), ("deny_tags", &policy.deny_tags)] {
             for pattern in list.iter().flatten() {
-                regex::Regex::new(pattern).map_err(|e| {
-                    (
+                if let Err(e) = regex::Regex::new(pattern) {
+                    problems.push((
                         line_of_value(doc, pattern).or(at(key)),
                         format!(
                             "images.environments.{env}.{key}: invalid regular expression `{pattern}`: {}",
                             e.to_string().lines().last().unwrap_or_default().trim()
                         ),
-                    )
-                })?;
+                    ));
+                }
             }
         }
         if let Some(range) = &policy.semver {
-            semver::VersionReq::parse(range).map_err(|e| {
-                (
+            if let Err(e) = semver::VersionReq::parse(range) {
+                problems.push((
                     line_of_value(doc, range).or(at("semver")),
                     format!("images.environments.{env}.semver: invalid SemVer range `{range}`: {e} (expected e.g. `>=1.0.0, <3.0.0`)"),
-                )
-            })?;
+                ));
+            }
         }
     }
     if let Some(rules) = &config.rules {
         for (key, list) in [("enable", &rules.enable), ("disable", &rules.disable)] {
             if let Some(list) = list {
-                glob_set(list).map_err(|m| (at(key), m))?;
+                problems.extend(glob_problems(list, doc, key));
             }
         }
         if let Some(map) = &rules.severity {
-            glob_set(&map.keys().cloned().collect::<Vec<_>>()).map_err(|m| (at("severity"), m))?;
+            let keys: Vec<String> = map.keys().cloned().collect();
+            problems.extend(glob_problems(&keys, doc, "severity"));
         }
     }
-    Ok(())
+    problems
+}
+
+/// One problem per glob of `globs` that does not compile, at its own line.
+fn glob_problems(
+    globs: &[String],
+    doc: &yaml::Document<'_>,
+    key: &str,
+) -> Vec<(Option<usize>, String)> {
+    globs
+        .iter()
+        .filter_map(|glob| {
+            let e = Glob::new(glob).err()?;
+            Some((
+                line_of_value(doc, glob).or_else(|| yaml::key_line(doc, key, 0)),
+                format!("{key}: invalid glob `{glob}`: {}", e.kind()),
+            ))
+        })
+        .collect()
 }
 
 /// The first line, not a comment, that holds `value` verbatim.
@@ -543,10 +589,14 @@ impl Effective {
     }
 
     /// Applies rule selection and severity overrides to a loaded rule set.
-    pub fn select_rules(&self, rules: &mut crate::rules::RuleSet) {
+    /// Returns one error per id or glob that matches no loaded rule: a typo
+    /// there would otherwise turn a rule off (or leave it on) in silence.
+    pub fn select_rules(&self, rules: &mut crate::rules::RuleSet) -> Vec<ConfigError> {
         let Some(cfg) = &self.config.rules else {
-            return;
+            return Vec::new();
         };
+        let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+        let unmatched = self.unmatched_selectors(cfg, &ids);
         let set = |list: &Option<Vec<String>>| list.as_ref().and_then(|l| glob_set(l).ok());
         let (enable, disable) = (set(&cfg.enable), set(&cfg.disable));
         rules.rules.retain(|r| {
@@ -563,14 +613,101 @@ impl Effective {
                 }
             }
         }
+        unmatched
     }
 
+    /// The ids and globs of `rules.enable`, `rules.disable` and
+    /// `rules.severity` that match none of `ids`, each at its line.
+    fn unmatched_selectors(&self, cfg: &RulesConfig, ids: &[&str]) -> Vec<ConfigError> {
+        let text = self.file.as_deref().and_then(|f| read_capped(f).ok());
+        let doc = text.as_deref().map(|text| yaml::Document {
+            text,
+            first_line: 1,
+        });
+        let file = self
+            .file
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| FILE_NAME.to_string());
+        let severity_keys: Vec<String> = cfg
+            .severity
+            .iter()
+            .flat_map(|m| m.keys().cloned())
+            .collect();
+        let lists = [
+            ("enable", cfg.enable.as_deref().unwrap_or_default()),
+            ("disable", cfg.disable.as_deref().unwrap_or_default()),
+            ("severity", severity_keys.as_slice()),
+        ];
+        let mut problems = Vec::new();
+        for (key, patterns) in lists {
+            for pattern in patterns {
+                let Ok(glob) = Glob::new(pattern) else {
+                    continue; // reported by `validate`
+                };
+                let matcher = glob.compile_matcher();
+                if ids.iter().any(|id| matcher.is_match(id)) {
+                    continue;
+                }
+                let hint = match closest_id(pattern, ids) {
+                    Some(id) => format!("; did you mean `{id}`?"),
+                    None => "; `tollgate rules list` shows them".to_string(),
+                };
+                problems.push(ConfigError {
+                    file: file.clone(),
+                    line: doc.as_ref().and_then(|d| line_of_value(d, pattern)),
+                    message: format!("rules.{key}: `{pattern}` matches no loaded rule{hint}"),
+                });
+            }
+        }
+        problems
+    }
     /// The effective configuration as YAML, secrets redacted.
     pub fn render(&self) -> String {
         let mut value = serde_json::to_value(&self.config).unwrap_or_default();
         redact(&mut value);
         yaml::to_string(&value)
     }
+}
+
+/// The loaded rule id closest to `pattern`, if one is close: a small edit
+/// distance, or the same last segment (`unclosed-file` for `go/unclosed-file`).
+pub fn closest_id<'a>(pattern: &str, ids: &[&'a str]) -> Option<&'a str> {
+    let last = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    let wanted = last(pattern);
+    // Rule ids are short: a long pattern is close to none (and costs no quadratic time).
+    if pattern.len() > 200 {
+        return None;
+    }
+    let by_distance = ids
+        .iter()
+        .map(|id| (edit_distance(pattern, id), *id))
+        .filter(|(d, id)| *d <= (id.len() / 4).max(2))
+        .min();
+    by_distance.map(|(_, id)| id).or_else(|| {
+        ids.iter()
+            .copied()
+            .filter(|id| !wanted.is_empty() && last(id) == wanted)
+            .min()
+    })
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// Replaces the values of keys that look like secrets.

@@ -1,0 +1,185 @@
+//! The gate never passes by accident: a typo in the rule selection, no rules
+//! at all, or a path that does not exist is an error (exit 2), said plainly;
+//! and the small things a new user meets first.
+
+use super::common::{findings, json, tollgate, tree};
+
+/// A leak `go/unclosed-file` reports, at line 4.
+const LEAK: &str =
+    "package p\n\nfunc f(p string) {\n\tf, _ := os.Open(p)\n\tprintln(f.Name())\n}\n";
+
+const RULE: &str = r#"id: t/panic
+language: go
+severity: warning
+message: panic
+query: |
+  ((call_expression function: (identifier) @f) @match (#eq? @f "panic"))
+"#;
+
+#[test]
+fn a_disable_entry_that_matches_no_rule_fails_with_a_suggestion_and_the_scan_still_reports() {
+    let config = "rules:\n  disable:\n    - go/unclosed-fil\n";
+    let dir = tree(&[(".tollgate.yml", config), ("a.go", LEAK)]);
+    let run = tollgate(dir.path(), &["scan", "--format", "json", "a.go"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".tollgate.yml:3: rules.disable: `go/unclosed-fil` matches no loaded rule; did you mean `go/unclosed-file`?"),
+        "{}",
+        run.stderr
+    );
+    // The typo disabled nothing: the rule still ran and reported.
+    assert!(findings(&run).contains(&("go/unclosed-file".into(), "a.go".into(), 4)));
+}
+
+#[test]
+fn enable_and_severity_entries_that_match_nothing_are_each_named_with_their_line() {
+    let config = "rules:\n  enable:\n    - go/*\n    - unclosed-file\n  severity:\n    rust/no-such-rule: error\n";
+    let dir = tree(&[(".tollgate.yml", config), ("a.go", LEAK)]);
+    let run = tollgate(dir.path(), &["scan", "a.go"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // A shared last segment is a suggestion too.
+    assert!(
+        run.stderr.contains(".tollgate.yml:4: rules.enable: `unclosed-file` matches no loaded rule; did you mean `go/unclosed-file`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            ".tollgate.yml:6: rules.severity: `rust/no-such-rule` matches no loaded rule"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("`go/*` matches no"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unmatched_entry_in_an_environment_counts_only_when_that_environment_is_applied() {
+    let config = "environments:\n  prod:\n    rules:\n      disable: [go/unclosed-fiel]\n";
+    let dir = tree(&[(".tollgate.yml", config), ("ok.go", "package p\n")]);
+    let plain = tollgate(dir.path(), &["scan", "ok.go"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let prod = tollgate(dir.path(), &["scan", "--env", "prod", "ok.go"]);
+    assert_eq!(prod.code, 2, "{}", prod.stderr);
+    assert!(
+        prod.stderr.contains(".tollgate.yml:4: rules.disable: `go/unclosed-fiel` matches no loaded rule; did you mean `go/unclosed-file`?"),
+        "{}",
+        prod.stderr
+    );
+}
+
+#[test]
+fn no_default_rules_without_other_rules_loads_nothing_and_fails() {
+    let dir = tree(&[("a.go", LEAK)]);
+    let run = tollgate(dir.path(), &["scan", "--no-default-rules", "a.go"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: no rules loaded"),
+        "{}",
+        run.stderr
+    );
+    let off = tree(&[
+        (".tollgate.yml", "rules:\n  default_rules: false\n"),
+        ("a.go", LEAK),
+    ]);
+    let run = tollgate(off.path(), &["scan", "a.go"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: no rules loaded"),
+        "{}",
+        run.stderr
+    );
+    // With a rule of its own, the same run is fine.
+    let own = tree(&[("rules/panic.yml", RULE), ("a.go", LEAK)]);
+    let run = tollgate(
+        own.path(),
+        &["scan", "--no-default-rules", "--rules", "rules", "a.go"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn no_code_rules_is_fine_when_the_run_checks_image_policies() {
+    let config = "images:\n  environments:\n    prod:\n      deny_latest: true\n";
+    let dir = tree(&[
+        (".tollgate.yml", config),
+        ("Dockerfile", "FROM alpine:3.20\n"),
+    ]);
+    let run = tollgate(dir.path(), &["scan", "--no-default-rules", "--env", "prod"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("no rules loaded"), "{}", run.stderr);
+}
+
+#[test]
+fn a_path_that_does_not_exist_fails_and_the_other_paths_are_still_scanned() {
+    let dir = tree(&[("a.go", LEAK)]);
+    let run = tollgate(dir.path(), &["scan", "nosuch/"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: nosuch/: no such file or folder"),
+        "{}",
+        run.stderr
+    );
+    let both = tollgate(dir.path(), &["scan", "--format", "json", "nosuch/", "a.go"]);
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    assert!(findings(&both).contains(&("go/unclosed-file".into(), "a.go".into(), 4)));
+}
+
+#[test]
+fn config_validate_lists_every_problem_with_its_line() {
+    let config = "exclude: ['a/[b']\nrules:\n  paths: [../outside]\n  enable: ['go/{x']\nimages:\n  environments:\n    prod:\n      tags: ['(v']\n      semver: '>>1'\nenvironments:\n  ci:\n    exclude: ['c/[d']\n";
+    let dir = tree(&[(".tollgate.yml", config)]);
+    let run = tollgate(dir.path(), &["config", "validate"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for expected in [
+        ".tollgate.yml:1: exclude: invalid glob `a/[b`",
+        ".tollgate.yml:3: rules.paths:",
+        ".tollgate.yml:4: enable: invalid glob `go/{x`",
+        ".tollgate.yml:8: images.environments.prod.tags: invalid regular expression `(v`",
+        ".tollgate.yml:9: images.environments.prod.semver: invalid SemVer range `>>1`",
+        ".tollgate.yml:12: environments.ci: exclude: invalid glob `c/[d`",
+    ] {
+        assert!(
+            run.stderr.contains(&format!("error: {expected}")),
+            "missing {expected:?} in:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_rule_file_with_two_bad_rules_gets_two_errors() {
+    let bad = |id: &str| {
+        format!("id: {id}\nlanguage: go\nseverity: warning\nmessage: m\nquery: (nosuchnode) @x\n")
+    };
+    let file = format!("{}---\n{}---\n{RULE}", bad("t/one"), bad("t/two"));
+    let dir = tree(&[
+        ("rules/r.yml", &file),
+        ("a.go", "package p\n\nfunc f() {\n\tpanic(1)\n}\n"),
+    ]);
+    let run = tollgate(
+        dir.path(),
+        &[
+            "scan",
+            "--no-default-rules",
+            "--rules",
+            "rules",
+            "--format",
+            "json",
+            "a.go",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: rules/r.yml:"))
+        .collect();
+    assert_eq!(errors.len(), 2, "{}", run.stderr);
+    assert!(
+        errors[0].contains("t/one") && errors[1].contains("t/two"),
+        "{errors:?}"
+    );
+    assert_eq!(json(&run)["findings"].as_array().map(Vec::len), Some(1));
+}
