@@ -183,3 +183,206 @@ fn a_rule_file_with_two_bad_rules_gets_two_errors() {
     );
     assert_eq!(json(&run)["findings"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn a_report_on_dash_goes_to_stdout_and_the_view_to_stderr() {
+    let dir = tree(&[("a.go", LEAK)]);
+    let run = tollgate(dir.path(), &["scan", "--report", "sarif=-", "a.go"]);
+    assert!(run.code < 2, "{}", run.stderr);
+    let sarif = json(&run);
+    assert_eq!(sarif["version"], "2.1.0", "{}", run.stdout);
+    assert!(run.stderr.contains("go/unclosed-file"), "{}", run.stderr);
+    assert!(!dir.path().join("-").exists(), "no file named `-`");
+    // Any kind, with --format json and --output-dir too: stdout holds the report alone.
+    let run = tollgate(
+        dir.path(),
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--output-dir",
+            "out",
+            "--report",
+            "codequality=-",
+            "a.go",
+        ],
+    );
+    assert!(run.code < 2, "{}", run.stderr);
+    assert!(
+        json(&run).as_array().is_some_and(|a| !a.is_empty()),
+        "{}",
+        run.stdout
+    );
+    let view = run
+        .stderr
+        .find('{')
+        .map(|i| &run.stderr[i..])
+        .unwrap_or_default();
+    let view: serde_json::Value = serde_json::from_str(view).expect("JSON view on stderr");
+    assert_eq!(view["findings"][0]["rule"], "go/unclosed-file");
+    assert!(!dir.path().join("out/-").exists());
+}
+
+#[test]
+fn two_reports_on_stdout_are_refused() {
+    let dir = tree(&[("ok.go", "package p\n")]);
+    let run = tollgate(
+        dir.path(),
+        &["scan", "--report", "sarif=-", "--report", "json=-", "ok.go"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("only one report can go to stdout"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let dir = tree(&[
+        ("rules/panic.yml", RULE),
+        ("a.go", "package p\n\nfunc f() {\n\tpanic(1)\n}\n"),
+    ]);
+    let list = tollgate(
+        dir.path(),
+        &["rules", "list", "--no-default-rules", "--rules", "rules"],
+    );
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stdout.lines().any(|l| l == "1 rule"),
+        "{}",
+        list.stdout
+    );
+    let test = tollgate(dir.path(), &["rules", "test", "rules"]);
+    assert!(
+        test.stdout.contains("(1 rule, 0 snippets)"),
+        "{}",
+        test.stdout
+    );
+    let scan = tollgate(
+        dir.path(),
+        &["scan", "--no-default-rules", "--rules", "rules", "a.go"],
+    );
+    assert!(
+        scan.stdout
+            .contains("1 finding (0 errors, 1 warning, 0 infos) in 1 file checked"),
+        "{}",
+        scan.stdout
+    );
+}
+
+#[test]
+fn every_config_and_env_flag_has_help_text() {
+    let dir = tree(&[]);
+    for command in [
+        &["scan"][..],
+        &["review"],
+        &["images", "scan"],
+        &["images", "check"],
+        &["config", "validate"],
+        &["rules", "list"],
+        &["rules", "explain"],
+        &["rules", "test"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let run = tollgate(dir.path(), &args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        for flag in ["--config <FILE>", "--env <NAME>"] {
+            let at = lines
+                .iter()
+                .position(|l| l.trim_start().starts_with(flag))
+                .unwrap_or_else(|| panic!("{args:?} has no {flag}:\n{}", run.stdout));
+            // The help is on the flag's line or the line after it.
+            let same = lines[at].trim_start()[flag.len()..].trim();
+            let next = lines.get(at + 1).map_or("", |l| l.trim());
+            let described = |t: &str| !t.is_empty() && !t.starts_with('-');
+            assert!(
+                described(same) || described(next),
+                "{args:?}: {flag} has no help:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn images_scan_help_lists_every_file_kind_it_reads() {
+    let dir = tree(&[]);
+    let run = tollgate(dir.path(), &["images", "scan", "--help"]);
+    for kind in [
+        "Dockerfile",
+        "Kubernetes",
+        "Compose",
+        "Helm",
+        "kustomiz",
+        "GitLab CI",
+        "GitHub Actions",
+    ] {
+        assert!(
+            run.stdout.contains(kind),
+            "{kind} missing from:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn rules_commands_read_the_configuration_like_scan() {
+    let failing = RULE.replace(
+        "message: panic\n",
+        "message: panic\ntests:\n  valid:\n    - \"package p\\nfunc f() { panic(1) }\\n\"\n",
+    );
+    let config = "rules:\n  paths: [rules]\n  disable: ['go/*']\n  severity:\n    t/panic: error\n";
+    let dir = tree(&[(".tollgate.yml", config), ("rules/panic.yml", &failing)]);
+    let list = tollgate(dir.path(), &["rules", "list", "--format", "json"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let listed = json(&list);
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"t/panic"), "{ids:?}");
+    assert!(!ids.iter().any(|id| id.starts_with("go/")), "{ids:?}");
+    let panic = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "t/panic")
+        .unwrap();
+    assert_eq!(panic["severity"], "error");
+
+    let explain = tollgate(dir.path(), &["rules", "explain", "t/panic"]);
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(
+        explain.stdout.starts_with("t/panic (go, error)"),
+        "{}",
+        explain.stdout
+    );
+
+    // `rules test` tests the configuration's rule folder: its failing test shows.
+    let test = tollgate(dir.path(), &["rules", "test"]);
+    assert_eq!(test.code, 1, "{}{}", test.stdout, test.stderr);
+    assert!(test.stdout.contains("FAIL t/panic"), "{}", test.stdout);
+
+    // --no-config: as before, the library alone.
+    let plain = tollgate(
+        dir.path(),
+        &["rules", "list", "--no-config", "--format", "json"],
+    );
+    let plain = json(&plain);
+    let ids: Vec<&str> = plain
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"go/unclosed-file") && !ids.contains(&"t/panic"),
+        "{ids:?}"
+    );
+}
