@@ -640,6 +640,10 @@ impl Effective {
             ("severity", severity_keys.as_slice()),
         ];
         let mut problems = Vec::new();
+        // A file from a pull request can hold thousands of entries: the
+        // first ones are named (line, suggestion), the rest only counted.
+        const NAMED: usize = 20;
+        let mut more = 0;
         for (key, patterns) in lists {
             for pattern in patterns {
                 let Ok(glob) = Glob::new(pattern) else {
@@ -649,16 +653,28 @@ impl Effective {
                 if ids.iter().any(|id| matcher.is_match(id)) {
                     continue;
                 }
+                if problems.len() == NAMED {
+                    more += 1;
+                    continue;
+                }
                 let hint = match closest_id(pattern, ids) {
                     Some(id) => format!("; did you mean `{id}`?"),
                     None => "; `tollgate rules list` shows them".to_string(),
                 };
+                let shown: String = pattern.chars().take(100).collect();
                 problems.push(ConfigError {
                     file: file.clone(),
                     line: doc.as_ref().and_then(|d| line_of_value(d, pattern)),
-                    message: format!("rules.{key}: `{pattern}` matches no loaded rule{hint}"),
+                    message: format!("rules.{key}: `{shown}` matches no loaded rule{hint}"),
                 });
             }
+        }
+        if more > 0 {
+            problems.push(ConfigError {
+                file: file.clone(),
+                line: None,
+                message: format!("{more} more ids or globs under `rules` match no loaded rule"),
+            });
         }
         problems
     }

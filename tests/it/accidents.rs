@@ -386,3 +386,23 @@ fn rules_commands_read_the_configuration_like_scan() {
         "{ids:?}"
     );
 }
+
+#[test]
+fn thousands_of_unmatched_entries_are_counted_not_each_searched() {
+    let mut config = String::from("rules:\n  disable:\n");
+    for i in 0..20_000 {
+        config.push_str(&format!("    - x/no-rule-{i}\n"));
+    }
+    let dir = tree(&[(".tollgate.yml", &config), ("ok.go", "package p\n")]);
+    let started = std::time::Instant::now();
+    let run = tollgate(dir.path(), &["scan", "ok.go"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(run.stderr.matches("matches no loaded rule").count(), 20);
+    assert!(
+        run.stderr
+            .contains("19980 more ids or globs under `rules` match no loaded rule"),
+        "{}",
+        run.stderr.lines().last().unwrap_or_default()
+    );
+}
