@@ -170,9 +170,9 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
         broken,
     } = configure(&args.rules, request, place);
     let mut bad_config = broken;
-    // An empty rule set would pass every change: unless image policies are
-    // what this run checks (`--env` with an `images` policy), that is an error.
-    if rules.rules.is_empty() && !broken && !checks_images(&effective, args) {
+    // An empty rule set would pass every change: unless image references are
+    // what this run checks, that is an error.
+    if rules.rules.is_empty() && !broken && !checks_images(&effective) {
         crate::say!("error: no rules loaded: the default rules are off (--no-default-rules or rules.default_rules: false) and no --rules PATH or rules.paths adds any");
         bad_config = true;
     }
@@ -308,17 +308,11 @@ fn say_error(error: &str) {
     }
 }
 
-/// Whether this run checks image references: an environment is selected and
-/// the configuration has an image policy for it.
-fn checks_images(effective: &config::Effective, args: &ScanArgs) -> bool {
-    let policies = effective
-        .config
-        .images
-        .as_ref()
-        .and_then(|i| i.environments.as_ref());
-    args.environment
-        .as_deref()
-        .is_some_and(|env| policies.is_some_and(|p| p.contains_key(env)))
+/// Whether this run may check image references instead of code: the
+/// configuration has an `images` section (policies with `--env`, version
+/// downgrades with `--base`).
+fn checks_images(effective: &config::Effective) -> bool {
+    effective.config.images.is_some()
 }
 
 /// Where the change under review comes from.
@@ -349,19 +343,18 @@ pub(crate) fn scan_change(
     let effective = &setup.effective;
     // A path that does not exist (a typo, a stale CI step) would scan
     // nothing and pass: it is an error, and the other paths are still scanned.
-    let (named, missing): (Vec<_>, Vec<_>) = args
+    let missing: Vec<&std::path::PathBuf> = args
         .paths
         .iter()
-        .cloned()
-        .partition(|p| p.symlink_metadata().is_ok());
+        .filter(|p| p.symlink_metadata().is_err())
+        .collect();
     for path in &missing {
         crate::say!("error: {}: no such file or folder", path.display());
     }
-    let mut paths = match (args.paths.is_empty(), named.is_empty()) {
-        (true, _) => vec![".".into()],
-        (false, false) => named,
-        // Nothing left to scan: an empty list would mean "everything".
-        (false, true) => Vec::new(),
+    let mut paths = if args.paths.is_empty() {
+        vec![".".into()]
+    } else {
+        args.paths.clone()
     };
     let has_change = !matches!(source, ChangeSource::None);
     let filter = match (has_change, args.filter.or(effective.config.filter)) {

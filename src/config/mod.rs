@@ -518,7 +518,7 @@ fn glob_problems(
             let e = Glob::new(glob).err()?;
             Some((
                 line_of_value(doc, glob).or_else(|| yaml::key_line(doc, key, 0)),
-                format!("{key}: invalid glob `{glob}`: {}", e.kind()),
+                format!("invalid glob `{glob}`: {}", e.kind()),
             ))
         })
         .collect()

@@ -133,12 +133,12 @@ fn config_validate_lists_every_problem_with_its_line() {
     let run = tollgate(dir.path(), &["config", "validate"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     for expected in [
-        ".tollgate.yml:1: exclude: invalid glob `a/[b`",
+        ".tollgate.yml:1: invalid glob `a/[b`",
         ".tollgate.yml:3: rules.paths:",
-        ".tollgate.yml:4: enable: invalid glob `go/{x`",
+        ".tollgate.yml:4: invalid glob `go/{x`",
         ".tollgate.yml:8: images.environments.prod.tags: invalid regular expression `(v`",
         ".tollgate.yml:9: images.environments.prod.semver: invalid SemVer range `>>1`",
-        ".tollgate.yml:12: environments.ci: exclude: invalid glob `c/[d`",
+        ".tollgate.yml:12: environments.ci: invalid glob `c/[d`",
     ] {
         assert!(
             run.stderr.contains(&format!("error: {expected}")),
