@@ -687,7 +687,8 @@ impl Effective {
 }
 
 /// The loaded rule id closest to `pattern`, if one is close: a small edit
-/// distance, or the same last segment (`unclosed-file` for `go/unclosed-file`).
+/// distance, else the same last segment (`unclosed-file` for
+/// `go/unclosed-file`), else a last segment that contains it.
 pub fn closest_id<'a>(pattern: &str, ids: &[&'a str]) -> Option<&'a str> {
     let last = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
     let wanted = last(pattern);
@@ -700,12 +701,25 @@ pub fn closest_id<'a>(pattern: &str, ids: &[&'a str]) -> Option<&'a str> {
         .map(|id| (edit_distance(pattern, id), *id))
         .filter(|(d, id)| *d <= (id.len() / 4).max(2))
         .min();
-    by_distance.map(|(_, id)| id).or_else(|| {
+    let segment_is = |same: bool| {
         ids.iter()
             .copied()
-            .filter(|id| !wanted.is_empty() && last(id) == wanted)
+            .filter(|id| {
+                let segment = last(id);
+                !wanted.is_empty()
+                    && if same {
+                        segment == wanted
+                    } else {
+                        segment.contains(&wanted)
+                    }
+            })
             .min()
-    })
+    };
+    // `rust/unwrap` for `rust/unwrap-outside-tests`: a shorter name of it.
+    by_distance
+        .map(|(_, id)| id)
+        .or_else(|| segment_is(true))
+        .or_else(|| segment_is(false))
 }
 
 /// Levenshtein distance, by characters.
@@ -752,3 +766,35 @@ fn redact(value: &mut serde_json::Value) {
 
 /// The starter file `tollgate init` writes.
 pub const STARTER: &str = include_str!("starter.yml");
+
+#[cfg(test)]
+mod tests {
+    use super::closest_id;
+
+    const IDS: &[&str] = &[
+        "go/unclosed-file",
+        "go/defer-in-loop",
+        "rust/unwrap-outside-tests",
+        "rust/dbg-macro",
+    ];
+
+    #[test]
+    fn a_typo_a_missing_language_or_a_short_name_finds_the_rule() {
+        assert_eq!(
+            closest_id("go/unclosed-fiel", IDS),
+            Some("go/unclosed-file")
+        );
+        assert_eq!(closest_id("unclosed-file", IDS), Some("go/unclosed-file"));
+        assert_eq!(
+            closest_id("rust/unwrap", IDS),
+            Some("rust/unwrap-outside-tests")
+        );
+        assert_eq!(closest_id("rust/dbg_macro", IDS), Some("rust/dbg-macro"));
+    }
+
+    #[test]
+    fn nothing_close_suggests_nothing() {
+        assert_eq!(closest_id("team/no-println", IDS), None);
+        assert_eq!(closest_id(&"x".repeat(10_000), IDS), None);
+    }
+}
