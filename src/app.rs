@@ -1,8 +1,8 @@
 //! Wiring only: turns parsed arguments into calls of the library and an exit code.
 
 use crate::cli::{
-    Cli, Command, ConfigCommand, FailOn, ImagesCommand, OutputFormat, RuleArgs, RulesCommand,
-    ScanArgs, SchemaKind,
+    Cli, Command, ConfigArgs, ConfigCommand, FailOn, ImagesCommand, OutputFormat, RuleArgs,
+    RulesCommand, ScanArgs, SchemaKind,
 };
 use crate::config;
 use crate::diff::git::Repo;
@@ -26,9 +26,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Review(args) => crate::github::command::run(args),
-        Command::Rules(RulesCommand::List { rules, format }) => run_rules_list(&rules, format),
-        Command::Rules(RulesCommand::Test { paths }) => run_rules_test(paths),
-        Command::Rules(RulesCommand::Explain { id, rules }) => run_rules_explain(&id, &rules),
+        Command::Rules(RulesCommand::List {
+            rules,
+            config,
+            format,
+        }) => run_rules_list(&rules, &config, format),
+        Command::Rules(RulesCommand::Test { paths, config }) => run_rules_test(paths, &config),
+        Command::Rules(RulesCommand::Explain { id, rules, config }) => {
+            run_rules_explain(&id, &rules, &config)
+        }
         Command::Rules(RulesCommand::Tree { file, all }) => run_rules_tree(&file, all),
         Command::Config(ConfigCommand::Validate {
             config,
@@ -84,8 +90,8 @@ fn print_rule_errors(errors: &[RuleError]) {
     if !errors.is_empty() {
         let _ = writeln!(
             stderr,
-            "error: {} bad rule problem(s); the other rules still ran",
-            errors.len()
+            "error: {}; the other rules still ran",
+            plural(errors.len(), "bad rule problem")
         );
     }
 }
@@ -116,12 +122,18 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     let report_failed = write_reports(&setup, &scanned.outcome, None);
     print_outcome(&args, &scanned.outcome)?;
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
-        github_output(&scanned.outcome, args.format)?;
+        // `OutputFormat::Json` sends the annotations to stderr: stdout carries a report.
+        let view = if stdout_taken(&args) {
+            OutputFormat::Json
+        } else {
+            args.format
+        };
+        github_output(&scanned.outcome, view)?;
     }
     Ok(exit_code(
         &setup,
         &scanned.outcome,
-        report_failed || scanned.bad_images,
+        report_failed || scanned.bad_images || scanned.missing_paths,
     ))
 }
 
@@ -147,29 +159,27 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
             .num_threads(threads.max(1))
             .build_global();
     }
-    // A bad configuration is reported, and the scan still runs on defaults.
     let request = config::trust::Request {
         explicit: args.config.as_deref(),
         environment: args.environment.as_deref(),
         from_base: args.config_from_base,
     };
-    let loaded = config::trust::load(request, place);
-    for note in &loaded.notes {
-        crate::say!("note: {note}");
+    let Configured {
+        effective,
+        mut rules,
+        broken,
+    } = configure(&args.rules, request, place);
+    let mut bad_config = broken;
+    // An empty rule set would pass every change: unless image references are
+    // what this run checks, that is an error.
+    if rules.rules.is_empty() && !broken && !checks_images(&effective) {
+        crate::say!("error: no rules loaded: the default rules are off (--no-default-rules or rules.default_rules: false) and no --rules PATH or rules.paths adds any");
+        bad_config = true;
     }
-    for error in &loaded.errors {
-        crate::say!("error: {error}");
+    for unmatched in effective.select_rules(&mut rules) {
+        say_error(&unmatched.to_string());
+        bad_config = true;
     }
-    let (effective, bad_config) = (loaded.effective, !loaded.errors.is_empty());
-    let mut rule_sources = Vec::new();
-    let config_rules = effective.config.rules.clone().unwrap_or_default();
-    if !args.rules.no_default_rules && config_rules.default_rules != Some(false) {
-        rule_sources.push(RuleSource::Embedded);
-    }
-    rule_sources.extend(loaded.rule_sources);
-    rule_sources.extend(args.rules.extra.iter().cloned().map(RuleSource::Path));
-    let (mut rules, bad_rules) = load(&rule_sources);
-    effective.select_rules(&mut rules);
     let fail_on = args
         .fail_on
         .or(effective.config.fail_on)
@@ -186,8 +196,8 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
         .map(|r| crate::cli::ReportTarget {
             kind: r.kind,
             path: match &args.output_dir {
-                Some(dir) => dir.join(&r.path),
-                None => r.path.clone(),
+                Some(dir) if !is_stdout(&r.path) => dir.join(&r.path),
+                _ => r.path.clone(),
             },
         })
         .collect();
@@ -217,8 +227,92 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
         fail_on_skipped,
         reports,
         output_dir: args.output_dir.clone(),
-        broken: bad_rules || bad_config,
+        broken: bad_config,
     }
+}
+
+/// The configuration and the rules it names, before selection: what `scan`
+/// and the `rules` commands share.
+pub(crate) struct Configured {
+    pub effective: config::Effective,
+    pub rules: RuleSet,
+    /// A bad configuration or a bad rule was reported.
+    pub broken: bool,
+}
+
+/// Loads the configuration `request` asks for (defaults when it is bad, said
+/// on stderr) and the rules: the embedded library unless turned off, the
+/// configuration's `rules.paths`, then `--rules`.
+pub(crate) fn configure(
+    rule_args: &RuleArgs,
+    request: config::trust::Request<'_>,
+    place: &config::trust::Place,
+) -> Configured {
+    // A bad configuration is reported, and the run still goes on with defaults.
+    let loaded = config::trust::load(request, place);
+    for note in &loaded.notes {
+        crate::say!("note: {note}");
+    }
+    for error in &loaded.errors {
+        say_error(error);
+    }
+    let (effective, bad_config) = (loaded.effective, !loaded.errors.is_empty());
+    let mut rule_sources = Vec::new();
+    let config_rules = effective.config.rules.clone().unwrap_or_default();
+    if !rule_args.no_default_rules && config_rules.default_rules != Some(false) {
+        rule_sources.push(RuleSource::Embedded);
+    }
+    rule_sources.extend(loaded.rule_sources);
+    rule_sources.extend(rule_args.extra.iter().cloned().map(RuleSource::Path));
+    let (rules, bad_rules) = load(&rule_sources);
+    Configured {
+        effective,
+        rules,
+        broken: bad_config || bad_rules,
+    }
+}
+
+/// The rules of `rules list`, `explain` and `test`: read as `scan` reads
+/// them (`.tollgate.yml` unless `--no-config`), selection applied.
+fn configured_rules(rule_args: &RuleArgs, config_args: &ConfigArgs) -> (RuleSet, bool) {
+    if config_args.no_config {
+        return load(&sources(rule_args));
+    }
+    let request = config::trust::Request {
+        explicit: config_args.config.as_deref(),
+        environment: config_args.environment.as_deref(),
+        from_base: false,
+    };
+    let place = config::trust::Place::Checkout { base: None };
+    let Configured {
+        effective,
+        mut rules,
+        mut broken,
+    } = configure(rule_args, request, &place);
+    for unmatched in effective.select_rules(&mut rules) {
+        say_error(&unmatched.to_string());
+        broken = true;
+    }
+    (rules, broken)
+}
+
+/// `1 rule`, `2 rules`: a count with its noun.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Says an error of one or more lines, each as `error: …`.
+fn say_error(error: &str) {
+    for line in error.lines() {
+        crate::say!("error: {line}");
+    }
+}
+
+/// Whether this run may check image references instead of code: the
+/// configuration has an `images` section (policies with `--env`, version
+/// downgrades with `--base`).
+fn checks_images(effective: &config::Effective) -> bool {
+    effective.config.images.is_some()
 }
 
 /// Where the change under review comes from.
@@ -235,6 +329,8 @@ pub(crate) struct Scanned {
     pub outcome: crate::scan::ScanOutcome,
     /// An image file could not be read as its kind.
     pub bad_images: bool,
+    /// A path named on the command line does not exist.
+    pub missing_paths: bool,
 }
 
 /// Scans the paths (only the changed files when a change is given and the
@@ -245,6 +341,16 @@ pub(crate) fn scan_change(
     source: ChangeSource,
 ) -> Result<Scanned, String> {
     let effective = &setup.effective;
+    // A path that does not exist (a typo, a stale CI step) would scan
+    // nothing and pass: it is an error, and the other paths are still scanned.
+    let missing: Vec<&std::path::PathBuf> = args
+        .paths
+        .iter()
+        .filter(|p| p.symlink_metadata().is_err())
+        .collect();
+    for path in &missing {
+        crate::say!("error: {}: no such file or folder", path.display());
+    }
     let mut paths = if args.paths.is_empty() {
         vec![".".into()]
     } else {
@@ -325,6 +431,7 @@ pub(crate) fn scan_change(
     Ok(Scanned {
         outcome,
         bad_images,
+        missing_paths: !missing.is_empty(),
     })
 }
 
@@ -347,10 +454,20 @@ pub(crate) fn write_reports(
         }
     };
     let mut failed = false;
+    let mut stdout_used = false;
     for target in &setup.reports {
-        let written = root.place(&target.path).and_then(|place| {
-            write_report(&place, target.kind, outcome, &setup.rules, &paths, review)
-        });
+        let written = if is_stdout(&target.path) {
+            // Two documents on one stream could not be read back.
+            if std::mem::replace(&mut stdout_used, true) {
+                Err("only one report can go to stdout (`-`)".to_string())
+            } else {
+                write_report_to_stdout(target.kind, outcome, &setup.rules, &paths, review)
+            }
+        } else {
+            root.place(&target.path).and_then(|place| {
+                write_report(&place, target.kind, outcome, &setup.rules, &paths, review)
+            })
+        };
         if let Err(err) = written {
             crate::say!(
                 "error: cannot write the report {}: {err}",
@@ -362,25 +479,53 @@ pub(crate) fn write_reports(
     failed
 }
 
-/// The result on stdout, as text or JSON.
+/// `--report KIND=-`: the report goes to stdout, not to a file.
+pub(crate) fn is_stdout(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Whether a report given on the command line goes to stdout: the text or
+/// JSON view (and annotations) then go to stderr, so stdout holds the report alone.
+pub(crate) fn stdout_taken(args: &ScanArgs) -> bool {
+    args.reports.iter().any(|r| is_stdout(&r.path))
+}
+
+/// The result on stdout (on stderr when a report takes stdout), as text or JSON.
 pub(crate) fn print_outcome(
     args: &ScanArgs,
     outcome: &crate::scan::ScanOutcome,
 ) -> anyhow::Result<()> {
+    if stdout_taken(args) {
+        let is_terminal = std::io::stderr().is_terminal();
+        let mut err = crate::ci_log::Guarded::new(std::io::stderr().lock(), args.format.log_kind());
+        write_outcome(&mut err, args, outcome, is_terminal)?;
+        err.flush()?;
+        return Ok(());
+    }
     let is_terminal = std::io::stdout().is_terminal();
     let mut out = crate::ci_log::stdout(args.format.log_kind());
+    write_outcome(&mut out, args, outcome, is_terminal)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_outcome(
+    out: &mut dyn Write,
+    args: &ScanArgs,
+    outcome: &crate::scan::ScanOutcome,
+    is_terminal: bool,
+) -> anyhow::Result<()> {
     match args.format {
         OutputFormat::Json => {
             // stdout stays relative to the current folder; report files are repository-relative.
-            report::json::write(&mut out, outcome, &report::RepoPaths::default(), None)?
+            report::json::write(out, outcome, &report::RepoPaths::default(), None)?
         }
         OutputFormat::Text => {
             let palette =
                 terminal::Palette::new(terminal::colour_enabled(args.color.as_str(), is_terminal));
-            terminal::write(&mut out, outcome, palette)?;
+            terminal::write(out, outcome, palette)?;
         }
     }
-    out.flush()?;
     Ok(())
 }
 
@@ -416,8 +561,8 @@ pub(crate) fn skipped_fails(setup: &Setup, outcome: &crate::scan::ScanOutcome) -
         })
         .collect();
     crate::say!(
-        "error: {} Go/Rust file(s) could not be scanned, which fails the gate (fail_on_skipped): {}",
-        names.len(),
+        "error: {} could not be scanned, which fails the gate (fail_on_skipped): {}",
+        plural(names.len(), "Go/Rust file"),
         names.join(", ")
     );
     true
@@ -625,6 +770,25 @@ pub(crate) fn github_step_summary(outcome: &crate::scan::ScanOutcome, paths: &re
     }
 }
 
+/// Writes a report to stdout, through the CI log guard (every kind is JSON).
+fn write_report_to_stdout(
+    kind: crate::cli::ReportKind,
+    outcome: &crate::scan::ScanOutcome,
+    rules: &RuleSet,
+    paths: &report::RepoPaths,
+    review: Option<&report::json::ReviewMeta>,
+) -> Result<(), String> {
+    use crate::cli::ReportKind;
+    let mut out = crate::ci_log::stdout(crate::ci_log::Kind::Json);
+    match kind {
+        ReportKind::Sarif => report::sarif::write(&mut out, outcome, rules, paths),
+        ReportKind::CodeQuality => report::codequality::write(&mut out, outcome, paths),
+        ReportKind::Json => report::json::write(&mut out, outcome, paths, review),
+    }
+    .and_then(|()| out.flush())
+    .map_err(|e| e.to_string())
+}
+
 fn write_report(
     place: &std::path::Path,
     kind: crate::cli::ReportKind,
@@ -655,8 +819,12 @@ struct ListedRule<'a> {
     prefilter: String,
 }
 
-fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> {
-    let (rules, bad) = load(&sources(args));
+fn run_rules_list(
+    args: &RuleArgs,
+    config_args: &ConfigArgs,
+    format: OutputFormat,
+) -> anyhow::Result<i32> {
+    let (rules, bad) = configured_rules(args, config_args);
     let listed: Vec<ListedRule<'_>> = rules
         .rules
         .iter()
@@ -689,7 +857,7 @@ fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> 
                     r.message
                 )?;
             }
-            writeln!(out, "{} rules", listed.len())?;
+            writeln!(out, "{}", plural(listed.len(), "rule"))?;
         }
     }
     Ok(if bad { EXIT_ERROR } else { EXIT_OK })
@@ -709,13 +877,17 @@ pub fn message_text(rule: &crate::rules::Rule) -> String {
         .collect()
 }
 
-fn run_rules_test(paths: Vec<std::path::PathBuf>) -> anyhow::Result<i32> {
-    let sources: Vec<RuleSource> = if paths.is_empty() {
-        vec![RuleSource::Embedded]
+fn run_rules_test(paths: Vec<std::path::PathBuf>, config_args: &ConfigArgs) -> anyhow::Result<i32> {
+    // Files named here are tested alone; else the rules `scan` would run.
+    let (rules, bad) = if paths.is_empty() {
+        let defaults = RuleArgs {
+            extra: Vec::new(),
+            no_default_rules: false,
+        };
+        configured_rules(&defaults, config_args)
     } else {
-        paths.into_iter().map(RuleSource::Path).collect()
+        load(&paths.into_iter().map(RuleSource::Path).collect::<Vec<_>>())
     };
-    let (rules, bad) = load(&sources);
     let results: Vec<_> = {
         use rayon::prelude::*;
         rules.rules.par_iter().map(test_rule).collect()
@@ -734,11 +906,11 @@ fn run_rules_test(paths: Vec<std::path::PathBuf>) -> anyhow::Result<i32> {
     let cases: usize = results.iter().map(|r| r.cases).sum();
     writeln!(
         out,
-        "{} passed, {} failed ({} rules, {} snippets)",
+        "{} passed, {} failed ({}, {})",
         results.len() - failed,
         failed,
-        results.len(),
-        cases
+        plural(results.len(), "rule"),
+        plural(cases, "snippet")
     )?;
     Ok(if bad {
         EXIT_ERROR
@@ -749,8 +921,8 @@ fn run_rules_test(paths: Vec<std::path::PathBuf>) -> anyhow::Result<i32> {
     })
 }
 
-fn run_rules_explain(id: &str, args: &RuleArgs) -> anyhow::Result<i32> {
-    let (rules, bad) = load(&sources(args));
+fn run_rules_explain(id: &str, args: &RuleArgs, config_args: &ConfigArgs) -> anyhow::Result<i32> {
+    let (rules, bad) = configured_rules(args, config_args);
     let Some(rule) = rules.get(id) else {
         let mut known: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
         known.sort_unstable();
@@ -920,7 +1092,7 @@ fn run_config_validate(
             Ok(if bad_rules { EXIT_ERROR } else { EXIT_OK })
         }
         Err(err) => {
-            crate::say!("error: {err}");
+            say_error(&err.to_string());
             Ok(EXIT_ERROR)
         }
     }

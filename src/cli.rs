@@ -52,12 +52,19 @@ pub enum SchemaKind {
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
-    /// Find image references in files (Dockerfiles for now) and check them against an environment's policy.
+    /// Find image references in files and check them against an environment's policy.
+    ///
+    /// Reads Dockerfiles and Containerfiles (`FROM`, `COPY --from`), Kubernetes
+    /// manifests, Docker Compose files, Helm values (`values*.yaml` beside a
+    /// `Chart.yaml`), kustomize `kustomization.yaml` (`images:`), GitLab CI
+    /// (`.gitlab-ci.yml`) and GitHub Actions workflows (`.github/workflows/*.yml`).
     Scan {
         /// Files or folders (default: the current folder).
         paths: Vec<PathBuf>,
+        /// The environment whose `images` policy applies.
         #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
         environment: Option<String>,
+        /// The configuration file (default: `.tollgate.yml` here or at the repository root).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -68,6 +75,7 @@ pub enum ImagesCommand {
         /// The environment whose `images` policy applies.
         #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
         environment: Option<String>,
+        /// The configuration file (default: `.tollgate.yml` here or at the repository root).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -90,8 +98,10 @@ pub enum ImagesCommand {
 pub enum ConfigCommand {
     /// Validate a configuration and print the effective result for an environment (secrets redacted).
     Validate {
+        /// The configuration file (default: `.tollgate.yml` here or at the repository root).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The environment overlay to apply and check.
         #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
         environment: Option<String>,
     },
@@ -103,13 +113,18 @@ pub enum RulesCommand {
     List {
         #[command(flatten)]
         rules: RuleArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
-    /// Run the `tests` of rules: the embedded library, or the given rule files and folders.
+    /// Run the `tests` of rules: the rules `scan` would run, or the given rule files and folders.
     Test {
-        /// Rule files or folders; default: the embedded library.
+        /// Rule files or folders; default: the rules `scan` would run (the
+        /// embedded library and `.tollgate.yml`'s `rules`).
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Print the syntax tree of a file, with named fields: what rule queries match against.
     Tree {
@@ -123,7 +138,24 @@ pub enum RulesCommand {
         id: String,
         #[command(flatten)]
         rules: RuleArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
+}
+
+/// The configuration the `rules` commands read, as `scan` does: rule
+/// folders (`rules.paths`), enable/disable and severity overrides.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The configuration file (default: `.tollgate.yml` here or at the repository root).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// The environment of the configuration to apply.
+    #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Read no configuration: the embedded library and `--rules` only.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -174,7 +206,9 @@ pub struct ScanArgs {
     /// Which findings of a change to keep (default with --base: added).
     #[arg(long, value_enum)]
     pub filter: Option<crate::diff::FilterMode>,
-    /// Also write a report file: `sarif=PATH`, `codequality=PATH` or `json=PATH` (repeatable).
+    /// Also write a report file: `sarif=PATH`, `codequality=PATH` or `json=PATH`
+    /// (repeatable). A PATH of `-` writes that report to stdout (one at most);
+    /// the text or JSON view then goes to stderr.
     #[arg(long = "report", value_name = "KIND=PATH", value_parser = parse_report)]
     pub reports: Vec<ReportTarget>,
     /// The folder report files go to: relative report paths start there, and

@@ -246,6 +246,20 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// Several problems as one error: the first, with the others on the
+    /// lines after it (each `file:line: message`). None when there are none.
+    pub fn joined(problems: Vec<ConfigError>) -> Option<ConfigError> {
+        let mut problems = problems.into_iter();
+        let mut first = problems.next()?;
+        for other in problems {
+            first.message.push('\n');
+            first.message.push_str(&other.to_string());
+        }
+        Some(first)
+    }
+}
+
 /// A loaded configuration with one environment applied.
 #[derive(Debug, Clone)]
 pub struct Effective {
@@ -396,16 +410,28 @@ pub fn parse(
         first_line: 1,
     };
     let raw = parse_and_interpolate(text, &doc).map_err(|(line, message)| error(line, message))?;
-    validate(&raw, &doc, false, check_rule_path).map_err(|(line, message)| error(line, message))?;
+    // Every problem is listed, each with its line: one fix-and-retry per file, not per error.
+    let mut problems: Vec<ConfigError> = validate(&raw, &doc, false, check_rule_path)
+        .into_iter()
+        .map(|(line, message)| error(line, message))
+        .collect();
     if let Some(envs) = &raw.environments {
         for (env_name, overlay) in envs {
-            validate(overlay, &doc, true, check_rule_path).map_err(|(line, message)| {
-                error(
-                    line.or_else(|| yaml::key_line(&doc, env_name, 0)),
-                    format!("environments.{env_name}: {message}"),
-                )
-            })?;
+            problems.extend(
+                validate(overlay, &doc, true, check_rule_path)
+                    .into_iter()
+                    .map(|(line, message)| {
+                        error(
+                            line.or_else(|| yaml::key_line(&doc, env_name, 0)),
+                            format!("environments.{env_name}: {message}"),
+                        )
+                    }),
+            );
         }
+    }
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    if let Some(joined) = ConfigError::joined(problems) {
+        return Err(joined);
     }
     let mut config = raw.clone();
     config.environments = None;
@@ -486,21 +512,22 @@ fn validate(
     doc: &yaml::Document<'_>,
     nested: bool,
     check_rule_path: &dyn Fn(&Path) -> Result<(), String>,
-) -> Result<(), (Option<usize>, String)> {
+) -> Vec<(Option<usize>, String)> {
     let at = |key: &str| yaml::key_line(doc, key, 0);
+    let mut problems = Vec::new();
     if nested && config.environments.is_some() {
-        return Err((None, "environments cannot be nested".into()));
+        problems.push((None, "environments cannot be nested".into()));
     }
     for path in config.rules.iter().flat_map(|r| r.paths.iter().flatten()) {
-        check_rule_path(path).map_err(|message| {
-            (
+        if let Err(message) = check_rule_path(path) {
+            problems.push((
                 line_of_value(doc, &path.display().to_string()).or(at("paths")),
                 format!("rules.paths: {message}"),
-            )
-        })?;
+            ));
+        }
     }
     if let Some(exclude) = &config.exclude {
-        glob_set(exclude).map_err(|m| (at("exclude"), m))?;
+        problems.extend(glob_problems(exclude, doc, "exclude"));
     }
     for (policy, prefix) in config
         .images
@@ -514,46 +541,65 @@ fn validate(
         })
     {
         for pattern in policy.matches.iter().flatten() {
-            image_glob(pattern).map_err(|e| {
-                (
+            if let Err(e) = image_glob(pattern) {
+                problems.push((
                     line_of_value(doc, pattern).or(at("match")),
                     format!("{prefix}.match: {e}"),
-                )
-            })?;
+                ));
+            }
         }
         for (key, list) in [("tags", &policy.tags), ("deny_tags", &policy.deny_tags)] {
             for pattern in list.iter().flatten() {
-                regex::Regex::new(pattern).map_err(|e| {
-                    (
+                if let Err(e) = regex::Regex::new(pattern) {
+                    problems.push((
                         line_of_value(doc, pattern).or(at(key)),
                         format!(
                             "{prefix}.{key}: invalid regular expression `{pattern}`: {}",
                             e.to_string().lines().last().unwrap_or_default().trim()
                         ),
-                    )
-                })?;
+                    ));
+                }
             }
         }
         if let Some(range) = &policy.semver {
-            semver::VersionReq::parse(range).map_err(|e| {
-                (
+            if let Err(e) = semver::VersionReq::parse(range) {
+                problems.push((
                     line_of_value(doc, range).or(at("semver")),
                     format!("{prefix}.semver: invalid SemVer range `{range}`: {e} (expected e.g. `>=1.0.0, <3.0.0`)"),
-                )
-            })?;
+                ));
+            }
         }
     }
     if let Some(rules) = &config.rules {
         for (key, list) in [("enable", &rules.enable), ("disable", &rules.disable)] {
             if let Some(list) = list {
-                glob_set(list).map_err(|m| (at(key), m))?;
+                problems.extend(glob_problems(list, doc, key));
             }
         }
         if let Some(map) = &rules.severity {
-            glob_set(&map.keys().cloned().collect::<Vec<_>>()).map_err(|m| (at("severity"), m))?;
+            let keys: Vec<String> = map.keys().cloned().collect();
+            problems.extend(glob_problems(&keys, doc, "severity"));
         }
     }
-    Ok(())
+    problems
+}
+
+/// One problem per glob of `globs` that does not compile, at its own line.
+fn glob_problems(
+    globs: &[String],
+    doc: &yaml::Document<'_>,
+    key: &str,
+) -> Vec<(Option<usize>, String)> {
+    globs
+        .iter()
+        .filter_map(|glob| {
+            let e = Glob::new(glob).err()?;
+            Some((
+                line_of_value(doc, glob).or_else(|| yaml::key_line(doc, key, 0)),
+                format!("invalid glob `{glob}`: {}", e.kind()),
+            ))
+        })
+        .collect()
 }
 
 /// The first line, not a comment, that holds `value` verbatim.
@@ -631,10 +677,14 @@ impl Effective {
     }
 
     /// Applies rule selection and severity overrides to a loaded rule set.
-    pub fn select_rules(&self, rules: &mut crate::rules::RuleSet) {
+    /// Returns one error per id or glob that matches no loaded rule: a typo
+    /// there would otherwise turn a rule off (or leave it on) in silence.
+    pub fn select_rules(&self, rules: &mut crate::rules::RuleSet) -> Vec<ConfigError> {
         let Some(cfg) = &self.config.rules else {
-            return;
+            return Vec::new();
         };
+        let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+        let unmatched = self.unmatched_selectors(cfg, &ids);
         let set = |list: &Option<Vec<String>>| list.as_ref().and_then(|l| glob_set(l).ok());
         let (enable, disable) = (set(&cfg.enable), set(&cfg.disable));
         rules.rules.retain(|r| {
@@ -651,14 +701,131 @@ impl Effective {
                 }
             }
         }
+        unmatched
     }
 
+    /// The ids and globs of `rules.enable`, `rules.disable` and
+    /// `rules.severity` that match none of `ids`, each at its line.
+    fn unmatched_selectors(&self, cfg: &RulesConfig, ids: &[&str]) -> Vec<ConfigError> {
+        let text = self.file.as_deref().and_then(|f| read_capped(f).ok());
+        let doc = text.as_deref().map(|text| yaml::Document {
+            text,
+            first_line: 1,
+        });
+        let file = self
+            .file
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| FILE_NAME.to_string());
+        let severity_keys: Vec<String> = cfg
+            .severity
+            .iter()
+            .flat_map(|m| m.keys().cloned())
+            .collect();
+        let lists = [
+            ("enable", cfg.enable.as_deref().unwrap_or_default()),
+            ("disable", cfg.disable.as_deref().unwrap_or_default()),
+            ("severity", severity_keys.as_slice()),
+        ];
+        let mut problems = Vec::new();
+        // A file from a pull request can hold thousands of entries: the
+        // first ones are named (line, suggestion), the rest only counted.
+        const NAMED: usize = 20;
+        let mut more = 0;
+        for (key, patterns) in lists {
+            for pattern in patterns {
+                let Ok(glob) = Glob::new(pattern) else {
+                    continue; // reported by `validate`
+                };
+                let matcher = glob.compile_matcher();
+                if ids.iter().any(|id| matcher.is_match(id)) {
+                    continue;
+                }
+                if problems.len() == NAMED {
+                    more += 1;
+                    continue;
+                }
+                let hint = match closest_id(pattern, ids) {
+                    Some(id) => format!("; did you mean `{id}`?"),
+                    None => "; `tollgate rules list` shows them".to_string(),
+                };
+                let shown: String = pattern.chars().take(100).collect();
+                problems.push(ConfigError {
+                    file: file.clone(),
+                    line: doc.as_ref().and_then(|d| line_of_value(d, pattern)),
+                    message: format!("rules.{key}: `{shown}` matches no loaded rule{hint}"),
+                });
+            }
+        }
+        if more > 0 {
+            problems.push(ConfigError {
+                file: file.clone(),
+                line: None,
+                message: format!("{more} more ids or globs under `rules` match no loaded rule"),
+            });
+        }
+        problems
+    }
     /// The effective configuration as YAML, secrets redacted.
     pub fn render(&self) -> String {
         let mut value = serde_json::to_value(&self.config).unwrap_or_default();
         redact(&mut value);
         yaml::to_string(&value)
     }
+}
+
+/// The loaded rule id closest to `pattern`, if one is close: a small edit
+/// distance, else the same last segment (`unclosed-file` for
+/// `go/unclosed-file`), else a last segment that contains it.
+pub fn closest_id<'a>(pattern: &str, ids: &[&'a str]) -> Option<&'a str> {
+    let last = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    let wanted = last(pattern);
+    // Rule ids are short: a long pattern is close to none (and costs no quadratic time).
+    if pattern.len() > 200 {
+        return None;
+    }
+    let by_distance = ids
+        .iter()
+        .map(|id| (edit_distance(pattern, id), *id))
+        .filter(|(d, id)| *d <= (id.len() / 4).max(2))
+        .min();
+    let segment_is = |same: bool| {
+        ids.iter()
+            .copied()
+            .filter(|id| {
+                let segment = last(id);
+                !wanted.is_empty()
+                    && if same {
+                        segment == wanted
+                    } else {
+                        segment.contains(&wanted)
+                    }
+            })
+            .min()
+    };
+    // `rust/unwrap` for `rust/unwrap-outside-tests`: a shorter name of it.
+    by_distance
+        .map(|(_, id)| id)
+        .or_else(|| segment_is(true))
+        .or_else(|| segment_is(false))
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// Replaces the values of keys that look like secrets.
@@ -687,3 +854,35 @@ fn redact(value: &mut serde_json::Value) {
 
 /// The starter file `tollgate init` writes.
 pub const STARTER: &str = include_str!("starter.yml");
+
+#[cfg(test)]
+mod tests {
+    use super::closest_id;
+
+    const IDS: &[&str] = &[
+        "go/unclosed-file",
+        "go/defer-in-loop",
+        "rust/unwrap-outside-tests",
+        "rust/dbg-macro",
+    ];
+
+    #[test]
+    fn a_typo_a_missing_language_or_a_short_name_finds_the_rule() {
+        assert_eq!(
+            closest_id("go/unclosed-fiel", IDS),
+            Some("go/unclosed-file")
+        );
+        assert_eq!(closest_id("unclosed-file", IDS), Some("go/unclosed-file"));
+        assert_eq!(
+            closest_id("rust/unwrap", IDS),
+            Some("rust/unwrap-outside-tests")
+        );
+        assert_eq!(closest_id("rust/dbg_macro", IDS), Some("rust/dbg-macro"));
+    }
+
+    #[test]
+    fn nothing_close_suggests_nothing() {
+        assert_eq!(closest_id("team/no-println", IDS), None);
+        assert_eq!(closest_id(&"x".repeat(10_000), IDS), None);
+    }
+}

@@ -258,7 +258,7 @@ impl Job<'_> {
         };
         let report_failed = app::write_reports(self.setup, &outcome, Some(&meta));
         app::print_outcome(scan_args, &outcome)?;
-        let broken = report_failed || scanned.bad_images;
+        let broken = report_failed || scanned.bad_images || scanned.missing_paths;
         let exit = app::exit_code(self.setup, &outcome, broken);
         settings.gate_fails = app::gate_fails(self.setup.fail_on, &outcome.findings)
             || (self.setup.fail_on_skipped && !outcome.not_scanned.is_empty());

@@ -4,6 +4,7 @@
 // (`clippy.toml`) is for the binary.
 #![allow(clippy::disallowed_macros)]
 
+mod accidents;
 mod bad_rules;
 mod common;
 mod config;

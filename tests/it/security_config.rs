@@ -480,6 +480,7 @@ fn rule_paths_must_stay_inside_the_repository() {
         &[
             "rules",
             "list",
+            "--no-config",
             "--rules",
             outside.path().join("rules").to_str().unwrap(),
             "--no-default-rules",
@@ -516,7 +517,9 @@ fn config_from_base_keeps_a_change_from_turning_its_own_gate_off() {
     let root = dir.path();
     // The attack: the change's own configuration lets it through.
     let own = tollgate(root, &["scan", "--base", "main", "--format", "json"]);
-    assert_eq!(own.code, 0, "{}", own.stderr);
+    // (An empty rule set is at least an error now, but no finding is posted.)
+    assert_eq!(own.code, 2, "{}", own.stderr);
+    assert!(own.stderr.contains("no rules loaded"), "{}", own.stderr);
     assert!(findings(&own).is_empty());
     // The base's configuration and rules hold.
     let run = tollgate(
