@@ -122,13 +122,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<i32> {
     let report_failed = write_reports(&setup, &scanned.outcome, None);
     print_outcome(&args, &scanned.outcome)?;
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
-        // `OutputFormat::Json` sends the annotations to stderr: stdout carries a report.
-        let view = if stdout_taken(&args) {
-            OutputFormat::Json
-        } else {
-            args.format
-        };
-        github_output(&scanned.outcome, view)?;
+        github_output(&scanned.outcome, &args)?;
     }
     Ok(exit_code(
         &setup,
@@ -734,9 +728,16 @@ pub(crate) fn review_change(base: &str, head: Option<&str>) -> anyhow::Result<Re
 /// carries JSON (the runner reads workflow commands from both).
 pub(crate) fn github_output(
     outcome: &crate::scan::ScanOutcome,
-    format: OutputFormat,
+    args: &ScanArgs,
 ) -> anyhow::Result<()> {
     let paths = report::RepoPaths::detect();
+    // Annotations go where the runner reads them and no data is: stderr when
+    // stdout carries JSON or a report (`--report KIND=-`).
+    let format = if stdout_taken(args) {
+        OutputFormat::Json
+    } else {
+        args.format
+    };
     match format {
         OutputFormat::Text => report::github::write_annotations(
             &mut std::io::stdout().lock(),

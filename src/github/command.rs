@@ -35,13 +35,12 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         // The runner hides the value from every later line of the log. It
         // reads commands from both streams; stdout may carry JSON.
         let mask = format_args!("::add-mask::{}", token.expose());
-        let _ = match args.scan.format {
-            crate::cli::OutputFormat::Text => {
-                crate::ci_log::command(&mut std::io::stdout().lock(), mask)
-            }
-            crate::cli::OutputFormat::Json => {
-                crate::ci_log::command(&mut std::io::stderr().lock(), mask)
-            }
+        let data_on_stdout =
+            args.scan.format == crate::cli::OutputFormat::Json || app::stdout_taken(&args.scan);
+        let _ = if data_on_stdout {
+            crate::ci_log::command(&mut std::io::stderr().lock(), mask)
+        } else {
+            crate::ci_log::command(&mut std::io::stdout().lock(), mask)
         };
     }
     let pr = match context::pull_request(&overrides, &env) {
@@ -405,7 +404,7 @@ impl Job<'_> {
             crate::say!("warning: {why}; the findings are in the annotations, the step summary and the reports instead");
         }
         if in_actions() && !self.args.scan.no_annotations {
-            app::github_output(outcome, self.args.scan.format)?;
+            app::github_output(outcome, &self.args.scan)?;
         }
         Ok(())
     }

@@ -1553,3 +1553,23 @@ fn a_check_run_the_token_may_not_create_does_not_undo_the_review() {
     assert_eq!(posts_to(&writes, "POST", "/reviews").len(), 1);
     assert_eq!(posts_to(&writes, "POST", "/issues/7/comments").len(), 1);
 }
+
+#[test]
+fn a_report_on_stdout_stays_a_clean_document_in_a_review() {
+    let pr = Pr::new(ADDED_GO);
+    // A read-only token: the review falls back to annotations, which must not land in the SARIF.
+    pr.gh.with(|s| s.read_only = true);
+    let run = pr.review(&["--report", "sarif=-"]);
+    let sarif: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not the SARIF alone ({e}): {}", run.stdout));
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(
+        run.stderr.contains("::add-mask::"),
+        "the mask goes to stderr"
+    );
+    assert!(
+        run.stderr.contains("::warning file=main.go"),
+        "{}",
+        run.stderr
+    );
+}
