@@ -686,13 +686,22 @@ impl Review {
 pub(crate) fn review_change(base: &str, head: Option<&str>) -> anyhow::Result<Review> {
     let cwd = std::env::current_dir()?;
     let repo = Repo::discover(&cwd)?;
-    let head = head.unwrap_or("HEAD");
-    if repo.resolve(head)? != repo.head()? {
-        anyhow::bail!(
-            "--head `{head}` is not the checked-out commit: check it out first (tollgate reads the files from the working tree)"
-        );
-    }
-    let set = repo.change_set(base, head)?;
+    let set = match head {
+        Some(head) => {
+            if repo.resolve(head)? != repo.head()? {
+                anyhow::bail!(
+                    "--head `{head}` is not the checked-out commit: check it out first (tollgate reads the files from the working tree)"
+                );
+            }
+            repo.change_set(base, head)?
+        }
+        None => {
+            if repo.has_uncommitted_changes() {
+                crate::say!("note: comparing the merge base of `{base}` with the working tree: uncommitted and new files count (--head HEAD compares commits only)");
+            }
+            repo.change_set_to_workdir(base)?
+        }
+    };
     let workdir = repo
         .workdir()
         .ok_or_else(|| anyhow::anyhow!("the repository has no working tree"))?;

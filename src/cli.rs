@@ -197,10 +197,11 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     pub threads: Option<usize>,
-    /// Review a change: compare the merge base of REF and `--head` with `--head`.
+    /// Review a change: compare the merge base of REF and HEAD with the
+    /// working tree (uncommitted and new files included), or with `--head`.
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
-    /// The head of the change (default: HEAD); must be the checked-out commit.
+    /// Compare with this commit instead of the working tree; must be the checked-out commit.
     #[arg(long, value_name = "REF", requires = "base")]
     pub head: Option<String>,
     /// Which findings of a change to keep (default with --base: added).

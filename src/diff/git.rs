@@ -105,6 +105,27 @@ impl Repo {
 
     /// The change from the merge base of `base` and `head` to `head`.
     pub fn change_set(&self, base: &str, head: &str) -> Result<ChangeSet, DiffError> {
+        self.change_set_to(base, head, false)
+    }
+
+    /// Whether the working tree holds changes HEAD does not: edited, staged
+    /// or new (untracked, not ignored) files.
+    pub fn has_uncommitted_changes(&self) -> bool {
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(true).include_ignored(false);
+        self.repo
+            .statuses(Some(&mut options))
+            .is_ok_and(|s| !s.is_empty())
+    }
+
+    /// The change from the merge base of `base` and HEAD to the working tree:
+    /// what `git diff BASE...` plus uncommitted (and untracked) files show,
+    /// for a local run before anything is committed.
+    pub fn change_set_to_workdir(&self, base: &str) -> Result<ChangeSet, DiffError> {
+        self.change_set_to(base, "HEAD", true)
+    }
+
+    fn change_set_to(&self, base: &str, head: &str, workdir: bool) -> Result<ChangeSet, DiffError> {
         let head_id = self.resolve(head)?;
         let base_id = self.resolve(base)?;
         let merge_base = self.repo.merge_base(base_id, head_id).map_err(|e| {
@@ -132,9 +153,12 @@ impl Repo {
             .find_commit(head_id)
             .and_then(|c| c.tree())
             .map_err(corrupt)?;
-        let mut set = self
-            .diff_trees(&old_tree, &new_tree, &[])
-            .map_err(corrupt)?;
+        let new_side = if workdir {
+            Side::Workdir
+        } else {
+            Side::Tree(&new_tree)
+        };
+        let mut set = self.diff_trees(&old_tree, new_side, &[]).map_err(corrupt)?;
         // The repository's attributes (`*.go -diff`, `binary`) and libgit2's
         // NUL heuristic must not hide code from the scan: files of a kind
         // tollgate checks are diffed again as text, whatever git thinks.
@@ -150,7 +174,7 @@ impl Repo {
             // job): all of its lines count as changed, and the scan's size
             // limit decides.
             let (small, huge): (Vec<PathBuf>, Vec<PathBuf>) = forced.into_iter().partition(|p| {
-                self.blob_size(&new_tree, p)
+                self.size_in(new_side, p)
                     .is_some_and(|n| n <= MAX_TEXT_DIFF)
             });
             for path in huge {
@@ -171,7 +195,7 @@ impl Repo {
             }
             if !small.is_empty() {
                 let as_text = self
-                    .diff_trees(&old_tree, &new_tree, &small)
+                    .diff_trees(&old_tree, new_side, &small)
                     .map_err(corrupt)?;
                 set.files.extend(as_text.files);
             }
@@ -180,11 +204,20 @@ impl Repo {
         Ok(set)
     }
 
-    /// The size of `path`'s blob in `tree`, read from the object header.
-    fn blob_size(&self, tree: &git2::Tree<'_>, path: &Path) -> Option<u64> {
-        let entry = tree.get_path(path).ok()?;
-        let (size, _) = self.repo.odb().ok()?.read_header(entry.id()).ok()?;
-        u64::try_from(size).ok()
+    /// The size of `path` on the new side: its blob's, read from the object
+    /// header, or the working tree file's.
+    fn size_in(&self, side: Side<'_, '_>, path: &Path) -> Option<u64> {
+        match side {
+            Side::Tree(tree) => {
+                let entry = tree.get_path(path).ok()?;
+                let (size, _) = self.repo.odb().ok()?.read_header(entry.id()).ok()?;
+                u64::try_from(size).ok()
+            }
+            Side::Workdir => {
+                let file = self.repo.workdir()?.join(path);
+                std::fs::symlink_metadata(file).ok().map(|m| m.len())
+            }
+        }
     }
 
     /// The change between two trees; with `as_text`, only those paths, each
@@ -192,7 +225,7 @@ impl Repo {
     fn diff_trees(
         &self,
         old_tree: &git2::Tree<'_>,
-        new_tree: &git2::Tree<'_>,
+        new_side: Side<'_, '_>,
         as_text: &[PathBuf],
     ) -> Result<ChangeSet, git2::Error> {
         let mut options = git2::DiffOptions::new();
@@ -203,9 +236,21 @@ impl Repo {
                 options.pathspec(path);
             }
         }
-        let mut diff =
-            self.repo
-                .diff_tree_to_tree(Some(old_tree), Some(new_tree), Some(&mut options))?;
+        let mut diff = match new_side {
+            Side::Tree(new_tree) => {
+                self.repo
+                    .diff_tree_to_tree(Some(old_tree), Some(new_tree), Some(&mut options))?
+            }
+            Side::Workdir => {
+                // New files not added yet count too: a local run checks what is about to be committed.
+                options
+                    .include_untracked(true)
+                    .recurse_untracked_dirs(true)
+                    .show_untracked_content(true);
+                self.repo
+                    .diff_tree_to_workdir_with_index(Some(old_tree), Some(&mut options))?
+            }
+        };
         let mut find = git2::DiffFindOptions::new();
         find.renames(true);
         diff.find_similar(Some(&mut find))?;
@@ -220,6 +265,13 @@ impl Repo {
         let blob = self.repo.find_blob(entry.id()).ok()?;
         String::from_utf8(blob.content().to_vec()).ok()
     }
+}
+
+/// The new side of a diff: a commit's tree, or the working tree (with the index).
+#[derive(Clone, Copy)]
+enum Side<'a, 'repo> {
+    Tree(&'a git2::Tree<'repo>),
+    Workdir,
 }
 
 /// What a path names in a commit's tree.

@@ -214,7 +214,10 @@ impl Job<'_> {
             crate::say!("warning: pull_request_target runs with a write token: tollgate reads the PR's files as data only, but never let other steps run code from its head; the README's two-workflow pattern is safer");
         }
         // The change: from git when the base is here, else from the PR files API.
-        let source = match app::review_change(&base, scan_args.head.as_deref()) {
+        let source = match app::review_change(
+            &base,
+            Some(scan_args.head.as_deref().unwrap_or("HEAD")),
+        ) {
             Ok(review) => ChangeSource::Given(review),
             Err(git_err) => {
                 let Some(client) = &self.client else {

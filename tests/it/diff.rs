@@ -494,3 +494,48 @@ fn a_change_that_moves_an_image_version_back_is_reported() {
         found[1].2
     );
 }
+
+#[test]
+fn locally_the_working_tree_counts_and_head_compares_commits_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    write(root, "ok.go", b"package p\n");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["checkout", "-qb", "feature"]);
+    // Not committed: an edited tracked file and a new file.
+    write(
+        root,
+        "ok.go",
+        b"package p\n\nfunc f(p string) {\n\tf, _ := os.Open(p)\n\t_ = f.Name()\n}\n",
+    );
+    write(
+        root,
+        "new.go",
+        b"package p\n\nfunc g(p string) {\n\tg, _ := os.Open(p)\n\t_ = g.Name()\n}\n",
+    );
+    let run = tollgate(root, &["scan", "--base", "main", "--format", "json"]);
+    let found = findings(&run);
+    assert!(
+        found.contains(&("go/unclosed-file".into(), "ok.go".into(), 4)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("go/unclosed-file".into(), "new.go".into(), 4)),
+        "{found:?}"
+    );
+    assert!(
+        run.stderr.contains("with the working tree"),
+        "{}",
+        run.stderr
+    );
+    // --head HEAD: the commits only, which hold neither.
+    let committed = tollgate(
+        root,
+        &[
+            "scan", "--base", "main", "--head", "HEAD", "--format", "json",
+        ],
+    );
+    assert_eq!(findings(&committed), vec![], "{}", committed.stdout);
+}
