@@ -436,11 +436,20 @@ fn kind(value: &Value) -> &'static str {
 
 /// Octocrab's transport errors, without any request header.
 fn transport_reason(error: &octocrab::Error) -> String {
-    let text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    let mut reason = text;
+    chain_text(error)
+}
+
+/// An error and its sources as one line, each text once: hyper's and
+/// octocrab's messages already quote their source, which a plain join
+/// would repeat ("client error (Connect): client error (Connect): …").
+fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut reason = error.to_string();
+    let mut source = error.source();
     while let Some(inner) = source {
-        reason = format!("{reason}: {inner}");
+        let text = inner.to_string();
+        if !reason.contains(&text) {
+            reason = format!("{reason}: {text}");
+        }
         source = inner.source();
     }
     reason
@@ -556,6 +565,32 @@ fn next_link(headers: &[(String, String)]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn a_transport_error_says_each_cause_once() {
+        let dns = Layer("dns error: failed to lookup address information", None);
+        let connect = Layer("client error (Connect)", Some(Box::new(dns)));
+        let top = Layer("Service Error: client error (Connect)", Some(Box::new(connect)));
+        assert_eq!(
+            chain_text(&top),
+            "Service Error: client error (Connect): dns error: failed to lookup address information"
+        );
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
