@@ -638,6 +638,8 @@ struct ListedRule<'a> {
     source: String,
     has_fix: bool,
     url: Option<&'a str>,
+    /// Runs only where the configuration opts in to it (`rules.opt_in`).
+    opt_in: bool,
     tests: usize,
     /// The literal strings a file must contain for the rule to be run on it.
     prefilter: String,
@@ -656,6 +658,7 @@ fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> 
             source: format!("{}:{}", r.origin.file, r.origin.line),
             has_fix: r.fix.is_some(),
             url: r.url.as_deref(),
+            opt_in: r.opt_in,
             tests: r.tests.valid.len() + r.tests.invalid.len(),
             prefilter: r.prefilter.describe(),
         })
@@ -669,15 +672,21 @@ fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> 
         OutputFormat::Text => {
             let width = listed.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for r in &listed {
+                let group = if r.opt_in { "opt-in" } else { "default" };
                 writeln!(
                     out,
-                    "{:<width$}  {:<7}  {}",
+                    "{:<width$}  {:<7}  {group:<7}  {}",
                     r.id,
                     r.severity.as_str(),
                     r.message
                 )?;
             }
-            writeln!(out, "{} rules", listed.len())?;
+            let opt_in = listed.iter().filter(|r| r.opt_in).count();
+            writeln!(
+                out,
+                "{} rules ({opt_in} opt-in: they run only where `rules.opt_in` names them)",
+                listed.len()
+            )?;
         }
     }
     Ok(if bad { EXIT_ERROR } else { EXIT_OK })

@@ -71,9 +71,13 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
-    /// Only these rules run (ids or globs such as `rust/*`); default: all.
+    /// Only these rules run (ids or globs such as `rust/*`); default: all but the opt-in ones.
+    /// An opt-in rule named here by its exact id runs too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable: Option<Vec<String>>,
+    /// Opt-in rules that run too (ids or globs such as `rust/*`), like clippy's restriction group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_in: Option<Vec<String>>,
     /// These rules never run (ids or globs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable: Option<Vec<String>>,
@@ -466,7 +470,11 @@ fn validate(
         }
     }
     if let Some(rules) = &config.rules {
-        for (key, list) in [("enable", &rules.enable), ("disable", &rules.disable)] {
+        for (key, list) in [
+            ("enable", &rules.enable),
+            ("opt_in", &rules.opt_in),
+            ("disable", &rules.disable),
+        ] {
             if let Some(list) = list {
                 glob_set(list).map_err(|m| (at(key), m))?;
             }
@@ -499,6 +507,7 @@ fn overlay_on(base: Config, overlay: Config) -> Config {
     let rules = match (base.rules, overlay.rules) {
         (Some(b), Some(o)) => Some(RulesConfig {
             enable: o.enable.or(b.enable),
+            opt_in: o.opt_in.or(b.opt_in),
             disable: o.disable.or(b.disable),
             severity: o.severity.or(b.severity),
             paths: o.paths.or(b.paths),
@@ -543,14 +552,17 @@ impl Effective {
     }
 
     /// Applies rule selection and severity overrides to a loaded rule set.
+    /// An opt-in rule is kept only when `opt_in` matches it or `enable` names its exact id.
     pub fn select_rules(&self, rules: &mut crate::rules::RuleSet) {
-        let Some(cfg) = &self.config.rules else {
-            return;
-        };
+        let cfg = self.config.rules.clone().unwrap_or_default();
         let set = |list: &Option<Vec<String>>| list.as_ref().and_then(|l| glob_set(l).ok());
-        let (enable, disable) = (set(&cfg.enable), set(&cfg.disable));
+        let (enable, opt_in, disable) = (set(&cfg.enable), set(&cfg.opt_in), set(&cfg.disable));
+        let named = |id: &str| cfg.enable.iter().flatten().any(|e| e == id);
         rules.rules.retain(|r| {
-            enable.as_ref().is_none_or(|e| e.is_match(&r.id))
+            let opted_in =
+                !r.opt_in || named(&r.id) || opt_in.as_ref().is_some_and(|o| o.is_match(&r.id));
+            opted_in
+                && enable.as_ref().is_none_or(|e| e.is_match(&r.id))
                 && !disable.as_ref().is_some_and(|d| d.is_match(&r.id))
         });
         if let Some(overrides) = &cfg.severity {

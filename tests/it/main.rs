@@ -12,6 +12,7 @@ mod fake_github;
 mod github;
 mod images;
 mod library;
+mod opt_in;
 mod reports;
 mod robustness;
 mod scan;
