@@ -27,6 +27,11 @@ GO_PACKAGES=(
   golang-github-spf13-cobra-dev=1.6.1-1
   golang-github-gorilla-mux-dev=1.8.0-1
   golang-github-prometheus-client-golang-dev=1.14.0-3
+  golang-github-gin-gonic-gin-dev=1.8.1-1
+  golang-github-go-sql-driver-mysql-dev=1.5.0-2
+  golang-github-sirupsen-logrus-dev=1.9.0-1
+  golang-github-gorilla-websocket-dev=1.5.0-2
+  golang-github-spf13-viper-dev=1.10.1-1
 )
 # The named crates' families: vendored crates whose name starts with one of these are scanned.
 RUST_FAMILIES='^(serde|regex|tokio|hyper|clap|rayon|reqwest)([-_].*)?-[0-9]'
