@@ -684,7 +684,7 @@ fn run_rules_list(args: &RuleArgs, format: OutputFormat) -> anyhow::Result<i32> 
             let opt_in = listed.iter().filter(|r| r.opt_in).count();
             writeln!(
                 out,
-                "{} rules ({opt_in} opt-in: they run only where `rules.opt_in` names them)",
+                "{} rules ({opt_in} opt-in: they run only where `.tollgate.yml` opts in, see `rules.opt_in`)",
                 listed.len()
             )?;
         }
