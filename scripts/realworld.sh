@@ -13,7 +13,10 @@
 # then scans each with every rule, opt-in ones included (a config that opts them all in),
 # writes WORKDIR/results/<lang>.json and prints, per rule: findings, findings per 1,000
 # files of that language, and whether the rule is on by default; then the totals.
-# Set TOLLGATE=path/to/binary to skip the release build.
+# Set TOLLGATE=path/to/binary to skip the release build. Needs cargo, apt-get and dpkg
+# (Debian or Ubuntu; root or sudo for `apt-get update`), python3. Idempotent: a second run
+# reuses the corpus. Judge new findings with scripts/realworld/sample.py, then
+# scripts/realworld/scorecard.py WORKDIR prints the tables of rules/SCORECARD.md.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${1:-$HOME/.cache/tollgate-realworld}
