@@ -170,7 +170,7 @@ pub(crate) fn setup(args: &ScanArgs, place: &config::trust::Place) -> Setup {
         crate::say!("error: no rules loaded: the default rules are off (--no-default-rules or rules.default_rules: false) and no --rules PATH or rules.paths adds any");
         bad_config = true;
     }
-    for unmatched in effective.select_rules(&mut rules) {
+    for unmatched in effective.select_rules(&mut rules, false) {
         say_error(&unmatched.to_string());
         bad_config = true;
     }
@@ -283,7 +283,7 @@ fn configured_rules(rule_args: &RuleArgs, config_args: &ConfigArgs) -> (RuleSet,
         mut rules,
         mut broken,
     } = configure(rule_args, request, &place);
-    for unmatched in effective.select_rules(&mut rules) {
+    for unmatched in effective.select_rules(&mut rules, true) {
         say_error(&unmatched.to_string());
         broken = true;
     }
@@ -824,6 +824,8 @@ struct ListedRule<'a> {
     source: String,
     has_fix: bool,
     url: Option<&'a str>,
+    /// Runs only where the configuration opts in to it (`rules.opt_in`).
+    opt_in: bool,
     tests: usize,
     /// The literal strings a file must contain for the rule to be run on it.
     prefilter: String,
@@ -846,6 +848,7 @@ fn run_rules_list(
             source: format!("{}:{}", r.origin.file, r.origin.line),
             has_fix: r.fix.is_some(),
             url: r.url.as_deref(),
+            opt_in: r.opt_in,
             tests: r.tests.valid.len() + r.tests.invalid.len(),
             prefilter: r.prefilter.describe(),
         })
@@ -859,15 +862,21 @@ fn run_rules_list(
         OutputFormat::Text => {
             let width = listed.iter().map(|r| r.id.len()).max().unwrap_or(0);
             for r in &listed {
+                let group = if r.opt_in { "opt-in" } else { "default" };
                 writeln!(
                     out,
-                    "{:<width$}  {:<7}  {}",
+                    "{:<width$}  {:<7}  {group:<7}  {}",
                     r.id,
                     r.severity.as_str(),
                     r.message
                 )?;
             }
-            writeln!(out, "{}", plural(listed.len(), "rule"))?;
+            let opt_in = listed.iter().filter(|r| r.opt_in).count();
+            let note = match opt_in {
+                0 => String::new(),
+                n => format!(" ({n} opt-in: they run only where `.tollgate.yml` opts in, see `rules.opt_in`)"),
+            };
+            writeln!(out, "{}{note}", plural(listed.len(), "rule"))?;
         }
     }
     Ok(if bad { EXIT_ERROR } else { EXIT_OK })
@@ -1160,6 +1169,11 @@ fn starter_for(languages: &[crate::lang::Language]) -> String {
     if has(Language::Rust) {
         enable.push("\"rust/*\"");
     }
+    let opt_in = if has(Language::Rust) {
+        "rust/unwrap-outside-tests"
+    } else {
+        "go/errorf-without-wrap"
+    };
     let severity = if has(Language::Rust) {
         "rust/todo-macro"
     } else {
@@ -1167,6 +1181,7 @@ fn starter_for(languages: &[crate::lang::Language]) -> String {
     };
     config::STARTER
         .replace("__ENABLE__", &enable.join(", "))
+        .replace("__OPT_IN__", opt_in)
         .replace("__SEVERITY__", severity)
 }
 

@@ -71,9 +71,13 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
-    /// Only these rules run (ids or globs such as `rust/*`); default: all.
+    /// Only these rules run (ids or globs such as `rust/*`); default: all but the opt-in ones.
+    /// An opt-in rule named here by its exact id runs too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable: Option<Vec<String>>,
+    /// Opt-in rules that run too (ids or globs such as `rust/*`), like clippy's restriction group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_in: Option<Vec<String>>,
     /// These rules never run (ids or globs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable: Option<Vec<String>>,
@@ -571,7 +575,11 @@ fn validate(
         }
     }
     if let Some(rules) = &config.rules {
-        for (key, list) in [("enable", &rules.enable), ("disable", &rules.disable)] {
+        for (key, list) in [
+            ("enable", &rules.enable),
+            ("opt_in", &rules.opt_in),
+            ("disable", &rules.disable),
+        ] {
             if let Some(list) = list {
                 problems.extend(glob_problems(list, doc, key));
             }
@@ -633,6 +641,7 @@ fn overlay_on(base: Config, overlay: Config) -> Config {
     let rules = match (base.rules, overlay.rules) {
         (Some(b), Some(o)) => Some(RulesConfig {
             enable: o.enable.or(b.enable),
+            opt_in: o.opt_in.or(b.opt_in),
             disable: o.disable.or(b.disable),
             severity: o.severity.or(b.severity),
             paths: o.paths.or(b.paths),
@@ -677,18 +686,33 @@ impl Effective {
     }
 
     /// Applies rule selection and severity overrides to a loaded rule set.
-    /// Returns one error per id or glob that matches no loaded rule: a typo
-    /// there would otherwise turn a rule off (or leave it on) in silence.
-    pub fn select_rules(&self, rules: &mut crate::rules::RuleSet) -> Vec<ConfigError> {
-        let Some(cfg) = &self.config.rules else {
-            return Vec::new();
-        };
+    /// An opt-in rule is kept only when `opt_in` matches it or `enable`
+    /// names its exact id (or always, with `keep_opt_in`: `rules list`,
+    /// `explain` and `test` show them all). Returns one error per id or glob
+    /// that matches no loaded rule: a typo there would otherwise turn a rule
+    /// off (or leave it on) in silence.
+    pub fn select_rules(
+        &self,
+        rules: &mut crate::rules::RuleSet,
+        keep_opt_in: bool,
+    ) -> Vec<ConfigError> {
+        let cfg = self.config.rules.clone().unwrap_or_default();
         let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
-        let unmatched = self.unmatched_selectors(cfg, &ids);
+        let unmatched = if self.config.rules.is_some() {
+            self.unmatched_selectors(&cfg, &ids)
+        } else {
+            Vec::new()
+        };
         let set = |list: &Option<Vec<String>>| list.as_ref().and_then(|l| glob_set(l).ok());
-        let (enable, disable) = (set(&cfg.enable), set(&cfg.disable));
+        let (enable, opt_in, disable) = (set(&cfg.enable), set(&cfg.opt_in), set(&cfg.disable));
+        let named = |id: &str| cfg.enable.iter().flatten().any(|e| e == id);
         rules.rules.retain(|r| {
-            enable.as_ref().is_none_or(|e| e.is_match(&r.id))
+            let opted_in = keep_opt_in
+                || !r.opt_in
+                || named(&r.id)
+                || opt_in.as_ref().is_some_and(|o| o.is_match(&r.id));
+            opted_in
+                && enable.as_ref().is_none_or(|e| e.is_match(&r.id))
                 && !disable.as_ref().is_some_and(|d| d.is_match(&r.id))
         });
         if let Some(overrides) = &cfg.severity {
@@ -724,6 +748,7 @@ impl Effective {
             .collect();
         let lists = [
             ("enable", cfg.enable.as_deref().unwrap_or_default()),
+            ("opt_in", cfg.opt_in.as_deref().unwrap_or_default()),
             ("disable", cfg.disable.as_deref().unwrap_or_default()),
             ("severity", severity_keys.as_slice()),
         ];

@@ -585,7 +585,10 @@ mod tests {
     fn a_transport_error_says_each_cause_once() {
         let dns = Layer("dns error: failed to lookup address information", None);
         let connect = Layer("client error (Connect)", Some(Box::new(dns)));
-        let top = Layer("Service Error: client error (Connect)", Some(Box::new(connect)));
+        let top = Layer(
+            "Service Error: client error (Connect)",
+            Some(Box::new(connect)),
+        );
         assert_eq!(
             chain_text(&top),
             "Service Error: client error (Connect): dns error: failed to lookup address information"

@@ -56,6 +56,8 @@ pub struct Rule {
     pub fix: Option<FixTemplate>,
     pub note: Option<String>,
     pub url: Option<String>,
+    /// Runs only when the configuration opts in to it (like clippy's restriction group).
+    pub opt_in: bool,
     pub tests: RuleTests,
     pub origin: Origin,
     pub prefilter: Requirement,
@@ -496,6 +498,7 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
         fix,
         note: raw.note,
         url: raw.url,
+        opt_in: raw.opt_in,
         tests,
         origin,
         prefilter,

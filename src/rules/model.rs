@@ -25,6 +25,10 @@ pub struct SerializableRule {
     pub note: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// `true`: the rule runs only where the configuration opts in to it
+    /// (`rules.opt_in`, or its exact id in `rules.enable`); its tests always run.
+    #[serde(default)]
+    pub opt_in: bool,
     #[serde(default)]
     pub tests: Option<SerializableTests>,
 }

@@ -15,6 +15,7 @@ mod github;
 mod images;
 mod library;
 mod noise;
+mod opt_in;
 mod reports;
 mod robustness;
 mod scan;

@@ -70,7 +70,9 @@ fn gitattributes_cannot_turn_a_go_file_binary() {
 fn a_nul_byte_in_a_rust_comment_does_not_make_the_file_binary() {
     let code =
         b"fn main() {\n    // \x00 not binary\n    let x: Option<u8> = None;\n    x.unwrap();\n}\n";
-    let dir = change(&[("src/main.rs", code)]);
+    // The rule is opt-in (rules/SCORECARD.md): this repository opts in.
+    let config = b"rules:\n  opt_in: [rust/unwrap-outside-tests]\n";
+    let dir = change(&[("src/main.rs", code), (".tollgate.yml", config)]);
     let run = scan_change(dir.path(), &[]);
     assert!(
         findings(&run).contains(&("rust/unwrap-outside-tests".into(), "src/main.rs".into(), 4)),
