@@ -1573,3 +1573,23 @@ fn a_report_on_stdout_stays_a_clean_document_in_a_review() {
         run.stderr
     );
 }
+
+#[test]
+fn the_summary_counts_changed_files_nothing_reads_instead_of_listing_them() {
+    let mut pr = Pr::new(ADDED_GO);
+    for name in ["README.md", "docs/guide.md", "logo.svg"] {
+        write(pr.root(), name, b"text\n");
+    }
+    git(pr.root(), &["add", "-A"]);
+    git(pr.root(), &["commit", "-qm", "docs"]);
+    pr.sync();
+    let run = pr.review(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = posted_summary(&pr.gh.writes());
+    assert!(
+        summary.contains("3 other files changed: no rule or image check reads them"),
+        "{summary}"
+    );
+    assert!(!summary.contains("README.md"), "{summary}");
+    assert!(!summary.contains("not a Go or Rust file"), "{summary}");
+}
