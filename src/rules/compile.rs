@@ -77,6 +77,10 @@ pub enum Constraint {
         outermost: bool,
         contains: Vec<SubQuery>,
         not_contains: Vec<SubQuery>,
+        /// Only sub-query matches after the end of this main capture count.
+        after: Option<u32>,
+        /// Only sub-query matches before the start of this main capture count.
+        before: Option<u32>,
     },
 }
 
@@ -406,6 +410,27 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
                 }
                 None => Ok(Vec::new()),
             };
+            let mut bound = |name: Option<String>, key: &'static str| match name {
+                None => Ok(None),
+                Some(name) => match capture_index(&name) {
+                    Some(idx) => Ok(Some(idx)),
+                    None => Err(CompileError {
+                        occurrence: next_occurrence(key),
+                        ..unknown_capture(key, &name, &captures)
+                    }),
+                },
+            };
+            let after = bound(scope.after, "after");
+            let before = bound(scope.before, "before");
+            if let Err(e) = &after {
+                errors.push(e.clone());
+            }
+            if let Err(e) = &before {
+                errors.push(e.clone());
+            }
+            let (Ok(after), Ok(before)) = (after, before) else {
+                continue;
+            };
             match (kinds, outermost, contains, not_contains) {
                 (Ok(kinds), Ok(outermost), Ok(contains), Ok(not_contains)) => {
                     if contains.is_empty() && not_contains.is_empty() {
@@ -422,6 +447,8 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
                             outermost,
                             contains,
                             not_contains,
+                            after,
+                            before,
                         })
                     }
                 }

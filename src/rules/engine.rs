@@ -226,6 +226,54 @@ impl<'t> FileContext<'t> {
         Ok(false)
     }
 
+    /// Like [`Self::contains_any`], counting only matches whose captures all
+    /// lie inside `window` (byte offsets). Not cached: the window differs
+    /// from match to match, and the query runs only over the window.
+    fn contains_in(
+        &mut self,
+        scope: Node<'t>,
+        window: std::ops::Range<usize>,
+        queries: &[SubQuery],
+        captures: &[(u32, Node<'t>)],
+    ) -> Result<bool, Unfinished> {
+        let source = self.source;
+        for sub in queries {
+            let wanted: Vec<Option<&'t [u8]>> = sub
+                .unify
+                .iter()
+                .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
+                .collect();
+            let mut found = false;
+            self.cursor.set_byte_range(window.clone());
+            for_each_match(
+                &mut self.cursor,
+                &sub.query,
+                scope,
+                source,
+                self.deadline,
+                |m| {
+                    if found
+                        || !m.iter().all(|c| {
+                            window.start <= c.node.start_byte() && c.node.end_byte() <= window.end
+                        })
+                    {
+                        return;
+                    }
+                    found = sub.unify.iter().zip(&wanted).all(|((sub_idx, _), want)| {
+                        let Some(want) = want else { return true };
+                        m.iter()
+                            .filter(|c| c.index == *sub_idx)
+                            .all(|c| &source[c.node.start_byte()..c.node.end_byte()] == *want)
+                    });
+                },
+            )?;
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn sub_contains(
         &mut self,
         scope: Node<'t>,
@@ -559,6 +607,8 @@ fn constraint_holds<'t>(
             outermost,
             contains,
             not_contains,
+            after,
+            before,
         } => {
             let ancestors = file.ancestors(reported)?;
             let mut scopes = ancestors.iter().filter(|a| kinds.contains(&a.kind_id()));
@@ -569,10 +619,39 @@ fn constraint_holds<'t>(
             };
             // No enclosing node of those kinds: the whole file is the scope.
             let scope = scope.copied().unwrap_or_else(|| file.tree.root_node());
-            (contains.is_empty() || file.contains_any(scope, contains, captures)?)
-                && !file.contains_any(scope, not_contains, captures)?
+            if after.is_some() || before.is_some() {
+                let Some(window) = window(scope, *after, *before, captures) else {
+                    // The captures are not in order: nothing lies between them.
+                    return Ok(contains.is_empty());
+                };
+                (contains.is_empty() || file.contains_in(scope, window.clone(), contains, captures)?)
+                    && !file.contains_in(scope, window, not_contains, captures)?
+            } else {
+                (contains.is_empty() || file.contains_any(scope, contains, captures)?)
+                    && !file.contains_any(scope, not_contains, captures)?
+            }
         }
     })
+}
+
+/// The bytes of `scope` after the end of capture `after` and before the start
+/// of capture `before` (a missing bound is the scope's edge); `None` when
+/// they are out of order.
+fn window(
+    scope: Node<'_>,
+    after: Option<u32>,
+    before: Option<u32>,
+    captures: &[(u32, Node<'_>)],
+) -> Option<std::ops::Range<usize>> {
+    let start = after
+        .and_then(|idx| capture_node(captures, idx))
+        .map_or(scope.start_byte(), |n| n.end_byte())
+        .max(scope.start_byte());
+    let end = before
+        .and_then(|idx| capture_node(captures, idx))
+        .map_or(scope.end_byte(), |n| n.start_byte())
+        .min(scope.end_byte());
+    (start <= end).then_some(start..end)
 }
 
 /// Returns true if and only if one of `ancestors` is an item marked as test
