@@ -743,6 +743,78 @@ fn render(template: &Template, captures: &[(u32, Node<'_>)], source: &[u8], max:
 #[cfg(test)]
 mod tests {
     use super::{ScopeIndex, Slot};
+    use crate::rules::load::load_text;
+    use crate::rules::testing::test_rule;
+
+    /// A rule whose scope counts only `x.Close()` calls between the open
+    /// (`@open`) and the reported return: the snippets are its tests.
+    const BETWEEN_RULE: &str = r#"
+id: t/between
+language: go
+severity: warning
+message: "m"
+query: |
+  (statement_list
+    (short_var_declaration left: (expression_list . (identifier) @var)) @open
+    (return_statement) @match)
+where:
+  - scope:
+      kinds: [function_declaration]
+      after: open
+      before: match
+      not_contains: |
+        ((call_expression function: (selector_expression operand: (identifier) @var field: (field_identifier) @_m)) (#eq? @_m "Close"))
+tests:
+  valid:
+    - |
+      package p
+      func f() {
+      	x := open()
+      	x.Close()
+      	return
+      }
+  invalid:
+    # closed only after the return, or before the open: neither is between
+    - code: |
+        package p
+        func f() {
+        	x.Close()
+        	x := open()
+        	return
+        	x.Close()
+        }
+      lines: [5]
+    # another variable's Close does not count
+    - code: |
+        package p
+        func f() {
+        	x := open()
+        	y.Close()
+        	return
+        }
+      lines: [5]
+"#;
+
+    #[test]
+    fn a_scope_with_after_and_before_counts_only_matches_between_the_two_captures() {
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("between.yml", BETWEEN_RULE, &mut rules, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let result = test_rule(&rules[0]);
+        assert!(result.failures.is_empty(), "{:?}", result.failures);
+        assert_eq!(result.cases, 3);
+    }
+
+    #[test]
+    fn a_scope_bound_naming_no_capture_is_an_error_with_its_line() {
+        let text = BETWEEN_RULE.replace("after: open", "after: opne");
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("between.yml", &text, &mut rules, &mut errors);
+        assert!(rules.is_empty());
+        let shown = errors[0].to_string();
+        assert!(shown.contains("unknown capture `opne` in `after`"), "{shown}");
+        assert!(shown.contains("between.yml:13"), "{shown}");
+    }
 
     fn index<'t>(rows: &[Vec<Slot<'t>>]) -> ScopeIndex<'t> {
         ScopeIndex::new(rows.iter().cloned().collect())
