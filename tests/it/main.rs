@@ -17,6 +17,7 @@ mod library;
 mod noise;
 mod reports;
 mod robustness;
+mod rule_classes;
 mod scan;
 mod security_config;
 mod security_gate;

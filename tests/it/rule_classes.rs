@@ -1,0 +1,85 @@
+//! False-positive classes of the default library that depend on where a file
+//! sits: a Rust module declared `#[cfg(test)] mod x;` in another file is test
+//! code, and `dbg!` is left alone in tests, benches, examples and compile-test
+//! fixtures.
+
+use super::common::{findings, tollgate, tree};
+
+fn rule_lines(files: &[(&str, &str)], rule: &str) -> Vec<(String, u64)> {
+    let dir = tree(files);
+    let run = tollgate(dir.path(), &["scan", "--format", "json", "."]);
+    findings(&run)
+        .into_iter()
+        .filter(|(r, _, _)| r == rule)
+        .map(|(_, path, line)| (path, line))
+        .collect()
+}
+
+const UNWRAP: &str = "pub fn f(s: &str) -> u8 {\n    s.parse().unwrap()\n}\n";
+
+#[test]
+fn a_module_declared_under_cfg_test_in_its_parent_is_test_code() {
+    let found = rule_lines(
+        &[
+            (
+                "src/lib.rs",
+                "mod foo;\nmod real;\n#[cfg(test)]\nmod helpers;\n",
+            ),
+            ("src/foo.rs", "#[cfg(test)] mod checks;\nmod inner;\n"),
+            ("src/foo/checks.rs", UNWRAP),
+            ("src/foo/inner.rs", UNWRAP),
+            ("src/helpers.rs", "mod deep;\n"),
+            ("src/helpers/deep.rs", UNWRAP),
+            ("src/real.rs", UNWRAP),
+        ],
+        "rust/unwrap-outside-tests",
+    );
+    assert_eq!(
+        found,
+        vec![
+            ("src/foo/inner.rs".to_string(), 2),
+            ("src/real.rs".to_string(), 2)
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_parent_module_file_that_is_a_symbolic_link_is_not_read() {
+    let dir = tree(&[
+        ("outside/mod.rs", "#[cfg(test)]\nmod x;\n"),
+        ("src/lib.rs", "mod sub;\n"),
+        ("src/sub/x.rs", UNWRAP),
+    ]);
+    std::os::unix::fs::symlink(
+        dir.path().join("outside/mod.rs"),
+        dir.path().join("src/sub/mod.rs"),
+    )
+    .unwrap();
+    let run = tollgate(dir.path(), &["scan", "--format", "json", "src"]);
+    let found: Vec<_> = findings(&run)
+        .into_iter()
+        .filter(|(r, _, _)| r == "rust/unwrap-outside-tests")
+        .map(|(_, p, l)| (p, l))
+        .collect();
+    assert_eq!(found, vec![("src/sub/x.rs".to_string(), 2)]);
+}
+
+#[test]
+fn dbg_is_left_alone_in_tests_benches_examples_and_compile_test_fixtures() {
+    let dbg = "fn main() {\n    dbg!(1 + 1);\n}\n";
+    let found = rule_lines(
+        &[
+            ("src/main.rs", dbg),
+            ("tests/it.rs", dbg),
+            ("benches/b.rs", dbg),
+            ("examples/demo.rs", dbg),
+            ("crates/x/examples/demo.rs", dbg),
+            ("tests/ui/dbg.rs", dbg),
+            ("crates/x/ui/dbg.rs", dbg),
+            ("compile-fail/dbg.rs", dbg),
+        ],
+        "rust/dbg-macro",
+    );
+    assert_eq!(found, vec![("src/main.rs".to_string(), 2)]);
+}
