@@ -624,7 +624,8 @@ fn constraint_holds<'t>(
                     // The captures are not in order: nothing lies between them.
                     return Ok(contains.is_empty());
                 };
-                (contains.is_empty() || file.contains_in(scope, window.clone(), contains, captures)?)
+                (contains.is_empty()
+                    || file.contains_in(scope, window.clone(), contains, captures)?)
                     && !file.contains_in(scope, window, not_contains, captures)?
             } else {
                 (contains.is_empty() || file.contains_any(scope, contains, captures)?)
@@ -812,7 +813,10 @@ tests:
         load_text("between.yml", &text, &mut rules, &mut errors);
         assert!(rules.is_empty());
         let shown = errors[0].to_string();
-        assert!(shown.contains("unknown capture `opne` in `after`"), "{shown}");
+        assert!(
+            shown.contains("unknown capture `opne` in `after`"),
+            "{shown}"
+        );
         assert!(shown.contains("between.yml:13"), "{shown}");
     }
 
