@@ -83,3 +83,22 @@ fn dbg_is_left_alone_in_tests_benches_examples_and_compile_test_fixtures() {
     );
     assert_eq!(found, vec![("src/main.rs".to_string(), 2)]);
 }
+
+/// The error-path leak spans a whole function: a return kilobytes after the
+/// open (past the places the query is anchored around) is still found, and
+/// a second open in the same file does not confuse the two.
+#[test]
+fn an_error_path_leak_far_below_the_open_is_reported_on_its_return() {
+    let pad: String = (0..60)
+        .map(|i| format!("\tx{i} := compute({i}, \"padding padding padding\")\n\t_ = x{i}\n"))
+        .collect();
+    let src = format!(
+        "package p\n\nfunc load(p string) error {{\n\tf, err := os.Open(p)\n\tif err != nil {{\n\t\treturn err\n\t}}\n{pad}\tif bad() {{\n\t\treturn errBad // LEAK\n\t}}\n\treturn f.Close()\n}}\n\nfunc ok(p string) error {{\n\tg, err := os.Open(p)\n\tif err != nil {{\n\t\treturn err\n\t}}\n\tdefer g.Close()\n\tif bad() {{\n\t\treturn errBad\n\t}}\n\treturn nil\n}}\n"
+    );
+    let found = rule_lines(&[("load.go", &src)], "go/file-leak-on-error-path");
+    let want: Vec<(String, u64)> = super::common::marked_lines(&src, "// LEAK")
+        .into_iter()
+        .map(|l| ("load.go".to_string(), l))
+        .collect();
+    assert_eq!(found, want);
+}
