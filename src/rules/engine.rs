@@ -2,6 +2,7 @@
 
 use super::compile::{Constraint, Rule, SubQuery, Template, TemplatePart};
 use super::prefilter::Literal;
+use super::spans::Spans;
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -131,6 +132,70 @@ impl<'t> ScopeIndex<'t> {
     }
 }
 
+/// The matches of one sub-query in one scope with their spans, for scopes
+/// bounded by `after`/`before`: grouped by the texts of the unified
+/// captures the main match knows (built on first use of each set of them).
+struct WindowIndex<'t> {
+    rows: Vec<(Vec<Slot<'t>>, usize, usize)>,
+    projections: HashMap<u64, HashMap<Vec<Slot<'t>>, Spans>>,
+}
+
+impl<'t> WindowIndex<'t> {
+    fn new(rows: Vec<(Vec<Slot<'t>>, usize, usize)>) -> Self {
+        WindowIndex {
+            rows,
+            projections: HashMap::new(),
+        }
+    }
+
+    /// Returns true if and only if some match agrees with `wanted` (as in
+    /// [`ScopeIndex::any_agrees`]) and lies wholly inside `window`.
+    fn any_within(&mut self, wanted: &[Option<&[u8]>], window: &std::ops::Range<usize>) -> bool {
+        let known: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].is_some()).collect();
+        if known.len() > MAX_INDEXED_UNIFY {
+            return self.rows.iter().any(|(row, start, end)| {
+                window.start <= *start
+                    && *end <= window.end
+                    && row
+                        .iter()
+                        .zip(wanted)
+                        .all(|(slot, want)| match (slot, want) {
+                            (_, None) | (Slot::Absent, _) => true,
+                            (Slot::Text(t), Some(w)) => t == w,
+                            (Slot::Mixed, Some(_)) => false,
+                        })
+            });
+        }
+        let mask = known.iter().fold(0u64, |m, &k| m | (1 << k));
+        let rows = &self.rows;
+        let projected = self.projections.entry(mask).or_insert_with(|| {
+            let mut groups: HashMap<Vec<Slot<'t>>, Vec<(usize, usize)>> = HashMap::new();
+            for (row, start, end) in rows {
+                let key = known.iter().map(|&k| row[k]).collect();
+                groups.entry(key).or_default().push((*start, *end));
+            }
+            groups
+                .into_iter()
+                .map(|(k, v)| (k, Spans::new(v)))
+                .collect()
+        });
+        // Every combination of "absent" and "equal" over the known entries.
+        (0u64..1 << known.len()).any(|absent| {
+            let key: Vec<Slot<'_>> = known
+                .iter()
+                .enumerate()
+                .map(|(bit, &k)| match (absent >> bit & 1 == 1, wanted[k]) {
+                    (false, Some(text)) => Slot::Text(text),
+                    _ => Slot::Absent,
+                })
+                .collect();
+            projected
+                .get(&key)
+                .is_some_and(|spans| spans.any_within(window))
+        })
+    }
+}
+
 /// What the engine knows about one parsed file, shared by all its rules:
 /// parent links and sub-query indexes are computed once, on first use, so
 /// that a file with many matches in one huge scope stays linear. Every query
@@ -145,6 +210,8 @@ pub struct FileContext<'t> {
     main_cursor: QueryCursor,
     /// parent node id -> ids of its children marked as test code
     test_items: HashMap<usize, HashSet<usize>>,
+    /// Sub-query matches with their spans, for `after`/`before` scopes.
+    window_index: HashMap<ScopeKey, WindowIndex<'t>>,
 }
 
 impl<'t> FileContext<'t> {
@@ -162,6 +229,7 @@ impl<'t> FileContext<'t> {
             cursor,
             main_cursor,
             test_items: HashMap::new(),
+            window_index: HashMap::new(),
         }
     }
 
@@ -227,8 +295,9 @@ impl<'t> FileContext<'t> {
     }
 
     /// Like [`Self::contains_any`], counting only matches whose captures all
-    /// lie inside `window` (byte offsets). Not cached: the window differs
-    /// from match to match, and the query runs only over the window.
+    /// lie inside `window` (byte offsets). Each sub-query runs once per
+    /// scope; its matches are indexed by text and span, so that each main
+    /// match is a few lookups and binary searches.
     fn contains_in(
         &mut self,
         scope: Node<'t>,
@@ -236,42 +305,51 @@ impl<'t> FileContext<'t> {
         queries: &[SubQuery],
         captures: &[(u32, Node<'t>)],
     ) -> Result<bool, Unfinished> {
-        let source = self.source;
         for sub in queries {
             let wanted: Vec<Option<&'t [u8]>> = sub
                 .unify
                 .iter()
                 .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
                 .collect();
-            let mut found = false;
-            self.cursor.set_byte_range(window.clone());
-            for_each_match(
-                &mut self.cursor,
-                &sub.query,
-                scope,
-                source,
-                self.deadline,
-                |m| {
-                    if found
-                        || !m.iter().all(|c| {
-                            window.start <= c.node.start_byte() && c.node.end_byte() <= window.end
-                        })
-                    {
-                        return;
-                    }
-                    found = sub.unify.iter().zip(&wanted).all(|((sub_idx, _), want)| {
-                        let Some(want) = want else { return true };
-                        m.iter()
-                            .filter(|c| c.index == *sub_idx)
-                            .all(|c| &source[c.node.start_byte()..c.node.end_byte()] == *want)
-                    });
-                },
-            )?;
-            if found {
+            let key = (scope.id(), sub as *const SubQuery as usize);
+            if !self.window_index.contains_key(&key) {
+                let rows = self.positioned_matches(scope, sub)?;
+                self.window_index.insert(key, WindowIndex::new(rows));
+            }
+            let index = self.window_index.get_mut(&key).expect("just built");
+            if index.any_within(&wanted, &window) {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// Every match of `sub` in `scope`: its unified slots and the span from
+    /// its first capture's start to its last capture's end.
+    fn positioned_matches(
+        &mut self,
+        scope: Node<'t>,
+        sub: &SubQuery,
+    ) -> Result<Vec<(Vec<Slot<'t>>, usize, usize)>, Unfinished> {
+        let source = self.source;
+        let mut rows = Vec::new();
+        self.cursor
+            .set_byte_range(scope.start_byte()..scope.end_byte());
+        for_each_match(
+            &mut self.cursor,
+            &sub.query,
+            scope,
+            source,
+            self.deadline,
+            |found| {
+                let start = found.iter().map(|c| c.node.start_byte()).min();
+                let end = found.iter().map(|c| c.node.end_byte()).max();
+                if let (Some(start), Some(end)) = (start, end) {
+                    rows.push((slots_of(sub, found, source), start, end));
+                }
+            },
+        )?;
+        Ok(rows)
     }
 
     fn sub_contains(
@@ -348,28 +426,31 @@ impl<'t> FileContext<'t> {
                 source,
                 self.deadline,
                 |found| {
-                    let row = sub
-                        .unify
-                        .iter()
-                        .map(|(sub_idx, _)| {
-                            let mut slot = Slot::Absent;
-                            for c in found.iter().filter(|c| c.index == *sub_idx) {
-                                let text = &source[c.node.start_byte()..c.node.end_byte()];
-                                slot = match slot {
-                                    Slot::Absent => Slot::Text(text),
-                                    Slot::Text(t) if t == text => slot,
-                                    _ => Slot::Mixed,
-                                };
-                            }
-                            slot
-                        })
-                        .collect();
-                    rows.insert(row);
+                    rows.insert(slots_of(sub, found, source));
                 },
             )?;
         }
         Ok(rows)
     }
+}
+
+/// The slots of a sub-query match: for each unified capture, its text.
+fn slots_of<'t>(sub: &SubQuery, found: &[QueryCapture<'t>], source: &'t [u8]) -> Vec<Slot<'t>> {
+    sub.unify
+        .iter()
+        .map(|(sub_idx, _)| {
+            let mut slot = Slot::Absent;
+            for c in found.iter().filter(|c| c.index == *sub_idx) {
+                let text = &source[c.node.start_byte()..c.node.end_byte()];
+                slot = match slot {
+                    Slot::Absent => Slot::Text(text),
+                    Slot::Text(t) if t == text => slot,
+                    _ => Slot::Mixed,
+                };
+            }
+            slot
+        })
+        .collect()
 }
 
 /// Runs `query` under `node` and hands each match's captures to `each`.

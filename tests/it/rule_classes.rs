@@ -102,3 +102,30 @@ fn an_error_path_leak_far_below_the_open_is_reported_on_its_return() {
         .collect();
     assert_eq!(found, want);
 }
+
+/// The guards of `rust/unwrap-outside-tests` look back over the function for
+/// every unwrap: indexed once per function, a huge one stays fast (looked up
+/// afresh for each unwrap, 20,000 of them took far over the time budget).
+#[test]
+fn twenty_thousand_guarded_unwraps_in_one_function_are_checked_in_time() {
+    let mut src = String::from("fn f(x: Option<u8>) {\n    if x.is_none() { return; }\n");
+    for i in 0..20_000 {
+        src.push_str(&format!("    let a{i} = x.unwrap();\n"));
+    }
+    src.push_str("}\n");
+    let dir = tree(&[("big.rs", &src)]);
+    let started = std::time::Instant::now();
+    let run = tollgate(
+        dir.path(),
+        &["scan", "--format", "json", "--file-timeout", "60", "big.rs"],
+    );
+    let report = super::common::json(&run);
+    assert_eq!(
+        report["not_scanned"],
+        serde_json::json!([]),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(report["findings"], serde_json::json!([]));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
