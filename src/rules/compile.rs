@@ -410,26 +410,35 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
                 }
                 None => Ok(Vec::new()),
             };
+            // Every occurrence of the key counts, so an error names its own line.
             let mut bound = |name: Option<String>, key: &'static str| match name {
                 None => Ok(None),
-                Some(name) => match capture_index(&name) {
-                    Some(idx) => Ok(Some(idx)),
-                    None => Err(CompileError {
-                        occurrence: next_occurrence(key),
+                Some(name) => {
+                    let occurrence = next_occurrence(key);
+                    capture_index(&name).map(Some).ok_or_else(|| CompileError {
+                        occurrence,
                         ..unknown_capture(key, &name, &captures)
-                    }),
-                },
+                    })
+                }
             };
             let after = bound(scope.after, "after");
             let before = bound(scope.before, "before");
-            if let Err(e) = &after {
-                errors.push(e.clone());
-            }
-            if let Err(e) = &before {
-                errors.push(e.clone());
-            }
-            let (Ok(after), Ok(before)) = (after, before) else {
-                continue;
+            let (after, before) = match (after, before) {
+                (Ok(after), Ok(before)) => (after, before),
+                (after, before) => {
+                    errors.extend([after.err(), before.err()].into_iter().flatten());
+                    errors.extend(
+                        [
+                            kinds.err(),
+                            outermost.err(),
+                            contains.err(),
+                            not_contains.err(),
+                        ]
+                        .into_iter()
+                        .flatten(),
+                    );
+                    continue;
+                }
             };
             match (kinds, outermost, contains, not_contains) {
                 (Ok(kinds), Ok(outermost), Ok(contains), Ok(not_contains)) => {

@@ -888,6 +888,19 @@ tests:
     }
 
     #[test]
+    fn the_second_scope_bound_naming_no_capture_is_reported_at_its_own_line() {
+        let text = BETWEEN_RULE.replace(
+            "tests:",
+            "  - scope:\n      kinds: [function_declaration]\n      after: opne\n      not_contains: \"(identifier) @var\"\ntests:",
+        );
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("between.yml", &text, &mut rules, &mut errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let shown = errors[0].to_string();
+        assert!(shown.contains("between.yml:19"), "{shown}");
+    }
+
+    #[test]
     fn a_scope_bound_naming_no_capture_is_an_error_with_its_line() {
         let text = BETWEEN_RULE.replace("after: open", "after: opne");
         let (mut rules, mut errors) = (Vec::new(), Vec::new());
