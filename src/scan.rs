@@ -286,9 +286,12 @@ fn scan_file(
         Ok(b) => b,
         Err(e) => return skipped(format!("skipped: cannot read: {e}")),
     };
-    // A Rust file can be test code by a `#[cfg(test)] mod x;` in its parent.
+    // A Rust file can be test code by a `#[cfg(test)] mod x;` in its parent,
+    // or be a compile-test fixture beside its expected compiler output.
     let test_file = is_test_file(path, lang)
-        || (lang == Language::Rust && crate::test_modules::declared_as_test_module(path));
+        || (lang == Language::Rust
+            && (crate::test_modules::is_compile_test_fixture(path)
+                || crate::test_modules::declared_as_test_module(path)));
     match check_source_as(
         &applicable,
         parser,

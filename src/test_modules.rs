@@ -35,6 +35,15 @@ fn cache() -> &'static Cache {
     CACHE.get_or_init(Default::default)
 }
 
+/// Returns true if and only if the Rust file at `path` is a compile-test
+/// fixture (trybuild, compiletest, ui tests): a file next to its expected
+/// compiler output, `x.rs` beside `x.stderr` or `x.stdout`.
+pub fn is_compile_test_fixture(path: &Path) -> bool {
+    ["stderr", "stdout"].iter().any(|ext| {
+        std::fs::symlink_metadata(path.with_extension(ext)).is_ok_and(|m| m.file_type().is_file())
+    })
+}
+
 /// Returns true if and only if the Rust file at `path` is the body of a
 /// module that its parent module file declares under `#[cfg(test)]`, or
 /// declares while being test code itself (a `tests.rs`, a file under
@@ -141,7 +150,18 @@ fn parse(text: &str) -> Declared {
 
 #[cfg(test)]
 mod tests {
-    use super::{module_name_and_parents, parse};
+    use super::{is_compile_test_fixture, module_name_and_parents, parse};
+
+    #[test]
+    fn a_file_beside_its_expected_compiler_output_is_a_fixture() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["fail.rs", "fail.stderr", "ok.rs", "run.rs", "run.stdout"] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        assert!(is_compile_test_fixture(&dir.path().join("fail.rs")));
+        assert!(is_compile_test_fixture(&dir.path().join("run.rs")));
+        assert!(!is_compile_test_fixture(&dir.path().join("ok.rs")));
+    }
     use std::path::{Path, PathBuf};
 
     #[test]

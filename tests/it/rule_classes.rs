@@ -77,11 +77,19 @@ fn dbg_is_left_alone_in_tests_benches_examples_and_compile_test_fixtures() {
             ("crates/x/examples/demo.rs", dbg),
             ("tests/ui/dbg.rs", dbg),
             ("crates/x/ui/dbg.rs", dbg),
+            ("crates/x/ui/dbg.stderr", "error: dbg\n"),
+            ("src/ui/widget.rs", dbg),
             ("compile-fail/dbg.rs", dbg),
         ],
         "rust/dbg-macro",
     );
-    assert_eq!(found, vec![("src/main.rs".to_string(), 2)]);
+    assert_eq!(
+        found,
+        vec![
+            ("src/main.rs".to_string(), 2),
+            ("src/ui/widget.rs".to_string(), 2)
+        ]
+    );
 }
 
 /// The error-path leak spans a whole function: a return kilobytes after the
