@@ -88,8 +88,19 @@ fn module_name_and_parents(path: &Path) -> Option<(String, Vec<PathBuf>)> {
         file.push(".rs");
         parents.push(up.join(file));
     }
-    parents.retain(|p| p != path);
+    parents.retain(|p| p != path && inside_tree(p));
     Some((name.to_string(), parents))
+}
+
+/// Returns true if and only if `path` stays below the current folder: no
+/// `..` and, when absolute, under the current folder (`dir.rs` one folder up
+/// from a file at the top of the tree would be outside it).
+fn inside_tree(path: &Path) -> bool {
+    use std::path::Component;
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return false;
+    }
+    !path.is_absolute() || std::env::current_dir().is_ok_and(|cwd| path.starts_with(cwd))
 }
 
 fn declared_in(parent: &Path) -> Arc<Declared> {
@@ -195,5 +206,12 @@ mod tests {
         assert_eq!(name, "helpers");
         assert!(parents.contains(&PathBuf::from("src/lib.rs")));
         assert!(module_name_and_parents(Path::new("src/lib.rs")).is_none());
+        // nothing outside the tree: no `..`, nothing above an absolute current folder
+        let (_, parents) = module_name_and_parents(Path::new("../other/x.rs")).unwrap();
+        assert!(parents.is_empty(), "{parents:?}");
+        let cwd = std::env::current_dir().unwrap();
+        let (_, parents) = module_name_and_parents(&cwd.join("x.rs")).unwrap();
+        assert!(parents.iter().all(|p| p.starts_with(&cwd)), "{parents:?}");
+        assert!(!parents.is_empty());
     }
 }
