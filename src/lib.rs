@@ -14,5 +14,6 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod test_modules;
 pub mod textfile;
 pub mod yaml;

@@ -286,13 +286,20 @@ fn scan_file(
         Ok(b) => b,
         Err(e) => return skipped(format!("skipped: cannot read: {e}")),
     };
-    match check_source(
+    // A Rust file can be test code by a `#[cfg(test)] mod x;` in its parent,
+    // or be a compile-test fixture beside its expected compiler output.
+    let test_file = is_test_file(path, lang)
+        || (lang == Language::Rust
+            && (crate::test_modules::is_compile_test_fixture(path)
+                || crate::test_modules::declared_as_test_module(path)));
+    match check_source_as(
         &applicable,
         parser,
         path,
         lang,
         &bytes,
         options.file_timeout,
+        test_file,
     ) {
         Ok(checked) => FileResult {
             parsed: checked.parsed,
@@ -326,6 +333,21 @@ pub fn check_source(
     bytes: &[u8],
     timeout: Duration,
 ) -> Result<Checked, String> {
+    let test_file = is_test_file(path, lang);
+    check_source_as(rules, parser, path, lang, bytes, timeout, test_file)
+}
+
+/// [`check_source`], told whether the file is test code (rules with
+/// `outside_tests` then do not run on it).
+fn check_source_as(
+    rules: &[&Rule],
+    parser: &mut Parser,
+    path: &Path,
+    lang: Language,
+    bytes: &[u8],
+    timeout: Duration,
+    test_file: bool,
+) -> Result<Checked, String> {
     let deadline = Instant::now() + timeout;
     let over_time = || {
         format!(
@@ -345,7 +367,6 @@ pub fn check_source(
             e.valid_up_to()
         )
     })?;
-    let test_file = is_test_file(path, lang);
     let candidates: Vec<&Rule> = rules
         .iter()
         .copied()

@@ -79,6 +79,10 @@ pub enum Constraint {
         outermost: bool,
         contains: Vec<SubQuery>,
         not_contains: Vec<SubQuery>,
+        /// Only sub-query matches after the end of this main capture count.
+        after: Option<u32>,
+        /// Only sub-query matches before the start of this main capture count.
+        before: Option<u32>,
     },
 }
 
@@ -408,6 +412,36 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
                 }
                 None => Ok(Vec::new()),
             };
+            // Every occurrence of the key counts, so an error names its own line.
+            let mut bound = |name: Option<String>, key: &'static str| match name {
+                None => Ok(None),
+                Some(name) => {
+                    let occurrence = next_occurrence(key);
+                    capture_index(&name).map(Some).ok_or_else(|| CompileError {
+                        occurrence,
+                        ..unknown_capture(key, &name, &captures)
+                    })
+                }
+            };
+            let after = bound(scope.after, "after");
+            let before = bound(scope.before, "before");
+            let (after, before) = match (after, before) {
+                (Ok(after), Ok(before)) => (after, before),
+                (after, before) => {
+                    errors.extend([after.err(), before.err()].into_iter().flatten());
+                    errors.extend(
+                        [
+                            kinds.err(),
+                            outermost.err(),
+                            contains.err(),
+                            not_contains.err(),
+                        ]
+                        .into_iter()
+                        .flatten(),
+                    );
+                    continue;
+                }
+            };
             match (kinds, outermost, contains, not_contains) {
                 (Ok(kinds), Ok(outermost), Ok(contains), Ok(not_contains)) => {
                     if contains.is_empty() && not_contains.is_empty() {
@@ -424,6 +458,8 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
                             outermost,
                             contains,
                             not_contains,
+                            after,
+                            before,
                         })
                     }
                 }

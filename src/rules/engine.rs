@@ -2,6 +2,7 @@
 
 use super::compile::{Constraint, Rule, SubQuery, Template, TemplatePart};
 use super::prefilter::Literal;
+use super::spans::Spans;
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -131,6 +132,70 @@ impl<'t> ScopeIndex<'t> {
     }
 }
 
+/// The matches of one sub-query in one scope with their spans, for scopes
+/// bounded by `after`/`before`: grouped by the texts of the unified
+/// captures the main match knows (built on first use of each set of them).
+struct WindowIndex<'t> {
+    rows: Vec<(Vec<Slot<'t>>, usize, usize)>,
+    projections: HashMap<u64, HashMap<Vec<Slot<'t>>, Spans>>,
+}
+
+impl<'t> WindowIndex<'t> {
+    fn new(rows: Vec<(Vec<Slot<'t>>, usize, usize)>) -> Self {
+        WindowIndex {
+            rows,
+            projections: HashMap::new(),
+        }
+    }
+
+    /// Returns true if and only if some match agrees with `wanted` (as in
+    /// [`ScopeIndex::any_agrees`]) and lies wholly inside `window`.
+    fn any_within(&mut self, wanted: &[Option<&[u8]>], window: &std::ops::Range<usize>) -> bool {
+        let known: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].is_some()).collect();
+        if known.len() > MAX_INDEXED_UNIFY {
+            return self.rows.iter().any(|(row, start, end)| {
+                window.start <= *start
+                    && *end <= window.end
+                    && row
+                        .iter()
+                        .zip(wanted)
+                        .all(|(slot, want)| match (slot, want) {
+                            (_, None) | (Slot::Absent, _) => true,
+                            (Slot::Text(t), Some(w)) => t == w,
+                            (Slot::Mixed, Some(_)) => false,
+                        })
+            });
+        }
+        let mask = known.iter().fold(0u64, |m, &k| m | (1 << k));
+        let rows = &self.rows;
+        let projected = self.projections.entry(mask).or_insert_with(|| {
+            let mut groups: HashMap<Vec<Slot<'t>>, Vec<(usize, usize)>> = HashMap::new();
+            for (row, start, end) in rows {
+                let key = known.iter().map(|&k| row[k]).collect();
+                groups.entry(key).or_default().push((*start, *end));
+            }
+            groups
+                .into_iter()
+                .map(|(k, v)| (k, Spans::new(v)))
+                .collect()
+        });
+        // Every combination of "absent" and "equal" over the known entries.
+        (0u64..1 << known.len()).any(|absent| {
+            let key: Vec<Slot<'_>> = known
+                .iter()
+                .enumerate()
+                .map(|(bit, &k)| match (absent >> bit & 1 == 1, wanted[k]) {
+                    (false, Some(text)) => Slot::Text(text),
+                    _ => Slot::Absent,
+                })
+                .collect();
+            projected
+                .get(&key)
+                .is_some_and(|spans| spans.any_within(window))
+        })
+    }
+}
+
 /// What the engine knows about one parsed file, shared by all its rules:
 /// parent links and sub-query indexes are computed once, on first use, so
 /// that a file with many matches in one huge scope stays linear. Every query
@@ -145,6 +210,8 @@ pub struct FileContext<'t> {
     main_cursor: QueryCursor,
     /// parent node id -> ids of its children marked as test code
     test_items: HashMap<usize, HashSet<usize>>,
+    /// Sub-query matches with their spans, for `after`/`before` scopes.
+    window_index: HashMap<ScopeKey, WindowIndex<'t>>,
 }
 
 impl<'t> FileContext<'t> {
@@ -162,6 +229,7 @@ impl<'t> FileContext<'t> {
             cursor,
             main_cursor,
             test_items: HashMap::new(),
+            window_index: HashMap::new(),
         }
     }
 
@@ -224,6 +292,64 @@ impl<'t> FileContext<'t> {
             }
         }
         Ok(false)
+    }
+
+    /// Like [`Self::contains_any`], counting only matches whose captures all
+    /// lie inside `window` (byte offsets). Each sub-query runs once per
+    /// scope; its matches are indexed by text and span, so that each main
+    /// match is a few lookups and binary searches.
+    fn contains_in(
+        &mut self,
+        scope: Node<'t>,
+        window: std::ops::Range<usize>,
+        queries: &[SubQuery],
+        captures: &[(u32, Node<'t>)],
+    ) -> Result<bool, Unfinished> {
+        for sub in queries {
+            let wanted: Vec<Option<&'t [u8]>> = sub
+                .unify
+                .iter()
+                .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
+                .collect();
+            let key = (scope.id(), sub as *const SubQuery as usize);
+            if !self.window_index.contains_key(&key) {
+                let rows = self.positioned_matches(scope, sub)?;
+                self.window_index.insert(key, WindowIndex::new(rows));
+            }
+            let index = self.window_index.get_mut(&key).expect("just built");
+            if index.any_within(&wanted, &window) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every match of `sub` in `scope`: its unified slots and the span from
+    /// its first capture's start to its last capture's end.
+    fn positioned_matches(
+        &mut self,
+        scope: Node<'t>,
+        sub: &SubQuery,
+    ) -> Result<Vec<(Vec<Slot<'t>>, usize, usize)>, Unfinished> {
+        let source = self.source;
+        let mut rows = Vec::new();
+        self.cursor
+            .set_byte_range(scope.start_byte()..scope.end_byte());
+        for_each_match(
+            &mut self.cursor,
+            &sub.query,
+            scope,
+            source,
+            self.deadline,
+            |found| {
+                let start = found.iter().map(|c| c.node.start_byte()).min();
+                let end = found.iter().map(|c| c.node.end_byte()).max();
+                if let (Some(start), Some(end)) = (start, end) {
+                    rows.push((slots_of(sub, found, source), start, end));
+                }
+            },
+        )?;
+        Ok(rows)
     }
 
     fn sub_contains(
@@ -300,28 +426,31 @@ impl<'t> FileContext<'t> {
                 source,
                 self.deadline,
                 |found| {
-                    let row = sub
-                        .unify
-                        .iter()
-                        .map(|(sub_idx, _)| {
-                            let mut slot = Slot::Absent;
-                            for c in found.iter().filter(|c| c.index == *sub_idx) {
-                                let text = &source[c.node.start_byte()..c.node.end_byte()];
-                                slot = match slot {
-                                    Slot::Absent => Slot::Text(text),
-                                    Slot::Text(t) if t == text => slot,
-                                    _ => Slot::Mixed,
-                                };
-                            }
-                            slot
-                        })
-                        .collect();
-                    rows.insert(row);
+                    rows.insert(slots_of(sub, found, source));
                 },
             )?;
         }
         Ok(rows)
     }
+}
+
+/// The slots of a sub-query match: for each unified capture, its text.
+fn slots_of<'t>(sub: &SubQuery, found: &[QueryCapture<'t>], source: &'t [u8]) -> Vec<Slot<'t>> {
+    sub.unify
+        .iter()
+        .map(|(sub_idx, _)| {
+            let mut slot = Slot::Absent;
+            for c in found.iter().filter(|c| c.index == *sub_idx) {
+                let text = &source[c.node.start_byte()..c.node.end_byte()];
+                slot = match slot {
+                    Slot::Absent => Slot::Text(text),
+                    Slot::Text(t) if t == text => slot,
+                    _ => Slot::Mixed,
+                };
+            }
+            slot
+        })
+        .collect()
 }
 
 /// Runs `query` under `node` and hands each match's captures to `each`.
@@ -559,6 +688,8 @@ fn constraint_holds<'t>(
             outermost,
             contains,
             not_contains,
+            after,
+            before,
         } => {
             let ancestors = file.ancestors(reported)?;
             let mut scopes = ancestors.iter().filter(|a| kinds.contains(&a.kind_id()));
@@ -569,10 +700,40 @@ fn constraint_holds<'t>(
             };
             // No enclosing node of those kinds: the whole file is the scope.
             let scope = scope.copied().unwrap_or_else(|| file.tree.root_node());
-            (contains.is_empty() || file.contains_any(scope, contains, captures)?)
-                && !file.contains_any(scope, not_contains, captures)?
+            if after.is_some() || before.is_some() {
+                let Some(window) = window(scope, *after, *before, captures) else {
+                    // The captures are not in order: nothing lies between them.
+                    return Ok(contains.is_empty());
+                };
+                (contains.is_empty()
+                    || file.contains_in(scope, window.clone(), contains, captures)?)
+                    && !file.contains_in(scope, window, not_contains, captures)?
+            } else {
+                (contains.is_empty() || file.contains_any(scope, contains, captures)?)
+                    && !file.contains_any(scope, not_contains, captures)?
+            }
         }
     })
+}
+
+/// The bytes of `scope` after the end of capture `after` and before the start
+/// of capture `before` (a missing bound is the scope's edge); `None` when
+/// they are out of order.
+fn window(
+    scope: Node<'_>,
+    after: Option<u32>,
+    before: Option<u32>,
+    captures: &[(u32, Node<'_>)],
+) -> Option<std::ops::Range<usize>> {
+    let start = after
+        .and_then(|idx| capture_node(captures, idx))
+        .map_or(scope.start_byte(), |n| n.end_byte())
+        .max(scope.start_byte());
+    let end = before
+        .and_then(|idx| capture_node(captures, idx))
+        .map_or(scope.end_byte(), |n| n.start_byte())
+        .min(scope.end_byte());
+    (start <= end).then_some(start..end)
 }
 
 /// Returns true if and only if one of `ancestors` is an item marked as test
@@ -664,6 +825,94 @@ fn render(template: &Template, captures: &[(u32, Node<'_>)], source: &[u8], max:
 #[cfg(test)]
 mod tests {
     use super::{ScopeIndex, Slot};
+    use crate::rules::load::load_text;
+    use crate::rules::testing::test_rule;
+
+    /// A rule whose scope counts only `x.Close()` calls between the open
+    /// (`@open`) and the reported return: the snippets are its tests.
+    const BETWEEN_RULE: &str = r#"
+id: t/between
+language: go
+severity: warning
+message: "m"
+query: |
+  (statement_list
+    (short_var_declaration left: (expression_list . (identifier) @var)) @open
+    (return_statement) @match)
+where:
+  - scope:
+      kinds: [function_declaration]
+      after: open
+      before: match
+      not_contains: |
+        ((call_expression function: (selector_expression operand: (identifier) @var field: (field_identifier) @_m)) (#eq? @_m "Close"))
+tests:
+  valid:
+    - |
+      package p
+      func f() {
+      	x := open()
+      	x.Close()
+      	return
+      }
+  invalid:
+    # closed only after the return, or before the open: neither is between
+    - code: |
+        package p
+        func f() {
+        	x.Close()
+        	x := open()
+        	return
+        	x.Close()
+        }
+      lines: [5]
+    # another variable's Close does not count
+    - code: |
+        package p
+        func f() {
+        	x := open()
+        	y.Close()
+        	return
+        }
+      lines: [5]
+"#;
+
+    #[test]
+    fn a_scope_with_after_and_before_counts_only_matches_between_the_two_captures() {
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("between.yml", BETWEEN_RULE, &mut rules, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let result = test_rule(&rules[0]);
+        assert!(result.failures.is_empty(), "{:?}", result.failures);
+        assert_eq!(result.cases, 3);
+    }
+
+    #[test]
+    fn the_second_scope_bound_naming_no_capture_is_reported_at_its_own_line() {
+        let text = BETWEEN_RULE.replace(
+            "tests:",
+            "  - scope:\n      kinds: [function_declaration]\n      after: opne\n      not_contains: \"(identifier) @var\"\ntests:",
+        );
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("between.yml", &text, &mut rules, &mut errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let shown = errors[0].to_string();
+        assert!(shown.contains("between.yml:19"), "{shown}");
+    }
+
+    #[test]
+    fn a_scope_bound_naming_no_capture_is_an_error_with_its_line() {
+        let text = BETWEEN_RULE.replace("after: open", "after: opne");
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("between.yml", &text, &mut rules, &mut errors);
+        assert!(rules.is_empty());
+        let shown = errors[0].to_string();
+        assert!(
+            shown.contains("unknown capture `opne` in `after`"),
+            "{shown}"
+        );
+        assert!(shown.contains("between.yml:13"), "{shown}");
+    }
 
     fn index<'t>(rows: &[Vec<Slot<'t>>]) -> ScopeIndex<'t> {
         ScopeIndex::new(rows.iter().cloned().collect())

@@ -7,6 +7,7 @@ pub mod library;
 pub mod load;
 pub mod model;
 pub mod prefilter;
+mod spans;
 pub mod suppress;
 pub mod testing;
 

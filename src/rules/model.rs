@@ -70,6 +70,12 @@ pub struct SerializableScope {
     pub contains: Option<OneOrMany>,
     #[serde(default)]
     pub not_contains: Option<OneOrMany>,
+    /// Only matches that start after this capture of the main query ends count.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Only matches that end before this capture of the main query starts count.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]

@@ -18,6 +18,7 @@ mod noise;
 mod opt_in;
 mod reports;
 mod robustness;
+mod rule_classes;
 mod scan;
 mod security_config;
 mod security_gate;
