@@ -5,8 +5,11 @@
 
 use super::common::{findings, tollgate, tree};
 
+/// Every Rust rule is opt-in since the real-code measurement: these tests opt in.
+const OPT_IN: (&str, &str) = (".tollgate.yml", "rules:\n  opt_in: [\"rust/*\"]\n");
+
 fn rule_lines(files: &[(&str, &str)], rule: &str) -> Vec<(String, u64)> {
-    let dir = tree(files);
+    let dir = tree(&[files, &[OPT_IN]].concat());
     let run = tollgate(dir.path(), &["scan", "--format", "json", "."]);
     findings(&run)
         .into_iter()
@@ -47,6 +50,7 @@ fn a_module_declared_under_cfg_test_in_its_parent_is_test_code() {
 #[test]
 fn a_parent_module_file_that_is_a_symbolic_link_is_not_read() {
     let dir = tree(&[
+        OPT_IN,
         ("outside/mod.rs", "#[cfg(test)]\nmod x;\n"),
         ("src/lib.rs", "mod sub;\n"),
         ("src/sub/x.rs", UNWRAP),
