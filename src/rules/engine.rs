@@ -98,17 +98,9 @@ impl<'t> ScopeIndex<'t> {
         if self.rows.is_empty() {
             return false;
         }
-        let known: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].is_some()).collect();
+        let known = known_entries(wanted);
         if known.len() > MAX_INDEXED_UNIFY {
-            return self.rows.iter().any(|row| {
-                row.iter()
-                    .zip(wanted)
-                    .all(|(slot, want)| match (slot, want) {
-                        (_, None) | (Slot::Absent, _) => true,
-                        (Slot::Text(t), Some(w)) => t == w,
-                        (Slot::Mixed, Some(_)) => false,
-                    })
-            });
+            return self.rows.iter().any(|row| agrees(row, wanted));
         }
         let mask = known.iter().fold(0u64, |m, &k| m | (1 << k));
         let rows = &self.rows;
@@ -117,19 +109,42 @@ impl<'t> ScopeIndex<'t> {
                 .map(|row| known.iter().map(|&k| row[k]).collect())
                 .collect()
         });
-        // Every combination of "absent" and "equal" over the known entries.
-        (0u64..1 << known.len()).any(|absent| {
-            let key: Vec<Slot<'_>> = known
-                .iter()
-                .enumerate()
-                .map(|(bit, &k)| match (absent >> bit & 1 == 1, wanted[k]) {
-                    (false, Some(text)) => Slot::Text(text),
-                    _ => Slot::Absent,
-                })
-                .collect();
-            projected.contains(&key)
-        })
+        let found = agreeing_keys(&known, wanted).any(|key| projected.contains(&key));
+        found
     }
+}
+
+/// The unify entries whose main text is known.
+fn known_entries(wanted: &[Option<&[u8]>]) -> Vec<usize> {
+    (0..wanted.len()).filter(|&k| wanted[k].is_some()).collect()
+}
+
+/// Whether a match's row agrees with `wanted`: for each entry with a main
+/// text, the match's slot is absent or that text.
+fn agrees(row: &[Slot<'_>], wanted: &[Option<&[u8]>]) -> bool {
+    row.iter().zip(wanted).all(|(slot, want)| match (slot, want) {
+        (_, None) | (Slot::Absent, _) => true,
+        (Slot::Text(t), Some(w)) => t == w,
+        (Slot::Mixed, Some(_)) => false,
+    })
+}
+
+/// The projected keys a match agreeing with `wanted` can have over the
+/// `known` entries: every combination of "absent" and "equal".
+fn agreeing_keys<'a, 'w>(
+    known: &'a [usize],
+    wanted: &'a [Option<&'w [u8]>],
+) -> impl Iterator<Item = Vec<Slot<'w>>> + 'a {
+    (0u64..1 << known.len()).map(move |absent| {
+        known
+            .iter()
+            .enumerate()
+            .map(|(bit, &k)| match (absent >> bit & 1 == 1, wanted[k]) {
+                (false, Some(text)) => Slot::Text(text),
+                _ => Slot::Absent,
+            })
+            .collect()
+    })
 }
 
 /// The matches of one sub-query in one scope with their spans, for scopes
@@ -151,19 +166,10 @@ impl<'t> WindowIndex<'t> {
     /// Returns true if and only if some match agrees with `wanted` (as in
     /// [`ScopeIndex::any_agrees`]) and lies wholly inside `window`.
     fn any_within(&mut self, wanted: &[Option<&[u8]>], window: &std::ops::Range<usize>) -> bool {
-        let known: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].is_some()).collect();
+        let known = known_entries(wanted);
         if known.len() > MAX_INDEXED_UNIFY {
             return self.rows.iter().any(|(row, start, end)| {
-                window.start <= *start
-                    && *end <= window.end
-                    && row
-                        .iter()
-                        .zip(wanted)
-                        .all(|(slot, want)| match (slot, want) {
-                            (_, None) | (Slot::Absent, _) => true,
-                            (Slot::Text(t), Some(w)) => t == w,
-                            (Slot::Mixed, Some(_)) => false,
-                        })
+                window.start <= *start && *end <= window.end && agrees(row, wanted)
             });
         }
         let mask = known.iter().fold(0u64, |m, &k| m | (1 << k));
@@ -179,20 +185,12 @@ impl<'t> WindowIndex<'t> {
                 .map(|(k, v)| (k, Spans::new(v)))
                 .collect()
         });
-        // Every combination of "absent" and "equal" over the known entries.
-        (0u64..1 << known.len()).any(|absent| {
-            let key: Vec<Slot<'_>> = known
-                .iter()
-                .enumerate()
-                .map(|(bit, &k)| match (absent >> bit & 1 == 1, wanted[k]) {
-                    (false, Some(text)) => Slot::Text(text),
-                    _ => Slot::Absent,
-                })
-                .collect();
+        let found = agreeing_keys(&known, wanted).any(|key| {
             projected
                 .get(&key)
                 .is_some_and(|spans| spans.any_within(window))
-        })
+        });
+        found
     }
 }
 
