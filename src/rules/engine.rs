@@ -122,11 +122,13 @@ fn known_entries(wanted: &[Option<&[u8]>]) -> Vec<usize> {
 /// Whether a match's row agrees with `wanted`: for each entry with a main
 /// text, the match's slot is absent or that text.
 fn agrees(row: &[Slot<'_>], wanted: &[Option<&[u8]>]) -> bool {
-    row.iter().zip(wanted).all(|(slot, want)| match (slot, want) {
-        (_, None) | (Slot::Absent, _) => true,
-        (Slot::Text(t), Some(w)) => t == w,
-        (Slot::Mixed, Some(_)) => false,
-    })
+    row.iter()
+        .zip(wanted)
+        .all(|(slot, want)| match (slot, want) {
+            (_, None) | (Slot::Absent, _) => true,
+            (Slot::Text(t), Some(w)) => t == w,
+            (Slot::Mixed, Some(_)) => false,
+        })
 }
 
 /// The projected keys a match agreeing with `wanted` can have over the
