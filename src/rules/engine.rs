@@ -282,16 +282,20 @@ impl<'t> FileContext<'t> {
         captures: &[(u32, Node<'t>)],
     ) -> Result<bool, Unfinished> {
         for sub in queries {
-            let wanted: Vec<Option<&'t [u8]>> = sub
-                .unify
-                .iter()
-                .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
-                .collect();
+            let wanted = self.wanted(sub, captures);
             if self.sub_contains(scope, sub, wanted)? {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// The main match's texts of `sub`'s unified captures, in `unify` order.
+    fn wanted(&self, sub: &SubQuery, captures: &[(u32, Node<'t>)]) -> Vec<Option<&'t [u8]>> {
+        sub.unify
+            .iter()
+            .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
+            .collect()
     }
 
     /// Like [`Self::contains_any`], counting only matches whose captures all
@@ -306,11 +310,7 @@ impl<'t> FileContext<'t> {
         captures: &[(u32, Node<'t>)],
     ) -> Result<bool, Unfinished> {
         for sub in queries {
-            let wanted: Vec<Option<&'t [u8]>> = sub
-                .unify
-                .iter()
-                .map(|(_, main_idx)| capture_node(captures, *main_idx).map(|n| self.text(n)))
-                .collect();
+            let wanted = self.wanted(sub, captures);
             let key = (scope.id(), sub as *const SubQuery as usize);
             if !self.window_index.contains_key(&key) {
                 let rows = self.positioned_matches(scope, sub)?;
