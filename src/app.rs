@@ -335,16 +335,7 @@ pub(crate) fn scan_change(
     source: ChangeSource,
 ) -> Result<Scanned, String> {
     let effective = &setup.effective;
-    // A path that does not exist (a typo, a stale CI step) would scan
-    // nothing and pass: it is an error, and the other paths are still scanned.
-    let missing: Vec<&std::path::PathBuf> = args
-        .paths
-        .iter()
-        .filter(|p| p.symlink_metadata().is_err())
-        .collect();
-    for path in &missing {
-        crate::say!("error: {}: no such file or folder", path.display());
-    }
+    let missing = say_missing(&args.paths);
     let mut paths = if args.paths.is_empty() {
         vec![".".into()]
     } else {
@@ -425,8 +416,20 @@ pub(crate) fn scan_change(
     Ok(Scanned {
         outcome,
         bad_images,
-        missing_paths: !missing.is_empty(),
+        missing_paths: missing,
     })
+}
+
+/// Says each path named on the command line that does not exist, and
+/// whether there was one: such a path (a typo, a stale CI step) would check
+/// nothing and pass, so it is an error; the other paths are still checked.
+fn say_missing(paths: &[std::path::PathBuf]) -> bool {
+    let mut missing = false;
+    for path in paths.iter().filter(|p| p.symlink_metadata().is_err()) {
+        crate::say!("error: {}: no such file or folder", path.display());
+        missing = true;
+    }
+    missing
 }
 
 /// Writes the report files first: whatever happens next, they are on disk.
@@ -1372,6 +1375,7 @@ fn run_images_scan(
     let Some((env, policy)) = image_policy(environment, config_file) else {
         return Ok(EXIT_ERROR);
     };
+    let missing = say_missing(paths);
     let roots = if paths.is_empty() {
         vec![".".into()]
     } else {
@@ -1388,7 +1392,7 @@ fn run_images_scan(
         }
         OutputFormat::Text => terminal::write(&mut out, &outcome, terminal::Palette::new(colour))?,
     }
-    Ok(if bad_files {
+    Ok(if bad_files || missing {
         EXIT_ERROR
     } else if outcome
         .findings

@@ -127,6 +127,37 @@ fn a_path_that_does_not_exist_fails_and_the_other_paths_are_still_scanned() {
 }
 
 #[test]
+fn images_scan_of_a_path_that_does_not_exist_fails_and_checks_the_others() {
+    let dir = tree(&[
+        (
+            ".tollgate.yml",
+            "images:
+  environments:
+    prod:
+      deny_latest: true
+",
+        ),
+        (
+            "Dockerfile",
+            "FROM alpine:3.20
+",
+        ),
+    ]);
+    let run = tollgate(
+        dir.path(),
+        &["images", "scan", "--env", "prod", "nosuch/", "Dockerfile"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: nosuch/: no such file or folder"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("1 file checked"), "{}", run.stdout);
+}
+
+#[test]
 fn config_validate_lists_every_problem_with_its_line() {
     let config = "exclude: ['a/[b']\nrules:\n  paths: [../outside]\n  enable: ['go/{x']\nimages:\n  environments:\n    prod:\n      tags: ['(v']\n      semver: '>>1'\nenvironments:\n  ci:\n    exclude: ['c/[d']\n";
     let dir = tree(&[(".tollgate.yml", config)]);
