@@ -220,35 +220,12 @@ mod tests {
             .contains("0123456789abcdef"));
     }
 
-    #[test]
-    fn a_hostile_file_name_links_only_to_its_own_blob() {
-        let mut f = finding("go/x", Severity::Warning, 2);
-        f.path = "x](https:/evil.example/a) [y.go".into();
-        let link = location(
-            &SummaryInput {
-                findings: &[],
-                inline: 0,
-                elsewhere: &[],
-                repository: "acme/app",
-                head_sha: "abc",
-                server_url: "https://github.com",
-                run_url: None,
-                environment: None,
-                notes: &[],
-                posted: &Default::default(),
-                markers: &Markers::default(),
-            },
-            &f,
-        );
-        assert_eq!(
-            link,
-            "[x\\](https:/evil.example/a) \\[y.go:2](https://github.com/acme/app/blob/abc/x%5D%28https%3A/evil.example/a%29%20%5By.go#L2)"
-        );
-    }
-
-    #[test]
-    fn a_clean_run_says_so() {
-        let body = render(&SummaryInput {
+    /// A run on commit `abc` of acme/app that found nothing.
+    fn clean_input<'a>(
+        posted: &'a std::collections::BTreeSet<String>,
+        markers: &'a Markers,
+    ) -> SummaryInput<'a> {
+        SummaryInput {
             findings: &[],
             inline: 0,
             elsewhere: &[],
@@ -258,9 +235,27 @@ mod tests {
             run_url: None,
             environment: None,
             notes: &[],
-            posted: &Default::default(),
-            markers: &Markers::new(Some("api")).unwrap(),
-        });
+            posted,
+            markers,
+        }
+    }
+
+    #[test]
+    fn a_hostile_file_name_links_only_to_its_own_blob() {
+        let mut f = finding("go/x", Severity::Warning, 2);
+        f.path = "x](https:/evil.example/a) [y.go".into();
+        let (posted, markers) = (Default::default(), Markers::default());
+        let link = location(&clean_input(&posted, &markers), &f);
+        assert_eq!(
+            link,
+            "[x\\](https:/evil.example/a) \\[y.go:2](https://github.com/acme/app/blob/abc/x%5D%28https%3A/evil.example/a%29%20%5By.go#L2)"
+        );
+    }
+
+    #[test]
+    fn a_clean_run_says_so() {
+        let (posted, markers) = (Default::default(), Markers::new(Some("api")).unwrap());
+        let body = render(&clean_input(&posted, &markers));
         assert!(
             body.starts_with("## ✅ tollgate (api): no findings"),
             "{body}"

@@ -14,6 +14,17 @@ const LEAK: &str = "package p\n\nfunc f(p string) {\n\tf, _ := os.Open(p)\n\t_ =
 const POLICY: &str = "images:\n  environments:\n    prod:\n      deny_latest: true\n";
 const SECRET: &str = "SECRETVALUE";
 
+/// `scan` of `code/` with the rules under `rules/` alone, as JSON.
+const TEAM_RULES_SCAN: [&str; 7] = [
+    "scan",
+    "--no-default-rules",
+    "--rules",
+    "rules",
+    "--format",
+    "json",
+    "code",
+];
+
 fn timed(dir: &std::path::Path, args: &[&str]) -> (Run, Duration) {
     let started = Instant::now();
     let run = tollgate(dir, args);
@@ -57,16 +68,7 @@ fn deep_flow_nesting_in_a_rule_file_is_refused_and_other_rules_run() {
         ("rules/b_good.yml", &rule("t/good", "panic")),
         ("code/a.go", "package p\n\nfunc f() {\n\tpanic(1)\n}\n"),
     ]);
-    let args = [
-        "scan",
-        "--no-default-rules",
-        "--rules",
-        "rules",
-        "--format",
-        "json",
-        "code",
-    ];
-    let (run, took) = timed(dir.path(), &args);
+    let (run, took) = timed(dir.path(), &TEAM_RULES_SCAN);
     assert!(took < BOUND, "{took:?}");
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -212,16 +214,7 @@ fn five_thousand_rule_documents_load_quickly_and_the_cap_names_where_it_was_reac
             "package p\n\nfunc f() {\n\tp7(1)\n\tp4999(1)\n}\n",
         ),
     ]);
-    let args = [
-        "scan",
-        "--no-default-rules",
-        "--rules",
-        "rules",
-        "--format",
-        "json",
-        "code",
-    ];
-    let (run, took) = timed(dir.path(), &args);
+    let (run, took) = timed(dir.path(), &TEAM_RULES_SCAN);
     assert!(took < BOUND, "{took:?}");
     assert_eq!(run.code, 2, "{}", run.stderr);
     // document 1001 starts on line 1000 * 7 + 1
@@ -254,18 +247,7 @@ fn more_rule_files_than_the_cap_are_refused_with_one_error() {
         "code/a.go",
         b"package p\n\nfunc f() {\n\tpanic(1)\n}\n",
     );
-    let (run, took) = timed(
-        dir.path(),
-        &[
-            "scan",
-            "--no-default-rules",
-            "--rules",
-            "rules",
-            "--format",
-            "json",
-            "code",
-        ],
-    );
+    let (run, took) = timed(dir.path(), &TEAM_RULES_SCAN);
     assert!(took < BOUND, "{took:?}");
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -322,18 +304,7 @@ fn a_symlink_in_a_rules_folder_is_refused_and_its_target_never_printed() {
         dir.path().join("rules/creds.yml"),
     )
     .unwrap();
-    let run = tollgate(
-        dir.path(),
-        &[
-            "scan",
-            "--no-default-rules",
-            "--rules",
-            "rules",
-            "--format",
-            "json",
-            "code",
-        ],
-    );
+    let run = tollgate(dir.path(), &TEAM_RULES_SCAN);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("rules/creds.yml: a symbolic link: rule files inside a folder are read only when they are regular files"),
