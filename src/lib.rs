@@ -12,6 +12,7 @@ pub mod github;
 pub mod lang;
 pub mod policy;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod scan;
 pub mod test_modules;

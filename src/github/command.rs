@@ -4,16 +4,16 @@
 //! and the reports, and the exit code still follows `fail_on`.
 
 use super::client::{ApiError, Client};
-use super::comments::Markers;
 use super::context::{self, Endpoints, Overrides, PullRequest, Trigger};
 use super::files::{self, PrFiles};
-use super::head_lines::{Checkout, Sources};
 use super::publish::{self, OnClean, ReviewEvent, Settings};
 use crate::app::{self, ChangeSource, Review, Setup, EXIT_ERROR};
 use crate::cli::ReviewArgs;
 use crate::config::trust::{BaseCommit, Place};
 use crate::finding::Finding;
 use crate::report::json::ReviewMeta;
+use crate::review::comments::Markers;
+use crate::review::head_lines::{Checkout, Sources};
 use std::time::Duration;
 
 const DEFAULT_MAX_COMMENTS: usize = 30;
@@ -457,7 +457,7 @@ impl Job<'_> {
         } = &self.pr.trigger
         {
             if meta.head_sha != *head_sha {
-                crate::say!("error: {}: the report names commit {}, but the workflow run was for {}: nothing posted", file.display(), crate::github::comments::shorten(&meta.head_sha, 40), head_sha);
+                crate::say!("error: {}: the report names commit {}, but the workflow run was for {}: nothing posted", file.display(), crate::review::comments::shorten(&meta.head_sha, 40), head_sha);
                 return Ok(EXIT_ERROR);
             }
             let found = files::pull_for_commit(
@@ -514,7 +514,7 @@ impl Job<'_> {
             }
         };
         let changed = pr_files.files.keys().cloned().collect();
-        let checked = match super::from_report::check(report.findings, &changed) {
+        let checked = match crate::review::from_report::check(report.findings, &changed) {
             Ok(checked) => checked,
             Err(err) => {
                 crate::say!("error: {}: {err}: nothing posted", file.display());

@@ -3,8 +3,8 @@
 
 use super::client::{ApiError, Client, Method};
 use super::context::PullRequest;
-use super::patch;
-use super::plan::FileDiff;
+use crate::review::patch;
+use crate::review::plan::FileDiff;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -123,6 +123,10 @@ pub async fn pr_files(client: &Client, pr: &PullRequest) -> Result<PrFiles, ApiE
             _ if status == "added" => crate::diff::FileStatus::Added,
             _ => crate::diff::FileStatus::Modified,
         };
+        let old_path = match &file_status {
+            crate::diff::FileStatus::Renamed { from } => Some(from.to_string_lossy().into_owned()),
+            _ => None,
+        };
         // Without a patch the changed lines are unknown: the whole file counts.
         let change = match &hunks {
             Some(hunks) => patch::file_change(hunks, file_status),
@@ -133,7 +137,8 @@ pub async fn pr_files(client: &Client, pr: &PullRequest) -> Result<PrFiles, ApiE
             },
         };
         out.change.files.insert(name.into(), change);
-        out.files.insert(name.to_string(), FileDiff { hunks });
+        out.files
+            .insert(name.to_string(), FileDiff { hunks, old_path });
     }
     if entries.len() >= MAX_PR_FILES {
         out.notes.push(format!(

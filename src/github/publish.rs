@@ -5,13 +5,13 @@
 
 use super::checks;
 use super::client::{ApiError, Client, Method};
-use super::comments;
 use super::context::PullRequest;
 use super::files::{pr_files, PrFiles};
 use super::identity::Identity;
-use super::plan::{self, Elsewhere, Existing, Thread};
-use super::summary::{self, SummaryInput};
 use crate::finding::{Finding, Severity};
+use crate::review::comments;
+use crate::review::plan::{self, Elsewhere, Existing, Thread};
+use crate::review::summary::{self, SummaryInput};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};

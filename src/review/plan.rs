@@ -16,8 +16,10 @@ const MAX_SPAN: usize = 10;
 /// A file of the pull request.
 #[derive(Debug, Clone, Default)]
 pub struct FileDiff {
-    /// None when GitHub sent no `patch` (binary or too large a diff).
+    /// None when the forge sent no diff (binary, too large, collapsed).
     pub hunks: Option<Vec<Hunk>>,
+    /// The path before the change, for a renamed file.
+    pub old_path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,8 +179,10 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         let path = crate::report::json::path_string(&finding.path);
         let located = match inputs.files.get(&path) {
             None => Err(Elsewhere::NotInDiff),
-            Some(FileDiff { hunks: None }) => Err(Elsewhere::NoPatch),
-            Some(FileDiff { hunks: Some(hunks) }) => match anchor(finding, hunks) {
+            Some(FileDiff { hunks: None, .. }) => Err(Elsewhere::NoPatch),
+            Some(FileDiff {
+                hunks: Some(hunks), ..
+            }) => match anchor(finding, hunks) {
                 None => Err(Elsewhere::NotInDiff),
                 Some(a) if !same_text(inputs, &path, hunks, a) => Err(Elsewhere::Moved),
                 Some(a) => Ok(a),
@@ -254,7 +258,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
 mod tests {
     use super::*;
     use crate::finding::{Fix, Position, Severity};
-    use crate::github::patch;
+    use crate::review::patch;
 
     fn finding(path: &str, start: usize, end: usize, fp: &str, severity: Severity) -> Finding {
         Finding {
@@ -284,8 +288,14 @@ mod tests {
         )
         .unwrap();
         let mut files = BTreeMap::new();
-        files.insert("a.go".to_string(), FileDiff { hunks: Some(hunks) });
-        files.insert("big.go".to_string(), FileDiff { hunks: None });
+        files.insert(
+            "a.go".to_string(),
+            FileDiff {
+                hunks: Some(hunks),
+                old_path: None,
+            },
+        );
+        files.insert("big.go".to_string(), FileDiff::default());
         files
     }
 

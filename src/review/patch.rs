@@ -1,6 +1,7 @@
-//! The hunks of a pull request file's `patch` (unified diff without file
-//! headers, as the PR files API returns it): which new-side lines GitHub
-//! accepts a review comment on, and the text it has there.
+//! The hunks of a changed file's `patch` (unified diff without file headers,
+//! as GitHub's PR files API and GitLab's MR diffs API return it): which
+//! new-side lines a forge accepts a comment on, the text there, and the old
+//! side's number of each unchanged line (GitLab positions need both).
 
 use crate::diff::FileChange;
 
@@ -11,6 +12,8 @@ pub struct Hunk {
     pub lines: Vec<(usize, String)>,
     /// The subset of `lines` the change added.
     pub added: Vec<usize>,
+    /// Unchanged (context) lines: (new-side number, old-side number).
+    pub context: Vec<(usize, usize)>,
 }
 
 impl Hunk {
@@ -22,6 +25,14 @@ impl Hunk {
     }
     pub fn contains(&self, line: usize) -> bool {
         !self.lines.is_empty() && (self.first()..=self.last()).contains(&line)
+    }
+    /// The old side's number of an unchanged line; None for an added line
+    /// or one outside the hunk.
+    pub fn old_line(&self, line: usize) -> Option<usize> {
+        self.context
+            .iter()
+            .find(|(new, _)| *new == line)
+            .map(|(_, old)| *old)
     }
     pub fn text(&self, line: usize) -> Option<&str> {
         self.lines
@@ -35,14 +46,15 @@ impl Hunk {
 /// header that is not `@@ -a[,b] +c[,d] @@`.
 pub fn parse(patch: &str) -> Result<Vec<Hunk>, String> {
     let mut hunks: Vec<Hunk> = Vec::new();
-    let mut next_new = 0usize;
+    let (mut next_old, mut next_new) = (0usize, 0usize);
     for (index, line) in patch.lines().enumerate() {
         if let Some(header) = line.strip_prefix("@@ ") {
-            next_new = new_start(header)
+            (next_old, next_new) = starts(header)
                 .ok_or_else(|| format!("line {}: bad hunk header `{line}`", index + 1))?;
             hunks.push(Hunk {
                 lines: Vec::new(),
                 added: Vec::new(),
+                context: Vec::new(),
             });
             continue;
         }
@@ -58,11 +70,14 @@ pub fn parse(patch: &str) -> Result<Vec<Hunk>, String> {
                 hunk.added.push(next_new);
                 next_new += 1;
             }
-            Some('-') | Some('\\') => {}
+            Some('-') => next_old += 1,
+            Some('\\') => {}
             // A context line; an empty line is a context line whose space was trimmed.
             _ => {
                 hunk.lines
                     .push((next_new, line.get(1..).unwrap_or("").to_string()));
+                hunk.context.push((next_new, next_old));
+                next_old += 1;
                 next_new += 1;
             }
         }
@@ -70,11 +85,13 @@ pub fn parse(patch: &str) -> Result<Vec<Hunk>, String> {
     Ok(hunks)
 }
 
-/// The `c` of `-a,b +c,d @@ …`.
-fn new_start(header: &str) -> Option<usize> {
-    let plus = header.split_whitespace().find(|p| p.starts_with('+'))?;
-    let start = plus[1..].split(',').next()?;
-    start.parse().ok()
+/// The `a` and `c` of `-a,b +c,d @@ …`.
+fn starts(header: &str) -> Option<(usize, usize)> {
+    let start = |sign: char| -> Option<usize> {
+        let part = header.split_whitespace().find(|p| p.starts_with(sign))?;
+        part[1..].split(',').next()?.parse().ok()
+    };
+    Some((start('-')?, start('+')?))
 }
 
 /// The change a patch describes, in the form the diff filters use.
@@ -119,6 +136,12 @@ mod tests {
         assert_eq!((hunks[1].first(), hunks[1].last()), (21, 23));
         assert_eq!(hunks[1].added, vec![22]);
         assert!(!hunks[0].contains(7) && hunks[1].contains(22));
+        // Unchanged lines know their old number; added lines have none.
+        assert_eq!(hunks[0].old_line(1), Some(1));
+        assert_eq!(hunks[0].old_line(5), Some(3));
+        assert_eq!(hunks[0].old_line(3), None);
+        assert_eq!(hunks[1].old_line(21), Some(20));
+        assert_eq!(hunks[1].old_line(23), Some(21));
         let change = file_change(&hunks, crate::diff::FileStatus::Modified);
         assert_eq!(change.added, vec![(2, 4), (22, 22)]);
         assert_eq!(change.hunks, vec![(1, 6), (21, 23)]);

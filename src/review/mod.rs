@@ -1,0 +1,11 @@
+//! The forge-neutral review: the plan (what to post, keep, resolve, reopen
+//! and summarise), anchoring against a parsed diff, hidden markers, comment
+//! and summary text, and the trait a forge implements to carry it out.
+
+pub mod comments;
+pub mod forge;
+pub mod from_report;
+pub mod head_lines;
+pub mod patch;
+pub mod plan;
+pub mod summary;
