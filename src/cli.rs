@@ -259,13 +259,13 @@ pub struct ReviewArgs {
     pub from: Option<PathBuf>,
     /// The review event when a new comment is an error [default: comment, or the config's].
     #[arg(long, value_enum)]
-    pub review_event: Option<crate::github::publish::ReviewEvent>,
+    pub review_event: Option<crate::github::forge::ReviewEvent>,
     /// Most inline comments per run; the rest go to the summary [default: 30].
     #[arg(long, value_name = "N")]
     pub max_comments: Option<usize>,
     /// The summary comment when nothing is found: keep it, saying so, or delete it [default: keep].
     #[arg(long, value_enum)]
-    pub on_clean: Option<crate::github::publish::OnClean>,
+    pub on_clean: Option<crate::review::publish::OnClean>,
     /// Also create a check run with annotations (needs `checks: write`).
     #[arg(long)]
     pub github_check: bool,

@@ -201,13 +201,13 @@ pub struct ImagePolicy {
 pub struct GitHubConfig {
     /// The review event when a new comment is an error: `comment` (default) or `request_changes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_event: Option<crate::github::publish::ReviewEvent>,
+    pub review_event: Option<crate::github::forge::ReviewEvent>,
     /// Most inline comments per run (default 30); the rest are listed in the summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_comments: Option<usize>,
     /// The summary comment when a run finds nothing: `keep` it saying so (default), or `delete` it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_clean: Option<crate::github::publish::OnClean>,
+    pub on_clean: Option<crate::review::publish::OnClean>,
     /// Also create a check run with annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_run: Option<bool>,

@@ -8,4 +8,6 @@ pub mod from_report;
 pub mod head_lines;
 pub mod patch;
 pub mod plan;
+pub mod publish;
+pub mod run;
 pub mod summary;
