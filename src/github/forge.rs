@@ -24,6 +24,7 @@ pub const DIALECT: Dialect = Dialect {
     suggestion: |_, _| "suggestion".to_string(),
     web_infix: "",
     run_label: "workflow run",
+    mark_resolved_fixed: false,
 };
 
 /// The review event when a new comment is an error.

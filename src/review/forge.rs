@@ -69,6 +69,9 @@ pub struct Dialect {
     pub web_infix: &'static str,
     /// What the CI calls one run: "workflow run", "pipeline".
     pub run_label: &'static str,
+    /// A resolved thread's first comment is also edited to say it was
+    /// fixed (GitLab shows a resolved thread's text, not why).
+    pub mark_resolved_fixed: bool,
 }
 
 /// The few things a forge implements. Every method talks to one change

@@ -179,7 +179,17 @@ fn same_text(inputs: &Inputs<'_>, path: &str, hunks: &[Hunk], anchor: Anchor) ->
 pub fn plan(inputs: &Inputs<'_>) -> Plan {
     let mut plan = Plan::default();
     let mut by_fingerprint: HashMap<&str, &Existing> = HashMap::new();
-    for existing in inputs.existing.iter().filter(|e| !e.marked_fixed()) {
+    // A comment tollgate itself resolved and marked fixed (GitLab does both)
+    // comes back to life with its finding; one only marked fixed (its
+    // thread could not be resolved) does not. Live comments win.
+    let live = inputs.existing.iter().filter(|e| !e.marked_fixed());
+    let resolved_by_us = inputs.existing.iter().filter(|e| {
+        e.marked_fixed()
+            && e.thread
+                .as_ref()
+                .is_some_and(|t| t.resolved && t.resolved_by_us)
+    });
+    for existing in live.chain(resolved_by_us) {
         by_fingerprint
             .entry(existing.fingerprint.as_str())
             .or_insert(existing);
@@ -521,6 +531,40 @@ mod tests {
             plan.new.iter().map(|c| c.finding).collect::<Vec<_>>(),
             vec![2]
         );
+    }
+
+    #[test]
+    fn a_comment_we_resolved_and_marked_fixed_comes_back_with_its_finding() {
+        let findings = [finding("a.go", 12, 12, "01", Severity::Warning)];
+        let markers = comments::Markers::default();
+        let live = comments::inline_body(&markers, &findings[0], None, None);
+        let thread = |resolved_by_us| {
+            Some(Thread {
+                id: "D1".into(),
+                resolved: true,
+                resolved_by_us,
+            })
+        };
+        let fixed = Existing {
+            id: 1,
+            fingerprint: "01".into(),
+            body: comments::fixed_body(&markers, &live, "abc"),
+            thread: thread(true),
+        };
+        let plan = run(&findings, std::slice::from_ref(&fixed), 30);
+        assert_eq!(plan.kept, vec![0]);
+        assert!(plan.new.is_empty(), "no second comment");
+        assert_eq!(plan.reopen.len(), 1);
+        assert_eq!(plan.edit.len(), 1);
+        assert_eq!(plan.edit[0].1, live, "its text is the finding's again");
+        // Resolved by a person after we marked it: their word stands.
+        let dismissed = Existing {
+            thread: thread(false),
+            ..fixed
+        };
+        let plan = run(&findings, &[dismissed], 30);
+        assert!(plan.reopen.is_empty() && plan.kept.is_empty());
+        assert_eq!(plan.new.len(), 1);
     }
 
     #[test]

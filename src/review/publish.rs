@@ -186,7 +186,8 @@ impl<F: Forge> Review<'_, F> {
     async fn mark_fixed(&self, gone: &Existing, notes: &mut Vec<String>) -> Result<(), ForgeError> {
         if let Some(thread) = &gone.thread {
             match self.forge.resolve(thread).await {
-                Ok(()) => return Ok(()),
+                Ok(()) if !self.forge.dialect().mark_resolved_fixed => return Ok(()),
+                Ok(()) => {}
                 Err(err) => notes.push(format!(
                     "could not resolve a review thread ({err}): marked fixed in its comment"
                 )),
