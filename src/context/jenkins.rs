@@ -142,7 +142,7 @@ impl Location {
                 redacted(url)
             )
         };
-        let (origin, segments) = split_url(url).map_err(|why| unexpected(why))?;
+        let (origin, segments) = split_url(url).map_err(&unexpected)?;
         match segments.as_slice() {
             [owner, name, pull, n] if *pull == "pull" => {
                 let number = parse_number(n).ok_or_else(|| unexpected("the number is not one"))?;
