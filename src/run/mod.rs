@@ -1,7 +1,7 @@
 //! One run of the gate, as a pipeline the commands share: its setup
 //! (configuration, rules, where the change comes from), scanning the change,
 //! the outcome and exit code, and the outputs (reports, the printed result,
-//! annotations). Nothing here knows which command or forge runs it.
+//! annotations). Nothing here posts to a forge or imports `app`.
 
 pub mod change;
 pub mod outcome;
