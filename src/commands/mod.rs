@@ -1,0 +1,8 @@
+//! The subcommands other than `review`, one module each; `app` dispatches to them.
+
+pub mod config;
+pub mod images;
+pub mod init;
+pub mod rules;
+pub mod scan;
+pub mod schema;
