@@ -3,16 +3,6 @@
 use crate::cli::{Cli, Command, ConfigCommand, ImagesCommand, RulesCommand};
 use crate::commands;
 
-// What `github::command` takes from here until it imports `crate::run` itself.
-pub(crate) use crate::run::change::scan_change;
-pub(crate) use crate::run::outcome::{exit_code, gate_fails};
-pub use crate::run::outcome::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
-pub(crate) use crate::run::outputs::{
-    github_output, github_step_summary, print_outcome, stdout_taken, write_reports,
-};
-pub(crate) use crate::run::setup::{setup, Setup};
-pub(crate) use crate::run::source::{review_change, ChangeSource, Review};
-
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => commands::scan::run(args),

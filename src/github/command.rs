@@ -7,12 +7,14 @@ use super::client::Client;
 use super::context::{self, Endpoints, Overrides, PullRequest, Trigger};
 use super::files;
 use super::forge::{GitHub, ReviewEvent, DIALECT};
-use crate::app::{self, EXIT_ERROR};
 use crate::cli::ReviewArgs;
 use crate::config::trust::{BaseCommit, Place};
 use crate::review::forge::ForgeError;
+use crate::review::pipeline::{in_actions, Pipeline, Target};
 use crate::review::publish::{OnClean, Published, Settings};
-use crate::review::run::{in_actions, Pipeline, Target};
+use crate::run::outcome::EXIT_ERROR;
+use crate::run::outputs::stdout_taken;
+use crate::run::setup::setup;
 use std::time::Duration;
 
 const DEFAULT_MAX_COMMENTS: usize = 30;
@@ -31,7 +33,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         // reads commands from both streams; stdout may carry JSON.
         let mask = format_args!("::add-mask::{}", token.expose());
         let data_on_stdout =
-            args.scan.format == crate::cli::OutputFormat::Json || app::stdout_taken(&args.scan);
+            args.scan.format == crate::cli::OutputFormat::Json || stdout_taken(&args.scan);
         let _ = if data_on_stdout {
             crate::ci_log::command(&mut std::io::stderr().lock(), mask)
         } else {
@@ -46,7 +48,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         }
     };
     let endpoints = context::endpoints(&env);
-    let setup = app::setup(&args.scan, &config_place(&args, &pr));
+    let setup = setup(&args.scan, &config_place(&args, &pr));
     if args.from.is_some() && setup.broken {
         // The privileged half posts only with the configuration it was given.
         crate::say!(
@@ -62,7 +64,8 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     );
     let id = args.id.as_deref().or(github.id.as_deref());
     let token_value = token.as_ref().map(|t| t.expose());
-    let Some(markers) = crate::review::run::markers(id, "github.id", &DIALECT, token_value) else {
+    let Some(markers) = crate::review::pipeline::markers(id, "github.id", &DIALECT, token_value)
+    else {
         return Ok(EXIT_ERROR);
     };
     let settings = Settings {
@@ -297,7 +300,7 @@ impl Job<'_> {
     /// The privileged half of the fork pattern: post a report made by an
     /// unprivileged run, checking that it belongs to this pull request's head.
     async fn post_report(mut self, file: &std::path::Path) -> anyhow::Result<i32> {
-        let Some(report) = crate::review::run::read_report(file) else {
+        let Some(report) = crate::review::pipeline::read_report(file) else {
             return Ok(EXIT_ERROR);
         };
         let Some(meta) = report.review.clone() else {

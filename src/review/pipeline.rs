@@ -9,10 +9,14 @@ use super::comments::Markers;
 use super::forge::{ChangedFiles, Dialect, Forge, ForgeError};
 use super::head_lines::{Checkout, Sources};
 use super::publish::{Inputs, Published, Review, Settings};
-use crate::app::{self, ChangeSource, Setup, EXIT_ERROR};
 use crate::cli::ReviewArgs;
 use crate::finding::Finding;
 use crate::report::json::ReviewMeta;
+use crate::run::change::scan_change;
+use crate::run::outcome::{exit_code, gate_fails, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::run::outputs::{github_output, github_step_summary, print_outcome, write_reports};
+use crate::run::setup::Setup;
+use crate::run::source::{review_change, ChangeSource, Review as Change};
 use crate::scan::ScanOutcome;
 
 pub fn in_actions() -> bool {
@@ -139,7 +143,7 @@ impl Pipeline<'_> {
         let (sources, checkout) = Sources::new(&root, &target.head_sha);
         self.say_checkout(&checkout, target);
         let mut files = None;
-        let source = match app::review_change(
+        let source = match review_change(
             &target.base,
             Some(scan_args.head.as_deref().unwrap_or("HEAD")),
         ) {
@@ -159,7 +163,7 @@ impl Pipeline<'_> {
                         for note in &listed.notes {
                             crate::say!("note: {note}");
                         }
-                        let review = app::Review {
+                        let review = Change {
                             set: listed.change.clone(),
                             workdir: root.clone(),
                             image_files_before: Vec::new(),
@@ -174,7 +178,7 @@ impl Pipeline<'_> {
                 }
             }
         };
-        let scanned = match app::scan_change(scan_args, self.setup, source) {
+        let scanned = match scan_change(scan_args, self.setup, source) {
             Ok(scanned) => scanned,
             Err(err) => {
                 crate::say!("error: {err}");
@@ -187,14 +191,14 @@ impl Pipeline<'_> {
             pull_request: target.number,
             head_sha: target.head_sha.clone(),
         };
-        let report_failed = app::write_reports(self.setup, &outcome, Some(&meta));
-        if let Err(err) = app::print_outcome(scan_args, &outcome) {
+        let report_failed = write_reports(self.setup, &outcome, Some(&meta));
+        if let Err(err) = print_outcome(scan_args, &outcome) {
             crate::say!("error: {err:#}");
             return Err(EXIT_ERROR);
         }
         let broken = report_failed || scanned.bad_images || scanned.missing_paths;
-        let exit = app::exit_code(self.setup, &outcome, broken);
-        let gate_fails = app::gate_fails(self.setup.fail_on, &outcome.findings)
+        let exit = exit_code(self.setup, &outcome, broken);
+        let gate_fails = gate_fails(self.setup.fail_on, &outcome.findings)
             || (self.setup.fail_on_skipped && !outcome.not_scanned.is_empty());
         let mut findings: Vec<Finding> = outcome
             .findings
@@ -296,7 +300,7 @@ impl Pipeline<'_> {
                     self.label(target), done.new_comments, done.kept, done.resolved, done.elsewhere, done.summary
                 );
                 if in_actions() && !self.args.scan.no_annotations {
-                    app::github_step_summary(outcome, &crate::report::RepoPaths::detect());
+                    github_step_summary(outcome, &crate::report::RepoPaths::detect());
                 }
                 exit
             }
@@ -337,7 +341,7 @@ impl Pipeline<'_> {
             crate::say!("warning: {why}; the findings are in {place} instead");
         }
         if in_actions() && !self.args.scan.no_annotations {
-            if let Err(err) = app::github_output(outcome, &self.args.scan) {
+            if let Err(err) = github_output(outcome, &self.args.scan) {
                 crate::say!("error: {err:#}");
             }
         }
@@ -359,7 +363,7 @@ impl Pipeline<'_> {
     ) -> i32 {
         if head_now != target.head_sha {
             crate::say!("note: {} has moved on to {head_now} since the report was made for {}: nothing posted (the run for the new head will post)", self.label(target), target.head_sha);
-            return app::EXIT_OK;
+            return EXIT_OK;
         }
         let files = match forge.files().await {
             Ok(listed) => listed,
@@ -379,7 +383,7 @@ impl Pipeline<'_> {
         let findings = checked.findings;
         let mut notes = checked.notes;
         notes.extend(files.notes.iter().cloned());
-        let gate_fails = app::gate_fails(self.setup.fail_on, &findings);
+        let gate_fails = gate_fails(self.setup.fail_on, &findings);
         let result = self
             .publish(forge, target, &findings, Some(files), &notes, &|_, _| None)
             .await;
@@ -387,11 +391,7 @@ impl Pipeline<'_> {
             findings,
             ..Default::default()
         };
-        let exit = if gate_fails {
-            app::EXIT_FINDINGS
-        } else {
-            app::EXIT_OK
-        };
+        let exit = if gate_fails { EXIT_FINDINGS } else { EXIT_OK };
         self.finish(target, result, &outcome, exit, denied)
     }
 
