@@ -6,7 +6,7 @@ use crate::commands;
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => commands::scan::run(args),
-        Command::Review(args) => crate::github::command::run(args),
+        Command::Review(args) => commands::review::run(args),
         Command::Rules(RulesCommand::List {
             rules,
             config,

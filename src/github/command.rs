@@ -8,6 +8,7 @@ use super::context::{self, Endpoints, Overrides, PullRequest, Trigger};
 use super::files;
 use super::forge::{GitHub, ReviewEvent, DIALECT};
 use crate::cli::ReviewArgs;
+use crate::commands::review::Jenkins;
 use crate::config::trust::{BaseCommit, Place};
 use crate::review::forge::ForgeError;
 use crate::review::pipeline::{in_actions, Pipeline, Target};
@@ -20,11 +21,17 @@ use std::time::Duration;
 const DEFAULT_MAX_COMMENTS: usize = 30;
 const DEFAULT_TIME_LIMIT: u64 = 120;
 
-pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
+/// Reviews a pull request; `jenkins` is the Jenkins build that named it
+/// (flags still win over what its `CHANGE_URL` says).
+pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
     let env = context::process_env;
+    let location = jenkins.as_ref().map(|j| &j.location);
     let overrides = Overrides {
-        repo: args.repo.clone(),
-        pr: args.pr,
+        repo: args
+            .repo
+            .clone()
+            .or_else(|| location.map(|l| l.repository.clone())),
+        pr: args.pr.or(location.map(|l| l.number)),
         token: args.github_token.clone(),
     };
     let token = context::token(&overrides, &env);
@@ -40,14 +47,26 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
             crate::ci_log::command(&mut std::io::stdout().lock(), mask)
         };
     }
-    let pr = match context::pull_request(&overrides, &env) {
+    let mut pr = match context::pull_request(&overrides, &env) {
         Ok(pr) => pr,
         Err(err) => {
             crate::say!("error: {err}");
             return Ok(EXIT_ERROR);
         }
     };
-    let endpoints = context::endpoints(&env);
+    let mut endpoints = context::endpoints(&env);
+    if let Some(jenkins) = &jenkins {
+        // GIT_COMMIT may be a merge Jenkins made: the head comes from GitHub.
+        pr.from_fork = jenkins.build.from_fork();
+        endpoints.run_url = jenkins.build.build_url.clone();
+        if env("GITHUB_API_URL").is_none() {
+            endpoints.api_url = jenkins.location.api_url.clone();
+            endpoints.server_url = jenkins.location.server_url.clone();
+            if let Some(graphql) = &jenkins.location.graphql_url {
+                endpoints.graphql_url = graphql.clone();
+            }
+        }
+    }
     let setup = setup(&args.scan, &config_place(&args, &pr));
     if args.from.is_some() && setup.broken {
         // The privileged half posts only with the configuration it was given.
@@ -110,6 +129,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         endpoints,
         client,
         extras,
+        jenkins: jenkins.is_some(),
     };
     match &args.from {
         Some(file) => runtime.block_on(job.post_report(file)),
@@ -154,6 +174,8 @@ struct Job<'a> {
     endpoints: Endpoints,
     client: Option<Client>,
     extras: Extras,
+    /// Run by Jenkins, not GitHub Actions.
+    jenkins: bool,
 }
 
 impl Job<'_> {
@@ -175,6 +197,11 @@ impl Job<'_> {
             head_sha,
             base,
             run_url: self.endpoints.run_url.clone(),
+            run_label: if self.jenkins {
+                "build"
+            } else {
+                "workflow run"
+            },
         }
     }
 

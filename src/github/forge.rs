@@ -23,7 +23,6 @@ pub const DIALECT: Dialect = Dialect {
     max_body: 65_536,
     suggestion: |_, _| "suggestion".to_string(),
     web_infix: "",
-    run_label: "workflow run",
     mark_resolved_fixed: false,
 };
 

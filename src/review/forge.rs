@@ -67,8 +67,6 @@ pub struct Dialect {
     /// What comes between the project's web URL and `/blob/…` or
     /// `/commit/…`: "" on GitHub, "/-" on GitLab.
     pub web_infix: &'static str,
-    /// What the CI calls one run: "workflow run", "pipeline".
-    pub run_label: &'static str,
     /// A resolved thread's first comment is also edited to say it was
     /// fixed (GitLab shows a resolved thread's text, not why).
     pub mark_resolved_fixed: bool,

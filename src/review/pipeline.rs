@@ -80,8 +80,10 @@ pub struct Target {
     pub head_sha: String,
     /// The commit the change is compared with (`--base` wins).
     pub base: String,
-    /// The CI run, for the summary.
+    /// The CI run, for the summary: its URL, and what the CI calls it
+    /// ("workflow run", "pipeline", "build").
     pub run_url: Option<String>,
+    pub run_label: &'static str,
 }
 
 /// What a forge's command gives the pipeline besides the target.
@@ -264,7 +266,7 @@ impl Pipeline<'_> {
         let review = Review {
             forge,
             head_sha: &target.head_sha,
-            run_url: target.run_url.as_deref(),
+            run: target.run_url.as_deref().map(|url| (target.run_label, url)),
             environment: self.args.scan.environment.as_deref(),
             settings: self.settings,
         };

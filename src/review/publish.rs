@@ -67,7 +67,8 @@ struct SummaryParts<'a> {
 pub struct Review<'a, F: Forge> {
     pub forge: &'a F,
     pub head_sha: &'a str,
-    pub run_url: Option<&'a str>,
+    /// The CI run: what the CI calls it and its URL.
+    pub run: Option<(&'a str, &'a str)>,
     pub environment: Option<&'a str>,
     pub settings: &'a Settings,
 }
@@ -221,7 +222,7 @@ impl<F: Forge> Review<'_, F> {
             elsewhere: parts.elsewhere,
             project_url: &project_url,
             head_sha: self.head_sha,
-            run_url: self.run_url,
+            run: self.run,
             dialect: self.forge.dialect(),
             environment: self.environment,
             notes: parts.notes,

@@ -17,7 +17,9 @@ pub struct SummaryInput<'a> {
     /// change's head, for links.
     pub project_url: &'a str,
     pub head_sha: &'a str,
-    pub run_url: Option<&'a str>,
+    /// The CI run, for a link: what the CI calls it ("workflow run",
+    /// "pipeline", "build") and its URL.
+    pub run: Option<(&'a str, &'a str)>,
     pub dialect: &'a Dialect,
     pub environment: Option<&'a str>,
     /// Things the reader should know (files GitHub left out, skipped files).
@@ -105,8 +107,8 @@ pub fn render(input: &SummaryInput<'_>) -> String {
     if let Some(env) = input.environment {
         out.push_str(&format!(" · environment `{}`", cell(env)));
     }
-    if let Some(run) = input.run_url {
-        out.push_str(&format!(" · [{}]({run})", input.dialect.run_label));
+    if let Some((label, url)) = input.run {
+        out.push_str(&format!(" · [{label}]({url})"));
     }
     out.push_str("\n\n");
     if !input.findings.is_empty() {
@@ -201,7 +203,7 @@ mod tests {
             project_url: "https://github.com/acme/app",
             head_sha: "0123456789abcdef",
             dialect: &crate::github::forge::DIALECT,
-            run_url: Some("https://github.com/acme/app/actions/runs/5"),
+            run: Some(("workflow run", "https://github.com/acme/app/actions/runs/5")),
             environment: Some("production"),
             notes: &["GitHub lists at most 3000 files".to_string()],
             posted: &["0123456789abcdef".to_string()].into(),
@@ -234,7 +236,7 @@ mod tests {
             project_url: "https://github.com/acme/app",
             head_sha: "abc",
             dialect: &crate::github::forge::DIALECT,
-            run_url: None,
+            run: None,
             environment: None,
             notes: &[],
             posted,

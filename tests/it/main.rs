@@ -13,6 +13,7 @@ mod fake_github;
 mod fingerprints;
 mod github;
 mod images;
+mod jenkins;
 mod library;
 mod noise;
 mod opt_in;
