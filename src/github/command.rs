@@ -9,9 +9,8 @@ use super::files;
 use super::forge::{GitHub, ReviewEvent, DIALECT};
 use crate::cli::ReviewArgs;
 use crate::commands::review::Jenkins;
-use crate::config::trust::{BaseCommit, Place};
 use crate::review::forge::ForgeError;
-use crate::review::pipeline::{in_actions, Pipeline, Target};
+use crate::review::pipeline::{config_place, in_actions, Pipeline, Target};
 use crate::review::publish::{OnClean, Published, Settings};
 use crate::run::outcome::EXIT_ERROR;
 use crate::run::outputs::stdout_taken;
@@ -67,7 +66,7 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
             }
         }
     }
-    let setup = setup(&args.scan, &config_place(&args, &pr));
+    let setup = setup(&args.scan, &config_place(&args, pr.base_sha.as_deref()));
     if args.from.is_some() && setup.broken {
         // The privileged half posts only with the configuration it was given.
         crate::say!(
@@ -143,30 +142,6 @@ struct Extras {
     check_run: bool,
 }
 
-/// Where the configuration may come from: with `--from`, the report's folder
-/// is the pull request's and none is read from it; else the checkout, its
-/// base being `--base` or the pull request's base.
-fn config_place(args: &ReviewArgs, pr: &PullRequest) -> Place {
-    match &args.from {
-        Some(report) => Place::Report {
-            folder: report
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_else(|| ".".into()),
-        },
-        None => Place::Checkout {
-            base: match (&args.scan.base, &pr.base_sha) {
-                (Some(base), _) => Some(BaseCommit::MergeBase {
-                    base: base.clone(),
-                    head: args.scan.head.clone(),
-                }),
-                (None, Some(sha)) => Some(BaseCommit::Commit(sha.clone())),
-                (None, None) => None,
-            },
-        },
-    }
-}
 
 struct Job<'a> {
     pipeline: Pipeline<'a>,

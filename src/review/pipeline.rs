@@ -10,6 +10,7 @@ use super::forge::{ChangedFiles, Dialect, Forge, ForgeError};
 use super::head_lines::{Checkout, Sources};
 use super::publish::{Inputs, Published, Review, Settings};
 use crate::cli::ReviewArgs;
+use crate::config::trust::{BaseCommit, Place};
 use crate::finding::Finding;
 use crate::report::json::ReviewMeta;
 use crate::run::change::scan_change;
@@ -21,6 +22,31 @@ use crate::scan::ScanOutcome;
 
 pub fn in_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Where the configuration may come from: with `--from`, the report's folder
+/// is the change request's and none is read from it; else the checkout, its
+/// base being `--base` or the change's base commit.
+pub fn config_place(args: &ReviewArgs, base_sha: Option<&str>) -> Place {
+    match &args.from {
+        Some(report) => Place::Report {
+            folder: report
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_else(|| ".".into()),
+        },
+        None => Place::Checkout {
+            base: match (&args.scan.base, base_sha) {
+                (Some(base), _) => Some(BaseCommit::MergeBase {
+                    base: base.clone(),
+                    head: args.scan.head.clone(),
+                }),
+                (None, Some(sha)) => Some(BaseCommit::Commit(sha.to_string())),
+                (None, None) => None,
+            },
+        },
+    }
 }
 
 /// The hidden markers of a review named `id` (`--id`, or the config's
