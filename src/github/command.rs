@@ -66,6 +66,34 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
             }
         }
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // octocrab starts its worker on the runtime it is built in.
+    let _entered = runtime.enter();
+    if args.scan.config_from_base && args.from.is_none() && args.scan.base.is_none() {
+        // The configuration is read from the base: ask GitHub for it first
+        // when the event did not say (--pr, Jenkins).
+        if let (None, Some(token)) = (&pr.base_sha, &token) {
+            let limit = Duration::from_secs(args.time_limit.unwrap_or(DEFAULT_TIME_LIMIT));
+            let info = match Client::new(&endpoints, token, limit) {
+                Ok(client) => runtime
+                    .block_on(files::pull_info(&client.verbose(args.verbose), &pr))
+                    .map_err(|e| e.to_string()),
+                Err(err) => Err(err),
+            };
+            match info {
+                Ok(info) => {
+                    pr.head_sha.get_or_insert(info.head_sha);
+                    pr.base_sha.get_or_insert(info.base_sha);
+                }
+                Err(err) => {
+                    crate::say!("error: {err}");
+                    return Ok(EXIT_ERROR);
+                }
+            }
+        }
+    }
     let setup = setup(&args.scan, &config_place(&args, pr.base_sha.as_deref()));
     if args.from.is_some() && setup.broken {
         // The privileged half posts only with the configuration it was given.
@@ -101,11 +129,6 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
             .unwrap_or(ReviewEvent::Comment),
         check_run: args.github_check || github.check_run.unwrap_or(false),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    // octocrab starts its worker on the runtime it is built in.
-    let _entered = runtime.enter();
     let client = match &token {
         Some(token) => match Client::new(&endpoints, token, limit) {
             Ok(client) => Some(client.verbose(args.verbose)),
@@ -141,7 +164,6 @@ struct Extras {
     event: ReviewEvent,
     check_run: bool,
 }
-
 
 struct Job<'a> {
     pipeline: Pipeline<'a>,

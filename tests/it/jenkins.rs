@@ -42,7 +42,8 @@ fn a_jenkins_pr_build_of_a_local_merge_comments_on_the_github_heads_lines() {
     // Jenkins' "merge" strategy: GIT_COMMIT is a merge GitHub never saw.
     merge_checkout(&mut pr);
     let env = jenkins_env(&pr, "https://github.com/acme/app/pull/7");
-    let run = jenkins_review(&pr, &env, &["--fail-on", "never"]);
+    // The configuration comes from the base GitHub names (no event here).
+    let run = jenkins_review(&pr, &env, &["--fail-on", "never", "--config-from-base"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains(TOKEN) && !run.stdout.contains(TOKEN));
     assert!(
@@ -76,7 +77,7 @@ fn a_jenkins_pr_build_of_a_local_merge_comments_on_the_github_heads_lines() {
         "{summary}"
     );
     // A re-run posts nothing twice.
-    let again = jenkins_review(&pr, &env, &["--fail-on", "never"]);
+    let again = jenkins_review(&pr, &env, &["--fail-on", "never", "--config-from-base"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(
         posts_to(&pr.gh.writes(), "POST", "/pulls/7/reviews").len(),
