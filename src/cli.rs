@@ -15,12 +15,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files with the rule library and report findings.
     Scan(ScanArgs),
-    /// Review a GitHub pull request: scan its change, write the reports, then
-    /// post inline comments (one review) and keep one summary comment up to date.
+    /// Review a GitHub pull request or a GitLab merge request: scan its
+    /// change, write the reports, then post inline comments and keep one
+    /// summary comment up to date.
     Review(ReviewArgs),
     /// List, test and explain rules.
     #[command(subcommand)]
@@ -240,9 +243,23 @@ pub struct ScanArgs {
 pub struct ReviewArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
+    /// The forge [default: GitLab in GitLab CI or with --gitlab-url/--project,
+    /// else what Jenkins' CHANGE_URL names, else GitHub].
+    #[arg(long, value_enum)]
+    pub forge: Option<ForgeKind>,
     /// The repository, OWNER/NAME [default: GITHUB_REPOSITORY].
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
+    /// GitLab: the instance (`https://gitlab.example.com`) or its API
+    /// (`…/api/v4`) [default: CI_API_V4_URL].
+    #[arg(long, value_name = "URL")]
+    pub gitlab_url: Option<String>,
+    /// GitLab: the project, by id or path (`group/sub/app`) [default: CI_PROJECT_ID].
+    #[arg(long, value_name = "ID|PATH")]
+    pub project: Option<String>,
+    /// GitLab: the merge request's number (its IID) [default: CI_MERGE_REQUEST_IID].
+    #[arg(long, value_name = "N")]
+    pub mr: Option<u64>,
     /// The pull request number [default: from the event payload, GITHUB_EVENT_PATH].
     #[arg(long, value_name = "N")]
     pub pr: Option<u64>,
@@ -259,13 +276,13 @@ pub struct ReviewArgs {
     pub from: Option<PathBuf>,
     /// The review event when a new comment is an error [default: comment, or the config's].
     #[arg(long, value_enum)]
-    pub review_event: Option<crate::github::publish::ReviewEvent>,
+    pub review_event: Option<crate::github::forge::ReviewEvent>,
     /// Most inline comments per run; the rest go to the summary [default: 30].
     #[arg(long, value_name = "N")]
     pub max_comments: Option<usize>,
     /// The summary comment when nothing is found: keep it, saying so, or delete it [default: keep].
     #[arg(long, value_enum)]
-    pub on_clean: Option<crate::github::publish::OnClean>,
+    pub on_clean: Option<crate::review::publish::OnClean>,
     /// Also create a check run with annotations (needs `checks: write`).
     #[arg(long)]
     pub github_check: bool,
@@ -279,6 +296,13 @@ pub struct ReviewArgs {
     /// Seconds the whole conversation with GitHub may take [default: 120].
     #[arg(long, value_name = "SECONDS")]
     pub time_limit: Option<u64>,
+}
+
+/// Where the change request lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForgeKind {
+    Github,
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

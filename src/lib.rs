@@ -4,7 +4,9 @@
 pub mod app;
 pub mod ci_log;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod context;
 pub mod diff;
 pub mod finding;
 pub mod fingerprint;
@@ -15,6 +17,7 @@ pub mod policy;
 pub mod report;
 pub mod review;
 pub mod rules;
+pub mod run;
 pub mod scan;
 pub mod test_modules;
 pub mod textfile;

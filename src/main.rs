@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             let _ = err.print();
             // --help and --version are not errors.
             return if err.use_stderr() {
-                ExitCode::from(app::EXIT_ERROR as u8)
+                ExitCode::from(tollgate::run::outcome::EXIT_ERROR as u8)
             } else {
                 ExitCode::SUCCESS
             };
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             tollgate::say!("error: {err:#}");
-            ExitCode::from(app::EXIT_ERROR as u8)
+            ExitCode::from(tollgate::run::outcome::EXIT_ERROR as u8)
         }
     }
 }

@@ -54,9 +54,9 @@ pub struct Config {
     /// How `tollgate review` posts on GitHub pull requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<GitHubConfig>,
-    /// GitLab settings (not used yet).
+    /// How `tollgate review` posts on GitLab merge requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gitlab: Option<serde_json::Value>,
+    pub gitlab: Option<GitLabConfig>,
     /// Jira settings (not used yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jira: Option<serde_json::Value>,
@@ -201,13 +201,13 @@ pub struct ImagePolicy {
 pub struct GitHubConfig {
     /// The review event when a new comment is an error: `comment` (default) or `request_changes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_event: Option<crate::github::publish::ReviewEvent>,
+    pub review_event: Option<crate::github::forge::ReviewEvent>,
     /// Most inline comments per run (default 30); the rest are listed in the summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_comments: Option<usize>,
     /// The summary comment when a run finds nothing: `keep` it saying so (default), or `delete` it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_clean: Option<crate::github::publish::OnClean>,
+    pub on_clean: Option<crate::review::publish::OnClean>,
     /// Also create a check run with annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_run: Option<bool>,
@@ -216,6 +216,26 @@ pub struct GitHubConfig {
     pub time_limit: Option<u64>,
     /// Name of this review when several tollgate jobs review one pull request
     /// (letters, digits, `-`, `_`, `.`): each keeps its own comments and summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// The GitLab review. Where GitLab is and the token come from GitLab CI's
+/// variables or flags, never from this file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitLabConfig {
+    /// Most inline discussions per run (default 30); the rest are listed in the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_comments: Option<usize>,
+    /// The summary note when a run finds nothing: `keep` it saying so (default), or `delete` it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_clean: Option<crate::review::publish::OnClean>,
+    /// Seconds the whole conversation with GitLab may take (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit: Option<u64>,
+    /// Name of this review when several tollgate jobs review one merge request
+    /// (letters, digits, `-`, `_`, `.`): each keeps its own discussions and summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }

@@ -6,7 +6,6 @@ use super::context::PullRequest;
 use crate::review::patch;
 use crate::review::plan::FileDiff;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// GitHub lists at most this many files of a pull request.
 const MAX_PR_FILES: usize = 3000;
@@ -76,14 +75,7 @@ pub async fn pull_for_commit(
 }
 
 /// The files of a pull request with their diff hunks.
-#[derive(Debug, Default)]
-pub struct PrFiles {
-    pub files: BTreeMap<String, FileDiff>,
-    /// The same, as a change the diff filters understand.
-    pub change: crate::diff::ChangeSet,
-    /// What the reader should know: files left out, patches missing.
-    pub notes: Vec<String>,
-}
+pub type PrFiles = crate::review::forge::ChangedFiles;
 
 pub async fn pr_files(client: &Client, pr: &PullRequest) -> Result<PrFiles, ApiError> {
     let path = format!("/repos/{}/pulls/{}/files", pr.full_name(), pr.number);

@@ -6,5 +6,5 @@ pub mod client;
 pub mod command;
 pub mod context;
 pub mod files;
+pub mod forge;
 pub mod identity;
-pub mod publish;

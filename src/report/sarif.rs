@@ -91,7 +91,7 @@ fn rule_descriptor(id: &str, severity: Severity, rules: &RuleSet) -> Value {
             "defaultConfiguration": { "level": level(severity) },
         });
     };
-    let short = crate::app::message_text(rule);
+    let short = rule.message_text();
     let full = rule
         .note
         .as_deref()

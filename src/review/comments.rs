@@ -4,13 +4,12 @@
 //! Finding text comes from the pull request's code: it is neutralised so it
 //! cannot mention people or forge a marker.
 
+use super::forge::Dialect;
 use crate::finding::{Finding, Severity};
 
 pub const FIXED_MARKER: &str = "<!-- tollgate:fixed -->";
 /// Hex digits of a fingerprint kept in the posted list.
 const SHORT: usize = 16;
-/// GitHub refuses comment bodies longer than this.
-pub const MAX_BODY: usize = 65_536;
 /// A finding's message in a comment: its code may be long; the reports hold all of it.
 const MAX_MESSAGE: usize = 1_000;
 /// A suggestion longer than this is left out: nobody reviews it in a comment.
@@ -241,13 +240,14 @@ fn fence(text: &str) -> String {
     "`".repeat((longest + 1).max(3))
 }
 
-/// The body of an inline comment. `suggest` is set when the comment spans
-/// exactly the lines the fix rewrites.
+/// The body of an inline comment. `suggestion` is the info string of the
+/// fix's suggestion block (```` ```suggestion ````), set when the comment
+/// spans exactly the lines the fix rewrites.
 pub fn inline_body(
     markers: &Markers,
     finding: &Finding,
     url: Option<&str>,
-    suggest: bool,
+    suggestion: Option<&str>,
 ) -> String {
     let mut body = format!(
         "{} **{}** `{}`: {}",
@@ -256,14 +256,16 @@ pub fn inline_body(
         finding.rule,
         neutral(&shorten(&finding.message, MAX_MESSAGE))
     );
-    if let Some(new_lines) = finding
-        .fix
-        .as_ref()
-        .and_then(|f| f.new_lines.as_deref())
-        .filter(|lines| suggest && lines.len() <= MAX_SUGGESTION)
-    {
+    if let (Some(info), Some(new_lines)) = (
+        suggestion,
+        finding
+            .fix
+            .as_ref()
+            .and_then(|f| f.new_lines.as_deref())
+            .filter(|lines| lines.len() <= MAX_SUGGESTION),
+    ) {
         let fence = fence(new_lines);
-        body.push_str(&format!("\n\n{fence}suggestion\n{new_lines}\n{fence}"));
+        body.push_str(&format!("\n\n{fence}{info}\n{new_lines}\n{fence}"));
     }
     if let Some(url) = url {
         body.push_str(&format!("\n\n<sub>[About `{}`]({url})</sub>", finding.rule));
@@ -294,15 +296,16 @@ fn strip_markers(body: &str) -> String {
         .join("\n")
 }
 
-/// Cuts `body` to GitHub's limit, on a line boundary, saying so.
-pub fn fit(body: String, marker: &str) -> String {
-    if body.len() <= MAX_BODY {
+/// Cuts `body` to the forge's limit, on a line boundary, saying so.
+pub fn fit(body: String, marker: &str, dialect: &Dialect) -> String {
+    if body.len() <= dialect.max_body {
         return body;
     }
     let note = format!(
-        "\n\n… cut to fit GitHub's comment limit: the reports hold everything.\n\n{marker}"
+        "\n\n… cut to fit {}'s comment limit: the reports hold everything.\n\n{marker}",
+        dialect.forge
     );
-    let mut cut = MAX_BODY - note.len();
+    let mut cut = dialect.max_body - note.len();
     while !body.is_char_boundary(cut) {
         cut -= 1;
     }
@@ -338,7 +341,12 @@ mod tests {
     #[test]
     fn bodies_carry_the_fingerprint_and_inert_text() {
         let m = Markers::default();
-        let body = inline_body(&m, &finding(), Some("https://example.com/r"), true);
+        let body = inline_body(
+            &m,
+            &finding(),
+            Some("https://example.com/r"),
+            Some("suggestion"),
+        );
         assert_eq!(m.fingerprint_in(&body), Some("0123abcd"));
         assert!(
             !m.is_summary(&body),
@@ -349,7 +357,7 @@ mod tests {
             body.contains("````suggestion\n\tuse(```x```)\n````"),
             "{body}"
         );
-        let plain = inline_body(&m, &finding(), None, false);
+        let plain = inline_body(&m, &finding(), None, None);
         assert!(!plain.contains("suggestion"));
     }
 
@@ -388,10 +396,10 @@ mod tests {
     #[test]
     fn reviews_with_their_own_id_never_see_each_others_markers() {
         let (plain, api) = (Markers::default(), Markers::new(Some("api")).unwrap());
-        let body = inline_body(&api, &finding(), None, false);
+        let body = inline_body(&api, &finding(), None, None);
         assert_eq!(api.fingerprint_in(&body), Some("0123abcd"));
         assert_eq!(plain.fingerprint_in(&body), None);
-        let default_body = inline_body(&plain, &finding(), None, false);
+        let default_body = inline_body(&plain, &finding(), None, None);
         assert_eq!(api.fingerprint_in(&default_body), None);
         assert!(!plain.is_summary(&api.summary()) && !api.is_summary(&plain.summary()));
         assert_eq!(api.id(), Some("api"));
@@ -422,7 +430,7 @@ mod tests {
         let mut long = finding();
         long.message = "x".repeat(5_000);
         long.fix.as_mut().unwrap().new_lines = Some("y".repeat(MAX_SUGGESTION + 1));
-        let body = inline_body(&Markers::default(), &long, None, true);
+        let body = inline_body(&Markers::default(), &long, None, Some("suggestion"));
         assert!(body.contains(&format!("{}…", "x".repeat(MAX_MESSAGE))));
         assert!(!body.contains("x".repeat(MAX_MESSAGE + 1).as_str()));
         assert!(!body.contains("suggestion"));
@@ -433,7 +441,7 @@ mod tests {
     #[test]
     fn a_fixed_comment_keeps_its_fingerprint() {
         let m = Markers::default();
-        let body = inline_body(&m, &finding(), None, false);
+        let body = inline_body(&m, &finding(), None, None);
         let fixed = fixed_body(&m, &body, "abcdef0123456789");
         assert!(is_marked_fixed(&fixed) && fixed.contains("Fixed in abcdef012345"));
         assert_eq!(m.fingerprint_in(&fixed), Some("0123abcd"));
@@ -443,7 +451,8 @@ mod tests {
     fn long_bodies_are_cut_to_the_limit() {
         let m = Markers::default();
         let long = "line\n".repeat(20_000) + &m.summary();
-        let cut = fit(long, &m.summary());
-        assert!(cut.len() <= MAX_BODY && m.is_summary(&cut));
+        let github = crate::github::forge::DIALECT;
+        let cut = fit(long, &m.summary(), &github);
+        assert!(cut.len() <= github.max_body && m.is_summary(&cut));
     }
 }

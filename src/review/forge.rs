@@ -54,14 +54,22 @@ pub struct Dialect {
     pub forge: &'static str,
     /// "pull request", "merge request".
     pub change: &'static str,
-    /// "PR #7", "MR !7": the prefix before the number.
+    /// "PR", "MR": the change request, short.
+    pub change_abbr: &'static str,
+    /// "PR #", "MR !": the prefix before the number.
     pub change_ref: &'static str,
     /// The longest comment body the forge accepts, in bytes.
     pub max_body: usize,
-    /// The opening fence of a suggestion replacing lines `start..=end` of a
-    /// comment anchored on `end` (GitHub: ```` ```suggestion ````; GitLab:
-    /// ```` ```suggestion:-N+0 ````).
-    pub suggestion_fence: fn(start: usize, end: usize) -> String,
+    /// The info string of a suggestion block that replaces lines
+    /// `start..=end` from a comment anchored on `end` (GitHub: `suggestion`;
+    /// GitLab: `suggestion:-N+0`).
+    pub suggestion: fn(start: usize, end: usize) -> String,
+    /// What comes between the project's web URL and `/blob/…` or
+    /// `/commit/…`: "" on GitHub, "/-" on GitLab.
+    pub web_infix: &'static str,
+    /// A resolved thread's first comment is also edited to say it was
+    /// fixed (GitLab shows a resolved thread's text, not why).
+    pub mark_resolved_fixed: bool,
 }
 
 /// The few things a forge implements. Every method talks to one change
@@ -70,8 +78,8 @@ pub struct Dialect {
 pub trait Forge {
     fn dialect(&self) -> &Dialect;
 
-    /// A link to `path` at `line` in the change's head commit, for the summary.
-    fn line_link(&self, path: &str, line: usize) -> String;
+    /// The project's web page (`https://github.com/acme/app`), for links.
+    fn project_url(&self) -> String;
 
     /// The change's files with their diff hunks, as the forge shows them.
     async fn files(&self) -> Result<ChangedFiles, ForgeError>;

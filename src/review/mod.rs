@@ -7,5 +7,7 @@ pub mod forge;
 pub mod from_report;
 pub mod head_lines;
 pub mod patch;
+pub mod pipeline;
 pub mod plan;
+pub mod publish;
 pub mod summary;

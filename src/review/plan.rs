@@ -5,6 +5,7 @@
 //! GitHub never answers "line must be part of the diff".
 
 use super::comments;
+use super::forge::Dialect;
 use super::patch::Hunk;
 use crate::finding::Finding;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -64,13 +65,16 @@ pub enum Elsewhere {
 }
 
 impl Elsewhere {
-    pub fn describe(&self) -> String {
+    pub fn describe(&self, dialect: &Dialect) -> String {
         match self {
             Elsewhere::NotInDiff => "outside the diff".into(),
-            Elsewhere::NoPatch => "GitHub shows no diff for this file".into(),
+            Elsewhere::NoPatch => format!("{} shows no diff for this file", dialect.forge),
             Elsewhere::OverCap => "over the inline comment cap".into(),
-            Elsewhere::Moved => "the scanned line differs from the PR head".into(),
-            Elsewhere::Refused(why) => format!("GitHub refused the comment: {why}"),
+            Elsewhere::Moved => format!(
+                "the scanned line differs from the {} head",
+                dialect.change_abbr
+            ),
+            Elsewhere::Refused(why) => format!("{} refused the comment: {why}", dialect.forge),
             Elsewhere::Dismissed => "its comment was deleted".into(),
         }
     }
@@ -93,9 +97,9 @@ pub struct Plan {
     pub kept: Vec<usize>,
     /// Threads tollgate resolved whose finding is back (a person's
     /// resolution is respected).
-    pub reopen: Vec<String>,
-    /// Comments whose text changed (rule text or severity): id and new body.
-    pub edit: Vec<(u64, String)>,
+    pub reopen: Vec<Thread>,
+    /// Comments whose text changed (rule text or severity), with the new body.
+    pub edit: Vec<(Existing, String)>,
     /// Comments whose finding is gone and that are not resolved yet.
     pub gone: Vec<Existing>,
     pub elsewhere: Vec<(usize, Elsewhere)>,
@@ -108,6 +112,7 @@ pub struct Inputs<'a> {
     pub existing: &'a [Existing],
     pub max_comments: usize,
     pub markers: &'a comments::Markers,
+    pub dialect: &'a Dialect,
     /// Short fingerprints whose comment was posted before and is gone.
     pub dismissed: &'a HashSet<String>,
     pub rule_url: &'a dyn Fn(&str) -> Option<String>,
@@ -118,6 +123,11 @@ pub struct Inputs<'a> {
 /// Where a comment goes: (start line if several, line, whether the fix
 /// can be offered as a suggestion).
 type Anchor = (Option<usize>, usize, bool);
+
+/// The info string of the fix's suggestion block, when the anchor offers one.
+fn suggestion(dialect: &Dialect, (start, line, suggest): Anchor) -> Option<String> {
+    suggest.then(|| (dialect.suggestion)(start.unwrap_or(line), line))
+}
 
 fn hunk_with(hunks: &[Hunk], line: usize) -> Option<&Hunk> {
     hunks.iter().find(|h| h.contains(line))
@@ -169,7 +179,17 @@ fn same_text(inputs: &Inputs<'_>, path: &str, hunks: &[Hunk], anchor: Anchor) ->
 pub fn plan(inputs: &Inputs<'_>) -> Plan {
     let mut plan = Plan::default();
     let mut by_fingerprint: HashMap<&str, &Existing> = HashMap::new();
-    for existing in inputs.existing.iter().filter(|e| !e.marked_fixed()) {
+    // A comment tollgate itself resolved and marked fixed (GitLab does both)
+    // comes back to life with its finding; one only marked fixed (its
+    // thread could not be resolved) does not. Live comments win.
+    let live = inputs.existing.iter().filter(|e| !e.marked_fixed());
+    let resolved_by_us = inputs.existing.iter().filter(|e| {
+        e.marked_fixed()
+            && e.thread
+                .as_ref()
+                .is_some_and(|t| t.resolved && t.resolved_by_us)
+    });
+    for existing in live.chain(resolved_by_us) {
         by_fingerprint
             .entry(existing.fingerprint.as_str())
             .or_insert(existing);
@@ -196,12 +216,17 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
                 .as_ref()
                 .filter(|t| t.resolved && t.resolved_by_us)
             {
-                plan.reopen.push(thread.id.clone());
+                plan.reopen.push(thread.clone());
             }
-            if let Ok((_, _, suggest)) = located {
-                let body = comments::inline_body(inputs.markers, finding, url.as_deref(), suggest);
+            if let Ok(anchor) = located {
+                let body = comments::inline_body(
+                    inputs.markers,
+                    finding,
+                    url.as_deref(),
+                    suggestion(inputs.dialect, anchor).as_deref(),
+                );
                 if body != existing.body {
-                    plan.edit.push((existing.id, body));
+                    plan.edit.push(((*existing).clone(), body));
                 }
             }
             continue;
@@ -214,12 +239,17 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
             continue;
         }
         match located {
-            Ok((start_line, line, suggest)) => candidates.push(NewComment {
+            Ok(anchor @ (start_line, line, _)) => candidates.push(NewComment {
                 finding: index,
                 path,
                 line,
                 start_line,
-                body: comments::inline_body(inputs.markers, finding, url.as_deref(), suggest),
+                body: comments::inline_body(
+                    inputs.markers,
+                    finding,
+                    url.as_deref(),
+                    suggestion(inputs.dialect, anchor).as_deref(),
+                ),
             }),
             Err(why) => plan.elsewhere.push((index, why)),
         }
@@ -317,6 +347,7 @@ mod tests {
             existing,
             max_comments: cap,
             markers: &comments::Markers::default(),
+            dialect: &crate::github::forge::DIALECT,
             dismissed,
             rule_url: &|_| None,
             line_text,
@@ -421,7 +452,7 @@ mod tests {
             finding("a.go", 41, 41, "04", Severity::Warning),
         ];
         let body =
-            |f: &Finding| comments::inline_body(&comments::Markers::default(), f, None, false);
+            |f: &Finding| comments::inline_body(&comments::Markers::default(), f, None, None);
         let existing = vec![
             Existing {
                 id: 1,
@@ -483,12 +514,15 @@ mod tests {
         let plan = run(&findings, &existing, 30);
         assert_eq!(plan.kept, vec![0, 1, 3]);
         assert_eq!(
-            plan.reopen,
-            vec!["T2".to_string()],
+            plan.reopen
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["T2"],
             "a person's resolution stands"
         );
         assert_eq!(
-            plan.edit.iter().map(|e| e.0).collect::<Vec<_>>(),
+            plan.edit.iter().map(|e| e.0.id).collect::<Vec<_>>(),
             vec![2, 6]
         );
         assert_eq!(plan.gone.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3]);
@@ -497,6 +531,40 @@ mod tests {
             plan.new.iter().map(|c| c.finding).collect::<Vec<_>>(),
             vec![2]
         );
+    }
+
+    #[test]
+    fn a_comment_we_resolved_and_marked_fixed_comes_back_with_its_finding() {
+        let findings = [finding("a.go", 12, 12, "01", Severity::Warning)];
+        let markers = comments::Markers::default();
+        let live = comments::inline_body(&markers, &findings[0], None, None);
+        let thread = |resolved_by_us| {
+            Some(Thread {
+                id: "D1".into(),
+                resolved: true,
+                resolved_by_us,
+            })
+        };
+        let fixed = Existing {
+            id: 1,
+            fingerprint: "01".into(),
+            body: comments::fixed_body(&markers, &live, "abc"),
+            thread: thread(true),
+        };
+        let plan = run(&findings, std::slice::from_ref(&fixed), 30);
+        assert_eq!(plan.kept, vec![0]);
+        assert!(plan.new.is_empty(), "no second comment");
+        assert_eq!(plan.reopen.len(), 1);
+        assert_eq!(plan.edit.len(), 1);
+        assert_eq!(plan.edit[0].1, live, "its text is the finding's again");
+        // Resolved by a person after we marked it: their word stands.
+        let dismissed = Existing {
+            thread: thread(false),
+            ..fixed
+        };
+        let plan = run(&findings, &[dismissed], 30);
+        assert!(plan.reopen.is_empty() && plan.kept.is_empty());
+        assert_eq!(plan.new.len(), 1);
     }
 
     #[test]

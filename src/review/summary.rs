@@ -4,6 +4,7 @@
 //! happened to post, so a re-run with nothing new leaves it unchanged.
 
 use super::comments::{self, icon, neutral, Markers};
+use super::forge::Dialect;
 use super::plan::Elsewhere;
 use crate::finding::{Finding, Severity};
 
@@ -12,11 +13,14 @@ pub struct SummaryInput<'a> {
     /// Findings commented inline (new or earlier).
     pub inline: usize,
     pub elsewhere: &'a [(usize, Elsewhere)],
-    /// `OWNER/NAME` and the PR head, for links.
-    pub repository: &'a str,
+    /// The project's web page (`https://github.com/acme/app`) and the
+    /// change's head, for links.
+    pub project_url: &'a str,
     pub head_sha: &'a str,
-    pub server_url: &'a str,
-    pub run_url: Option<&'a str>,
+    /// The CI run, for a link: what the CI calls it ("workflow run",
+    /// "pipeline", "build") and its URL.
+    pub run: Option<(&'a str, &'a str)>,
+    pub dialect: &'a Dialect,
     pub environment: Option<&'a str>,
     /// Things the reader should know (files GitHub left out, skipped files).
     pub notes: &'a [String],
@@ -39,11 +43,11 @@ fn cell(text: &str) -> String {
 fn location(input: &SummaryInput<'_>, f: &Finding) -> String {
     let path = crate::report::json::path_string(&f.path);
     format!(
-        "[{}:{}]({}/{}/blob/{}/{}#L{})",
+        "[{}:{}]({}{}/blob/{}/{}#L{})",
         neutral(&path.replace('`', "'")),
         f.start.line,
-        input.server_url,
-        input.repository,
+        input.project_url,
+        input.dialect.web_infix,
         input.head_sha,
         url_path(&path),
         f.start.line
@@ -97,14 +101,14 @@ pub fn render(input: &SummaryInput<'_>) -> String {
         ));
     }
     out.push_str(&format!(
-        "Commit [`{short}`]({}/{}/commit/{})",
-        input.server_url, input.repository, input.head_sha
+        "Commit [`{short}`]({}{}/commit/{})",
+        input.project_url, input.dialect.web_infix, input.head_sha
     ));
     if let Some(env) = input.environment {
         out.push_str(&format!(" · environment `{}`", cell(env)));
     }
-    if let Some(run) = input.run_url {
-        out.push_str(&format!(" · [workflow run]({run})"));
+    if let Some((label, url)) = input.run {
+        out.push_str(&format!(" · [{label}]({url})"));
     }
     out.push_str("\n\n");
     if !input.findings.is_empty() {
@@ -124,7 +128,7 @@ pub fn render(input: &SummaryInput<'_>) -> String {
                 location(input, f),
                 f.rule,
                 cell(&f.message),
-                cell(&why.describe())
+                cell(&why.describe(input.dialect))
             ));
         }
     }
@@ -163,7 +167,7 @@ pub fn render(input: &SummaryInput<'_>) -> String {
         input.markers.summary()
     );
     out.push_str(&format!("\n{tail}\n"));
-    comments::fit(out, &tail)
+    comments::fit(out, &tail, input.dialect)
 }
 
 #[cfg(test)]
@@ -196,10 +200,10 @@ mod tests {
             findings: &findings,
             inline: 1,
             elsewhere: &[(0, Elsewhere::NotInDiff)],
-            repository: "acme/app",
+            project_url: "https://github.com/acme/app",
             head_sha: "0123456789abcdef",
-            server_url: "https://github.com",
-            run_url: Some("https://github.com/acme/app/actions/runs/5"),
+            dialect: &crate::github::forge::DIALECT,
+            run: Some(("workflow run", "https://github.com/acme/app/actions/runs/5")),
             environment: Some("production"),
             notes: &["GitHub lists at most 3000 files".to_string()],
             posted: &["0123456789abcdef".to_string()].into(),
@@ -229,10 +233,10 @@ mod tests {
             findings: &[],
             inline: 0,
             elsewhere: &[],
-            repository: "acme/app",
+            project_url: "https://github.com/acme/app",
             head_sha: "abc",
-            server_url: "https://github.com",
-            run_url: None,
+            dialect: &crate::github::forge::DIALECT,
+            run: None,
             environment: None,
             notes: &[],
             posted,

@@ -204,6 +204,19 @@ impl Rule {
             .iter()
             .any(|c| matches!(c, Constraint::OutsideTests))
     }
+
+    /// The message template with captures shown as `{{name}}`.
+    pub fn message_text(&self) -> String {
+        let names = self.query.capture_names();
+        self.message
+            .parts
+            .iter()
+            .map(|p| match p {
+                TemplatePart::Text(t) => t.clone(),
+                TemplatePart::Capture(i) => format!("{{{{{}}}}}", names[*i as usize]),
+            })
+            .collect()
+    }
 }
 
 impl RuleSet {

@@ -57,6 +57,21 @@ fn validate_error(config: &str) -> String {
 }
 
 #[test]
+fn the_gitlab_section_is_typed_and_never_holds_where_the_token_goes() {
+    let dir = tree(&[(
+        ".tollgate.yml",
+        "gitlab:\n  max_comments: 5\n  on_clean: delete\n  id: api\n  time_limit: 30\n",
+    )]);
+    let ok = tollgate(dir.path(), &["config", "validate"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let err = validate_error("gitlab:\n  max_comments: 5\n  url: https://evil.example\n");
+    assert!(err.contains(".tollgate.yml:3"), "{err}");
+    assert!(err.contains("unknown field `url`"), "{err}");
+    let err = validate_error("gitlab:\n  max_comments: many\n");
+    assert!(err.contains(".tollgate.yml:2"), "{err}");
+}
+
+#[test]
 fn bad_configs_name_the_file_and_line() {
     let err = validate_error("fail_on: error\nrules:\n  disabel: [go/x]\n");
     assert!(err.contains(".tollgate.yml:3"), "{err}");

@@ -29,7 +29,7 @@ func main() {}
 
 /// Added on the branch: an `errors.New(fmt.Sprintf(…))` (a fix, so a
 /// suggestion) and a leaked file.
-const ADDED_GO: &str = "
+pub(crate) const ADDED_GO: &str = "
 func check(n int) error {
 \treturn errors.New(fmt.Sprintf(\"bad %d\", n))
 }
@@ -67,7 +67,7 @@ pub(crate) fn patch_of(dir: &Path, base: &str, head: &str, file: &str) -> String
 impl Pr {
     /// A repository with `main` and a checked-out `feature` branch that appends
     /// `added` to main.go, and a fake GitHub that knows the PR.
-    fn new(added: &str) -> Pr {
+    pub(crate) fn new(added: &str) -> Pr {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         git(root, &["init", "-q"]);
@@ -213,13 +213,13 @@ pub(crate) fn posts_to(
 }
 
 /// The body of the summary comment this run posted.
-fn posted_summary(writes: &[(String, String, Value)]) -> String {
+pub(crate) fn posted_summary(writes: &[(String, String, Value)]) -> String {
     let posted = posts_to(writes, "POST", &format!("/issues/{PR}/comments"));
     let body = posted.first().expect("a summary was posted")["body"].as_str();
     body.expect("a body").to_string()
 }
 
-fn line_of(text: &str, needle: &str) -> u64 {
+pub(crate) fn line_of(text: &str, needle: &str) -> u64 {
     text.lines()
         .position(|l| l.contains(needle))
         .expect("needle") as u64
@@ -1292,7 +1292,7 @@ fn past_githubs_3000_file_limit_the_summary_says_what_was_left_out() {
 /// main moves on above the PR's lines and the job checks out the test merge
 /// commit (actions/checkout's default on `pull_request`), where the PR's lines
 /// sit 2 lower than at the head. The merge commit is branch `pr-merge`.
-fn merge_checkout(pr: &mut Pr) {
+pub(crate) fn merge_checkout(pr: &mut Pr) {
     let root = pr.root().to_path_buf();
     git(&root, &["checkout", "-q", "main"]);
     let moved = BASE_GO.replacen("package main\n", "package main\n\n// one\n// two\n", 1);

@@ -15,6 +15,7 @@ mod fingerprints;
 mod github;
 mod gitlab_adapter;
 mod images;
+mod jenkins;
 mod library;
 mod noise;
 mod opt_in;

@@ -1,0 +1,3 @@
+//! Where a build runs: CI systems' variables read into forge-neutral facts.
+
+pub mod jenkins;
