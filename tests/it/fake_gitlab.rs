@@ -82,6 +82,8 @@ pub struct FakeGitLab {
     pub runtime: tokio::runtime::Runtime,
     /// The API root's path: `/api/v4`, or with a prefix before it.
     pub api_path: String,
+    /// Requests already handed out by [`FakeGitLab::new_writes`].
+    seen: Mutex<usize>,
 }
 
 /// A diff entry as `GET …/merge_requests/:iid/diffs` lists it.
@@ -120,6 +122,7 @@ impl FakeGitLab {
             state,
             runtime,
             api_path,
+            seen: Mutex::new(0),
         };
         fake.mount();
         fake
@@ -183,6 +186,15 @@ impl FakeGitLab {
                 (r.method.to_string(), path, body_of(&r.body))
             })
             .collect()
+    }
+
+    /// The writes since the last call of this method.
+    pub fn new_writes(&self) -> Vec<(String, String, Value)> {
+        let requests = self.requests();
+        let mut seen = self.seen.lock().unwrap();
+        let new = requests[*seen..].to_vec();
+        *seen = requests.len();
+        new.into_iter().filter(|(m, _, _)| m != "GET").collect()
     }
 
     /// The writes (anything but GET) so far.

@@ -14,6 +14,7 @@ mod fake_gitlab;
 mod fingerprints;
 mod github;
 mod gitlab_adapter;
+mod gitlab_review;
 mod images;
 mod jenkins;
 mod library;
