@@ -359,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn a_discussion_id_stays_one_path_segment() {
+    fn link_paths_cannot_end_the_link() {
         assert_eq!(path_part("ab/../c"), "ab%2F..%2Fc");
     }
 }
