@@ -402,8 +402,8 @@ pub(crate) fn gitlab_message(body: &Value) -> String {
 /// What a status usually means on GitLab's merge request endpoints.
 fn hint(status: u16) -> &'static str {
     match status {
-        401 => " (the token is invalid or has expired, or lacks the `api` scope)",
-        403 => " (the token's user may not do this in the project: reading needs the Reporter role, resolving threads Developer)",
+        401 => " (the token is invalid or expired, or lacks the `api` scope)",
+        403 => " (the token's user needs the Developer role on the project)",
         404 => " (no such project or merge request, or the token cannot see the project: check CI_PROJECT_ID or --project, CI_MERGE_REQUEST_IID or --mr, and the token's project access)",
         429 => " (rate limited, and waiting longer would pass the time limit)",
         _ => "",

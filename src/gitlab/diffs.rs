@@ -28,13 +28,7 @@ pub async fn latest_version(client: &Client, mr: &MergeRequest) -> Result<Versio
     let response = client
         .raw(http::Method::GET, &path, &[("per_page", "1")])
         .await?;
-    let versions: Vec<Version> = serde_json::from_slice(response.body()).map_err(|e| {
-        super::client::forge_error(
-            &format!("GET {path}"),
-            None,
-            format!("unexpected answer: {e}"),
-        )
-    })?;
+    let versions: Vec<Version> = read(&path, response.body())?;
     versions.into_iter().next().ok_or_else(|| {
         super::client::forge_error(
             &format!("GET {path}"),
@@ -70,30 +64,35 @@ pub struct DiffEntry {
     pub b_mode: Option<String>,
 }
 
+/// The MR's diff entries, and what the reader should know about the list.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<DiffEntry>,
+    pub note: Option<String>,
+}
+
 /// Every diff entry, following `x-next-page` until GitLab leaves it empty.
-pub async fn diff_entries(
-    client: &Client,
-    mr: &MergeRequest,
-) -> Result<Vec<DiffEntry>, ForgeError> {
+/// GitLab before 15.7 has no diffs endpoint: its `changes` are read instead.
+pub async fn diff_entries(client: &Client, mr: &MergeRequest) -> Result<Listing, ForgeError> {
     let path = format!("{}/diffs", mr.mr_path());
-    let mut entries = Vec::new();
+    let mut listing = Listing::default();
     let mut page = "1".to_string();
     for _ in 0..MAX_PAGES {
-        let response = client
+        let response = match client
             .raw(
                 http::Method::GET,
                 &path,
                 &[("per_page", "100"), ("page", &page)],
             )
-            .await?;
-        let listed: Vec<DiffEntry> = serde_json::from_slice(response.body()).map_err(|e| {
-            super::client::forge_error(
-                &format!("GET {path}"),
-                None,
-                format!("unexpected answer: {e}"),
-            )
-        })?;
-        entries.extend(listed);
+            .await
+        {
+            Ok(response) => response,
+            // The MR exists (its versions were read): the endpoint does not.
+            Err(err) if err.status == Some(404) && page == "1" => return changes(client, mr).await,
+            Err(err) => return Err(err),
+        };
+        let listed: Vec<DiffEntry> = read(&path, response.body())?;
+        listing.entries.extend(listed);
         let next = response
             .headers()
             .get("x-next-page")
@@ -102,10 +101,44 @@ pub async fn diff_entries(
             .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
         match next {
             Some(next) if next != page => page = next.to_string(),
-            _ => return Ok(entries),
+            _ => return Ok(listing),
         }
     }
-    Ok(entries)
+    listing.note = Some(format!(
+        "GitLab lists more than {} files in this merge request: the files past that were not reviewed here; fetch the whole history (GIT_DEPTH: \"0\") so tollgate reads the change from git",
+        MAX_PAGES * 100
+    ));
+    Ok(listing)
+}
+
+/// `GET …/changes` (deprecated since GitLab 15.7, and the only list before it).
+async fn changes(client: &Client, mr: &MergeRequest) -> Result<Listing, ForgeError> {
+    #[derive(Deserialize)]
+    struct Changes {
+        #[serde(default)]
+        changes: Vec<DiffEntry>,
+        #[serde(default)]
+        overflow: bool,
+    }
+    let path = format!("{}/changes", mr.mr_path());
+    let response = client.raw(http::Method::GET, &path, &[]).await?;
+    let listed: Changes = read(&path, response.body())?;
+    Ok(Listing {
+        entries: listed.changes,
+        note: listed.overflow.then(|| {
+            "GitLab cut this merge request's list of changes (too many files): the files past that were not reviewed here; fetch the whole history (GIT_DEPTH: \"0\") so tollgate reads the change from git".to_string()
+        }),
+    })
+}
+
+fn read<T: serde::de::DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, ForgeError> {
+    serde_json::from_slice(body).map_err(|e| {
+        super::client::forge_error(
+            &format!("GET {path}"),
+            None,
+            format!("unexpected answer: {e}"),
+        )
+    })
 }
 
 /// The files of the merge request with their hunks, as the review anchors on them.

@@ -219,8 +219,10 @@ impl Forge for GitLab {
     }
 
     async fn files(&self) -> Result<ChangedFiles, ForgeError> {
-        let entries = diffs::diff_entries(&self.client, &self.mr).await?;
-        Ok(diffs::changed_files(&entries))
+        let listing = diffs::diff_entries(&self.client, &self.mr).await?;
+        let mut files = diffs::changed_files(&listing.entries);
+        files.notes.extend(listing.note);
+        Ok(files)
     }
 
     async fn earlier(

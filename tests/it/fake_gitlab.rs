@@ -437,6 +437,9 @@ impl Handler {
                 Self::page(request, &[version])
             }
             ("GET", "/diffs") => Self::page(request, &state.diffs),
+            ("GET", "/changes") => ResponseTemplate::new(200).set_body_json(json!({
+                "iid": MR_IID, "changes": state.diffs, "overflow": false,
+            })),
             ("GET", "/discussions") => Self::page(request, &state.discussions),
             ("GET", "/notes") => {
                 let notes: Vec<Value> = state

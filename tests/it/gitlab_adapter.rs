@@ -469,3 +469,24 @@ fn an_instance_under_a_path_prefix_and_a_project_path_work() {
     );
     assert_eq!(gitlab.project_url(), "https://gitlab.example.com/acme/app");
 }
+
+#[test]
+fn a_gitlab_without_the_diffs_endpoint_is_read_through_its_changes() {
+    let fake = FakeGitLab::start(TOKEN);
+    two_files(&fake);
+    let gitlab = connect(&fake);
+    // GitLab before 15.7 has no `…/diffs`.
+    fake.inject(Injection::once(
+        "GET",
+        "/diffs",
+        404,
+        json!({"error": "404 Not Found"}),
+    ));
+    let files = fake.run(gitlab.files()).unwrap();
+    assert_eq!(
+        files.files.keys().collect::<Vec<_>>(),
+        vec!["a.go", "new.go"]
+    );
+    assert_eq!(files.files["new.go"].old_path.as_deref(), Some("old.go"));
+    assert_eq!(gets(&fake, "/changes").len(), 1);
+}
