@@ -35,7 +35,9 @@ pub enum TransportError {
         path: String,
         reason: String,
     },
-    #[error("the time limit for talking to GitLab ({0} s) ran out")]
+    #[error(
+        "the time limit for talking to GitLab ({0} s; --time-limit, gitlab.time_limit) ran out"
+    )]
     Deadline(u64),
     #[error("{method} {path}: refused to send the token to another host")]
     OtherHost { method: String, path: String },
