@@ -11,6 +11,7 @@ pub mod diff;
 pub mod finding;
 pub mod fingerprint;
 pub mod github;
+pub mod gitlab;
 pub mod lang;
 pub mod policy;
 pub mod report;
