@@ -22,16 +22,22 @@ use std::collections::BTreeMap;
 
 /// GitLab suggestions are relative to the commented line; the core anchors
 /// a multi-line comment on its last line.
-fn suggestion_fence(start: usize, end: usize) -> String {
-    format!("```suggestion:-{}+0", end.saturating_sub(start))
+fn suggestion(start: usize, end: usize) -> String {
+    format!("suggestion:-{}+0", end.saturating_sub(start))
 }
 
+/// How GitLab writes what the core renders.
 pub const DIALECT: Dialect = Dialect {
     forge: "GitLab",
     change: "merge request",
+    change_abbr: "MR",
     change_ref: "MR !",
+    // GitLab refuses notes longer than this.
     max_body: 1_000_000,
-    suggestion_fence,
+    suggestion,
+    web_infix: "/-",
+    // A resolved discussion shows its text, not why: say "fixed" in it.
+    mark_resolved_fixed: true,
 };
 
 #[derive(Debug, Deserialize)]
@@ -203,33 +209,13 @@ fn local_error(error: &dyn std::error::Error) -> ForgeError {
     super::client::forge_error("building a GitLab request", None, error.to_string())
 }
 
-/// `path` percent-encoded for a link, `/` kept between its parts: the
-/// name is the merge request's to choose, so it must not end the link.
-fn url_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-
 impl Forge for GitLab {
     fn dialect(&self) -> &Dialect {
         &DIALECT
     }
 
-    fn line_link(&self, path: &str, line: usize) -> String {
-        format!(
-            "{}/-/blob/{}/{}#L{line}",
-            self.web_url,
-            self.version.head_commit_sha,
-            url_path(path)
-        )
+    fn project_url(&self) -> String {
+        self.web_url.clone()
     }
 
     async fn files(&self) -> Result<ChangedFiles, ForgeError> {
@@ -368,13 +354,12 @@ mod tests {
 
     #[test]
     fn suggestions_count_back_from_the_commented_line() {
-        assert_eq!((DIALECT.suggestion_fence)(12, 12), "```suggestion:-0+0");
-        assert_eq!((DIALECT.suggestion_fence)(10, 13), "```suggestion:-3+0");
+        assert_eq!((DIALECT.suggestion)(12, 12), "suggestion:-0+0");
+        assert_eq!((DIALECT.suggestion)(10, 13), "suggestion:-3+0");
     }
 
     #[test]
     fn link_paths_cannot_end_the_link() {
-        assert_eq!(url_path("src/a b/x).go"), "src/a%20b/x%29.go");
         assert_eq!(path_part("ab/../c"), "ab%2F..%2Fc");
     }
 }
