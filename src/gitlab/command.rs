@@ -210,19 +210,7 @@ impl Job<'_> {
             self.pipeline.fall_back(&scanned.outcome, why);
             return Ok(scanned.exit);
         };
-        let files = scanned.files.take();
-        let line_text = |path: &str, line: usize| scanned.line_text(path, line);
-        let result = self
-            .pipeline
-            .publish(
-                forge,
-                target,
-                &scanned.findings,
-                files,
-                &scanned.notes,
-                &line_text,
-            )
-            .await;
+        let result = self.pipeline.post(forge, target, &mut scanned).await;
         Ok(self
             .pipeline
             .finish(target, result, &scanned.outcome, scanned.exit, &|err| {
