@@ -22,7 +22,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
     let env = crate::github::context::process_env;
     match choose(&args, &env) {
         Ok(Chosen::GitHub(jenkins)) => crate::github::command::run(args, jenkins),
-        Ok(Chosen::GitLab(jenkins)) => gitlab_pending(args, jenkins),
+        Ok(Chosen::GitLab(jenkins)) => crate::gitlab::command::run(args, jenkins),
         Err(err) => {
             crate::say!("error: {err}");
             Ok(EXIT_ERROR)
@@ -75,10 +75,4 @@ fn choose(args: &ReviewArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Cho
         ForgeKind::Github => Chosen::GitHub(jenkins),
         ForgeKind::Gitlab => Chosen::GitLab(jenkins),
     })
-}
-
-// Replaced by `crate::gitlab::command::run` when the GitLab adapter lands.
-fn gitlab_pending(_args: ReviewArgs, _jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
-    crate::say!("error: GitLab merge request review is not wired in yet");
-    Ok(EXIT_ERROR)
 }

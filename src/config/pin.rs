@@ -138,7 +138,6 @@ mod tests {
             "fail_on": "warning",
             "jira": {"url": "https://evil.example", "project": "DEV", "api_url": "https://evil.example/api"},
             "notify": {"slack_webhook": "https://evil.example/hook"},
-            "gitlab": {"url": "https://evil.example"},
         }));
         let notes = pin_credential_destinations(&mut head, Some(&base));
         let pinned = serde_json::to_value(&head).unwrap();
@@ -148,10 +147,9 @@ mod tests {
                 "fail_on": "warning",
                 "jira": {"url": "https://jira.example.com", "project": "DEV"},
                 "notify": {"slack_webhook": "https://hooks.example.com/base"},
-                "gitlab": {},
             })
         );
-        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert_eq!(notes.len(), 3, "{notes:?}");
         assert!(notes.iter().any(|n| n.starts_with("`jira.url` is changed")));
         assert!(notes
             .iter()

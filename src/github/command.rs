@@ -266,19 +266,7 @@ impl Job<'_> {
             self.pipeline.fall_back(&scanned.outcome, Some("no GitHub token (GITHUB_TOKEN or the action's `github-token` input), so nothing was posted"));
             return Ok(scanned.exit);
         };
-        let files = scanned.files.take();
-        let line_text = |path: &str, line: usize| scanned.line_text(path, line);
-        let result = self
-            .pipeline
-            .publish(
-                forge,
-                &target,
-                &scanned.findings,
-                files,
-                &scanned.notes,
-                &line_text,
-            )
-            .await;
+        let result = self.pipeline.post(forge, &target, &mut scanned).await;
         let result = self
             .check_run(forge, result, &scanned.findings, scanned.gate_fails)
             .await;

@@ -3,6 +3,7 @@
 //! and versions, and the [`crate::review::forge::Forge`] implementation.
 
 pub mod client;
+pub mod command;
 pub mod context;
 pub mod diffs;
 pub mod forge;

@@ -278,9 +278,30 @@ impl Pipeline<'_> {
         notes
     }
 
+    /// Posts a scanned change through the forge.
+    pub async fn post<F: Forge>(
+        &self,
+        forge: &F,
+        target: &Target,
+        scanned: &mut Scanned,
+    ) -> Result<Published, ForgeError> {
+        let files = scanned.files.take();
+        let scanned = &*scanned;
+        let line_text = |path: &str, line: usize| scanned.line_text(path, line);
+        self.publish(
+            forge,
+            target,
+            &scanned.findings,
+            files,
+            &scanned.notes,
+            &line_text,
+        )
+        .await
+    }
+
     /// Posts through the forge: comments, resolutions and the summary.
     #[allow(clippy::too_many_arguments)]
-    pub async fn publish<F: Forge>(
+    async fn publish<F: Forge>(
         &self,
         forge: &F,
         target: &Target,
