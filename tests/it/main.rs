@@ -13,6 +13,7 @@ mod fake_github;
 mod fake_gitlab;
 mod fingerprints;
 mod github;
+mod gitlab;
 mod gitlab_adapter;
 mod gitlab_review;
 mod images;
