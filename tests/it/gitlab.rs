@@ -270,3 +270,73 @@ fn a_job_token_alone_says_what_to_create_and_the_gate_still_runs() {
         "nothing is sent with a job token"
     );
 }
+
+#[test]
+fn a_jenkins_merge_request_build_reviews_on_gitlab_from_change_url_alone() {
+    let mut mr = Mr::new(ADDED_GO);
+    let root = mr.root().to_path_buf();
+    // main moves on; Jenkins' "merge" strategy builds a merge GitLab never saw.
+    git(&root, &["checkout", "-q", "main"]);
+    let moved = BASE_GO.replacen("package main\n", "package main\n\n// one\n// two\n", 1);
+    write(&root, "main.go", moved.as_bytes());
+    git(&root, &["commit", "-qam", "main moves on"]);
+    mr.sync();
+    git(&root, &["checkout", "-q", "-b", "jenkins-merge", "main"]);
+    git(&root, &["merge", "-q", "--no-edit", "feature"]);
+    let merge = rev(&root, "HEAD");
+    let change_url = format!("{}/acme/app/-/merge_requests/7", mr.gitlab.server.uri());
+    let env: Vec<(String, String)> = [
+        ("JENKINS_URL", "https://ci.example.com/"),
+        ("BUILD_URL", "https://ci.example.com/job/app/job/MR-7/3/"),
+        ("BRANCH_NAME", "MR-7"),
+        ("CHANGE_ID", "7"),
+        ("CHANGE_URL", change_url.as_str()),
+        ("CHANGE_TARGET", "main"),
+        ("CHANGE_BRANCH", "feature"),
+        ("GIT_COMMIT", merge.as_str()),
+        ("TOLLGATE_GITLAB_TOKEN", TOKEN),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let run = mr.review(&env, &["--fail-on", "never"]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert_no_secret(&run);
+    assert!(
+        mr.gitlab.with(|s| s.refusals.is_empty()),
+        "GitLab refused a position"
+    );
+    let writes = mr.gitlab.writes();
+    assert!(
+        writes
+            .iter()
+            .all(|(_, p, _)| p.starts_with("/api/v4/projects/acme%2Fapp/")),
+        "the project from CHANGE_URL, by path: {writes:?}"
+    );
+    let head_text = git(&root, &["show", &format!("{}:main.go", mr.head)]);
+    let posted = discussions(&writes);
+    let mut lines: Vec<String> = posted
+        .iter()
+        .map(|d| d["position[new_line]"].as_str().unwrap().to_string())
+        .collect();
+    lines.sort();
+    let mut expected = vec![
+        line_of(&head_text, "g, _ := os.Open").to_string(),
+        line_of(&head_text, "errors.New(fmt.Sprintf").to_string(),
+    ];
+    expected.sort();
+    assert_eq!(lines, expected, "the head GitLab knows, not Jenkins' merge");
+    assert!(posted
+        .iter()
+        .all(|d| d["position[head_sha]"] == mr.head.as_str()));
+    let summary = writes
+        .iter()
+        .find(|(m, p, _)| m == "POST" && p.ends_with("/notes"))
+        .map(|(_, _, b)| b["body"].as_str().unwrap().to_string())
+        .expect("a summary note");
+    assert!(summary.contains("job/MR-7/3"), "{summary}");
+}
