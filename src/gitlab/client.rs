@@ -8,7 +8,7 @@
 //! usually means, and never carry the token.
 
 use crate::github::context::Token;
-use crate::review::forge::ForgeError;
+use crate::review::forge::{error_chain, ForgeError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use gitlab::api::{self, ApiError, AsyncQuery, Endpoint, Pageable, Pagination};
@@ -282,7 +282,7 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|e| (e.is_connect(), chain_text(&e)))?;
+            .map_err(|e| (e.is_connect(), error_chain(&e)))?;
         let mut out = http::Response::builder().status(response.status());
         for (name, value) in response.headers() {
             out = out.header(name, value);
@@ -290,7 +290,7 @@ impl Client {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| (false, chain_text(&e)))?;
+            .map_err(|e| (false, error_chain(&e)))?;
         out.body(bytes).map_err(|e| (false, e.to_string()))
     }
 
@@ -325,20 +325,6 @@ impl api::AsyncClient for Client {
 /// `GET projects/1/merge_requests/2/diffs`: names a request in messages.
 fn describe(endpoint: &impl Endpoint) -> String {
     format!("{} {}", endpoint.method(), endpoint.endpoint())
-}
-
-/// An error and its sources as one line, each text once.
-fn chain_text(error: &dyn std::error::Error) -> String {
-    let mut reason = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !reason.contains(&text) {
-            reason = format!("{reason}: {text}");
-        }
-        source = inner.source();
-    }
-    reason
 }
 
 fn now_epoch() -> u64 {

@@ -119,3 +119,19 @@ pub trait Forge {
     /// Deletes the summary comment.
     async fn delete_summary(&self, id: u64) -> Result<(), ForgeError>;
 }
+
+/// An error and its sources as one line, each text once: HTTP clients'
+/// messages often quote their source, which a plain join would repeat
+/// ("client error (Connect): client error (Connect): …").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut reason = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !reason.contains(&text) {
+            reason = format!("{reason}: {text}");
+        }
+        source = inner.source();
+    }
+    reason
+}

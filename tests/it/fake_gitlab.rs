@@ -20,45 +20,8 @@ pub const OTHER: u64 = 12;
 pub const LINE_CODE_ERROR: &str =
     "400 Bad request - Note {:line_code=>[\"can't be blank\", \"must be a valid line code\"]}";
 
-/// A canned answer: the next `times` requests of `method` to a path ending in `path_suffix` get it.
-#[derive(Default, Clone)]
-pub struct Injection {
-    pub method: &'static str,
-    pub path_suffix: &'static str,
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    /// JSON, or a plain-text body when a string.
-    pub body: Value,
-    pub times: usize,
-}
-
-impl Injection {
-    pub fn once(
-        method: &'static str,
-        path_suffix: &'static str,
-        status: u16,
-        body: Value,
-    ) -> Injection {
-        Injection {
-            method,
-            path_suffix,
-            status,
-            body,
-            times: 1,
-            ..Injection::default()
-        }
-    }
-
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Injection {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    pub fn times(mut self, times: usize) -> Injection {
-        self.times = times;
-        self
-    }
-}
+/// A canned answer, as for the fake GitHub (a string body is sent as text).
+pub use super::fake_github::Injection;
 
 #[derive(Default)]
 pub struct State {
@@ -375,19 +338,20 @@ impl Handler {
             .iter()
             .position(|i| i.method == method && path.ends_with(i.path_suffix) && i.times > 0)
         {
-            let injection = state.injections[at].clone();
-            state.injections[at].times -= 1;
-            if state.injections[at].times == 0 {
-                state.injections.remove(at);
-            }
+            let injection = &mut state.injections[at];
             let mut response = ResponseTemplate::new(injection.status);
             response = match &injection.body {
                 Value::String(text) => response.set_body_string(text.clone()),
                 Value::Null => response,
                 other => response.set_body_json(other.clone()),
             };
-            for (name, value) in injection.headers {
-                response = response.insert_header(name, value);
+            for (name, value) in &injection.headers {
+                response = response.insert_header(*name, value.as_str());
+            }
+            response = response.set_delay(std::time::Duration::from_millis(injection.delay_ms));
+            injection.times -= 1;
+            if injection.times == 0 {
+                state.injections.remove(at);
             }
             return response;
         }

@@ -98,6 +98,40 @@ impl Mr {
         .collect()
     }
 
+    /// main moves on above the MR's lines, and `branch` merges the MR into
+    /// it: what a merged-results pipeline or Jenkins' merge strategy builds.
+    /// Returns the merge commit.
+    fn merge_into_moved_main(&mut self, branch: &str) -> String {
+        let root = self.root().to_path_buf();
+        git(&root, &["checkout", "-q", "main"]);
+        let moved = BASE_GO.replacen("package main\n", "package main\n\n// one\n// two\n", 1);
+        write(&root, "main.go", moved.as_bytes());
+        git(&root, &["commit", "-qam", "main moves on"]);
+        self.sync();
+        git(&root, &["checkout", "-q", "-b", branch, "main"]);
+        git(&root, &["merge", "-q", "--no-edit", "feature"]);
+        rev(&root, "HEAD")
+    }
+
+    /// The discussions sit on the MR head's lines of the two added findings.
+    fn assert_on_head_lines(&self, posted: &[Value]) {
+        let head_text = git(self.root(), &["show", &format!("{}:main.go", self.head)]);
+        let mut lines: Vec<String> = posted
+            .iter()
+            .map(|d| d["position[new_line]"].as_str().unwrap().to_string())
+            .collect();
+        lines.sort();
+        let mut expected = vec![
+            line_of(&head_text, "g, _ := os.Open").to_string(),
+            line_of(&head_text, "errors.New(fmt.Sprintf").to_string(),
+        ];
+        expected.sort();
+        assert_eq!(lines, expected, "the head's lines, not the merge commit's");
+        assert!(posted
+            .iter()
+            .all(|d| d["position[head_sha]"] == self.head.as_str()));
+    }
+
     fn review(&self, env: &[(String, String)], args: &[&str]) -> Run {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut all = vec!["review"];
@@ -202,16 +236,7 @@ fn a_merge_request_pipeline_reviews_with_gitlabs_own_variables_and_a_rerun_posts
 #[test]
 fn a_merged_results_pipeline_comments_on_the_heads_lines() {
     let mut mr = Mr::new(ADDED_GO);
-    let root = mr.root().to_path_buf();
-    // main moves on above the MR's lines; the pipeline builds the merge.
-    git(&root, &["checkout", "-q", "main"]);
-    let moved = BASE_GO.replacen("package main\n", "package main\n\n// one\n// two\n", 1);
-    write(&root, "main.go", moved.as_bytes());
-    git(&root, &["commit", "-qam", "main moves on"]);
-    mr.sync();
-    git(&root, &["checkout", "-q", "-b", "merged", "main"]);
-    git(&root, &["merge", "-q", "--no-edit", "feature"]);
-    let merge = rev(&root, "HEAD");
+    let merge = mr.merge_into_moved_main("merged");
     let mut env = with_token(mr.pipeline_env("merged_result", &merge));
     env.push(("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA".into(), mr.head.clone()));
     env.push((
@@ -228,18 +253,7 @@ fn a_merged_results_pipeline_comments_on_the_heads_lines() {
         mr.gitlab.with(|s| s.refusals.is_empty()),
         "GitLab refused a position"
     );
-    let head_text = git(&root, &["show", &format!("{}:main.go", mr.head)]);
-    let mut lines: Vec<String> = discussions(&mr.gitlab.writes())
-        .iter()
-        .map(|d| d["position[new_line]"].as_str().unwrap().to_string())
-        .collect();
-    lines.sort();
-    let mut expected = vec![
-        line_of(&head_text, "g, _ := os.Open").to_string(),
-        line_of(&head_text, "errors.New(fmt.Sprintf").to_string(),
-    ];
-    expected.sort();
-    assert_eq!(lines, expected, "the head's lines, not the merge commit's");
+    mr.assert_on_head_lines(&discussions(&mr.gitlab.writes()));
 }
 
 #[test]
@@ -274,16 +288,8 @@ fn a_job_token_alone_says_what_to_create_and_the_gate_still_runs() {
 #[test]
 fn a_jenkins_merge_request_build_reviews_on_gitlab_from_change_url_alone() {
     let mut mr = Mr::new(ADDED_GO);
-    let root = mr.root().to_path_buf();
-    // main moves on; Jenkins' "merge" strategy builds a merge GitLab never saw.
-    git(&root, &["checkout", "-q", "main"]);
-    let moved = BASE_GO.replacen("package main\n", "package main\n\n// one\n// two\n", 1);
-    write(&root, "main.go", moved.as_bytes());
-    git(&root, &["commit", "-qam", "main moves on"]);
-    mr.sync();
-    git(&root, &["checkout", "-q", "-b", "jenkins-merge", "main"]);
-    git(&root, &["merge", "-q", "--no-edit", "feature"]);
-    let merge = rev(&root, "HEAD");
+    // Jenkins' "merge" strategy builds a merge GitLab never saw.
+    let merge = mr.merge_into_moved_main("jenkins-merge");
     let change_url = format!("{}/acme/app/-/merge_requests/7", mr.gitlab.server.uri());
     let env: Vec<(String, String)> = [
         ("JENKINS_URL", "https://ci.example.com/"),
@@ -317,22 +323,7 @@ fn a_jenkins_merge_request_build_reviews_on_gitlab_from_change_url_alone() {
             .all(|(_, p, _)| p.starts_with("/api/v4/projects/acme%2Fapp/")),
         "the project from CHANGE_URL, by path: {writes:?}"
     );
-    let head_text = git(&root, &["show", &format!("{}:main.go", mr.head)]);
-    let posted = discussions(&writes);
-    let mut lines: Vec<String> = posted
-        .iter()
-        .map(|d| d["position[new_line]"].as_str().unwrap().to_string())
-        .collect();
-    lines.sort();
-    let mut expected = vec![
-        line_of(&head_text, "g, _ := os.Open").to_string(),
-        line_of(&head_text, "errors.New(fmt.Sprintf").to_string(),
-    ];
-    expected.sort();
-    assert_eq!(lines, expected, "the head GitLab knows, not Jenkins' merge");
-    assert!(posted
-        .iter()
-        .all(|d| d["position[head_sha]"] == mr.head.as_str()));
+    mr.assert_on_head_lines(&discussions(&writes));
     let summary = writes
         .iter()
         .find(|(m, p, _)| m == "POST" && p.ends_with("/notes"))
