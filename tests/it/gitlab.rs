@@ -132,6 +132,19 @@ impl Mr {
             .all(|d| d["position[head_sha]"] == self.head.as_str()));
     }
 
+    /// A review that exits 0, prints no secret, and whose every position GitLab took.
+    fn review_posted(&self, env: &[(String, String)], args: &[&str]) {
+        let run = self.review(env, args);
+        assert_eq!(
+            run.code, 0,
+            "stdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        assert_no_secret(&run);
+        let refused = self.gitlab.with(|s| s.refusals.clone());
+        assert!(refused.is_empty(), "GitLab refused a position: {refused:?}");
+    }
+
     fn review(&self, env: &[(String, String)], args: &[&str]) -> Run {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut all = vec!["review"];
@@ -167,17 +180,7 @@ fn a_merge_request_pipeline_reviews_with_gitlabs_own_variables_and_a_rerun_posts
     let mr = Mr::new(ADDED_GO);
     let env = with_token(mr.pipeline_env("detached", &mr.head));
     let args = ["--filter", "file", "--fail-on", "never"];
-    let run = mr.review(&env, &args);
-    assert_eq!(
-        run.code, 0,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    assert_no_secret(&run);
-    assert!(
-        mr.gitlab.with(|s| s.refusals.is_empty()),
-        "GitLab refused a position"
-    );
+    mr.review_posted(&env, &args);
     let writes = mr.gitlab.writes();
     let posted = discussions(&writes);
     let text = std::fs::read_to_string(mr.root().join("main.go")).unwrap();
@@ -243,16 +246,7 @@ fn a_merged_results_pipeline_comments_on_the_heads_lines() {
         "CI_MERGE_REQUEST_TARGET_BRANCH_SHA".into(),
         mr.start.clone(),
     ));
-    let run = mr.review(&env, &["--fail-on", "never"]);
-    assert_eq!(
-        run.code, 0,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    assert!(
-        mr.gitlab.with(|s| s.refusals.is_empty()),
-        "GitLab refused a position"
-    );
+    mr.review_posted(&env, &["--fail-on", "never"]);
     mr.assert_on_head_lines(&discussions(&mr.gitlab.writes()));
 }
 
@@ -305,17 +299,7 @@ fn a_jenkins_merge_request_build_reviews_on_gitlab_from_change_url_alone() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let run = mr.review(&env, &["--fail-on", "never"]);
-    assert_eq!(
-        run.code, 0,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    assert_no_secret(&run);
-    assert!(
-        mr.gitlab.with(|s| s.refusals.is_empty()),
-        "GitLab refused a position"
-    );
+    mr.review_posted(&env, &["--fail-on", "never"]);
     let writes = mr.gitlab.writes();
     assert!(
         writes
