@@ -49,7 +49,8 @@ pub struct MergeRequest {
     /// Differs from the project for a merge request from a fork.
     pub source_project_id: Option<String>,
     pub pipeline_url: Option<String>,
-    /// The project's web page (`CI_PROJECT_URL`), for links.
+    /// The MR's project's web page (`CI_MERGE_REQUEST_PROJECT_URL`, else
+    /// `CI_PROJECT_URL`), for links.
     pub project_url: Option<String>,
 }
 
@@ -138,9 +139,12 @@ pub fn merge_request(overrides: &Overrides, env: Env<'_>) -> Result<MergeRequest
             None => return Err("no GitLab API: run in a GitLab CI merge request pipeline (CI_API_V4_URL) or pass --gitlab-url URL".into()),
         },
     };
+    // The MR's own project: a fork's pipeline runs in the fork (CI_PROJECT_ID),
+    // while the merge request and its discussions live in the target project.
     let project = overrides
         .project
         .clone()
+        .or_else(|| env("CI_MERGE_REQUEST_PROJECT_ID"))
         .or_else(|| env("CI_PROJECT_ID"))
         .ok_or("no project: run in GitLab CI (CI_PROJECT_ID) or pass --project ID|group/path")?;
     let project = project.trim().trim_matches('/').to_string();
@@ -175,7 +179,9 @@ pub fn merge_request(overrides: &Overrides, env: Env<'_>) -> Result<MergeRequest
         source_branch_sha: env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"),
         source_project_id: env("CI_MERGE_REQUEST_SOURCE_PROJECT_ID"),
         pipeline_url: env("CI_PIPELINE_URL"),
-        project_url: env("CI_PROJECT_URL").map(|u| u.trim_end_matches('/').to_string()),
+        project_url: env("CI_MERGE_REQUEST_PROJECT_URL")
+            .or_else(|| env("CI_PROJECT_URL"))
+            .map(|u| u.trim_end_matches('/').to_string()),
     })
 }
 
@@ -242,6 +248,29 @@ mod tests {
             None,
             "without the variable, the head comes from the MR's versions"
         );
+    }
+
+    #[test]
+    fn a_pipeline_in_a_fork_reviews_the_merge_request_in_its_target_project() {
+        let mut pairs = MR_PIPELINE.to_vec();
+        pairs.retain(|(k, _)| *k != "CI_PROJECT_ID" && *k != "CI_PROJECT_URL");
+        pairs.extend([
+            ("CI_PROJECT_ID", "99"),
+            ("CI_PROJECT_URL", "https://gitlab.example.com/eve/app"),
+            ("CI_MERGE_REQUEST_PROJECT_ID", "42"),
+            (
+                "CI_MERGE_REQUEST_PROJECT_URL",
+                "https://gitlab.example.com/acme/app",
+            ),
+            ("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "99"),
+        ]);
+        let mr = merge_request(&Overrides::default(), &env_of(&pairs)).unwrap();
+        assert_eq!(mr.mr_path(), "projects/42/merge_requests/7");
+        assert_eq!(
+            mr.project_url.as_deref(),
+            Some("https://gitlab.example.com/acme/app")
+        );
+        assert_eq!(mr.source_project_id.as_deref(), Some("99"));
     }
 
     #[test]
