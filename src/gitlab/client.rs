@@ -393,7 +393,7 @@ fn hint(status: u16) -> &'static str {
         401 => " (the token is invalid or expired, or lacks the `api` scope)",
         403 => " (the token's user needs the Developer role on the project)",
         404 => " (no such project or merge request, or the token cannot see the project: check CI_PROJECT_ID or --project, CI_MERGE_REQUEST_IID or --mr, and the token's project access)",
-        429 => " (rate limited, and waiting longer would pass the time limit)",
+        429 => " (rate limited: still so after the retries the time limit allows)",
         _ => "",
     }
 }
