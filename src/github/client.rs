@@ -436,23 +436,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// Octocrab's transport errors, without any request header.
 fn transport_reason(error: &octocrab::Error) -> String {
-    chain_text(error)
-}
-
-/// An error and its sources as one line, each text once: hyper's and
-/// octocrab's messages already quote their source, which a plain join
-/// would repeat ("client error (Connect): client error (Connect): …").
-fn chain_text(error: &dyn std::error::Error) -> String {
-    let mut reason = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !reason.contains(&text) {
-            reason = format!("{reason}: {text}");
-        }
-        source = inner.source();
-    }
-    reason
+    crate::review::forge::error_chain(error)
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -590,7 +574,7 @@ mod tests {
             Some(Box::new(connect)),
         );
         assert_eq!(
-            chain_text(&top),
+            crate::review::forge::error_chain(&top),
             "Service Error: client error (Connect): dns error: failed to lookup address information"
         );
     }
