@@ -10,14 +10,15 @@ use super::forge::{GitHub, ReviewEvent, DIALECT};
 use crate::cli::ReviewArgs;
 use crate::commands::review::Jenkins;
 use crate::review::forge::ForgeError;
-use crate::review::pipeline::{config_place, in_actions, Pipeline, Target};
-use crate::review::publish::{OnClean, Published, Settings};
+use crate::review::pipeline::{
+    config_place, in_actions, refuses_to_post, settings, Pipeline, Posting, Target,
+};
+use crate::review::publish::Published;
 use crate::run::outcome::EXIT_ERROR;
 use crate::run::outputs::stdout_taken;
 use crate::run::setup::setup;
 use std::time::Duration;
 
-const DEFAULT_MAX_COMMENTS: usize = 30;
 const DEFAULT_TIME_LIMIT: u64 = 120;
 
 /// Reviews a pull request; `jenkins` is the Jenkins build that named it
@@ -95,11 +96,7 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
         }
     }
     let setup = setup(&args.scan, &config_place(&args, pr.base_sha.as_deref()));
-    if args.from.is_some() && setup.broken {
-        // The privileged half posts only with the configuration it was given.
-        crate::say!(
-            "error: nothing posted: the configuration or rules of this run are refused (see above)"
-        );
+    if refuses_to_post(&args, &setup) {
         return Ok(EXIT_ERROR);
     }
     let github = setup.effective.config.github.clone().unwrap_or_default();
@@ -108,19 +105,15 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
             .or(github.time_limit)
             .unwrap_or(DEFAULT_TIME_LIMIT),
     );
-    let id = args.id.as_deref().or(github.id.as_deref());
-    let token_value = token.as_ref().map(|t| t.expose());
-    let Some(markers) = crate::review::pipeline::markers(id, "github.id", &DIALECT, token_value)
-    else {
-        return Ok(EXIT_ERROR);
+    let posting = Posting {
+        id_key: "github.id",
+        id: github.id.as_deref(),
+        max_comments: github.max_comments,
+        on_clean: github.on_clean,
     };
-    let settings = Settings {
-        markers,
-        max_comments: args
-            .max_comments
-            .or(github.max_comments)
-            .unwrap_or(DEFAULT_MAX_COMMENTS),
-        on_clean: args.on_clean.or(github.on_clean).unwrap_or(OnClean::Keep),
+    let token_value = token.as_ref().map(|t| t.expose());
+    let Some(settings) = settings(&args, posting, &DIALECT, token_value) else {
+        return Ok(EXIT_ERROR);
     };
     let extras = Extras {
         event: args

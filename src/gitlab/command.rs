@@ -10,13 +10,13 @@ use crate::cli::ReviewArgs;
 use crate::commands::review::Jenkins;
 use crate::github::context::process_env;
 use crate::review::forge::ForgeError;
-use crate::review::pipeline::{config_place, markers, read_report, Pipeline, Target};
-use crate::review::publish::{OnClean, Settings};
+use crate::review::pipeline::{
+    config_place, read_report, refuses_to_post, settings, Pipeline, Posting, Target,
+};
 use crate::run::outcome::EXIT_ERROR;
 use crate::run::setup::setup;
 use std::time::Duration;
 
-const DEFAULT_MAX_COMMENTS: usize = 30;
 const DEFAULT_TIME_LIMIT: u64 = 120;
 
 /// Reviews a merge request; `jenkins` is the Jenkins build that named it.
@@ -93,26 +93,19 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
         _ => None,
     });
     let setup = setup(&args.scan, &config_place(&args, base_sha.as_deref()));
-    if args.from.is_some() && setup.broken {
-        // The privileged half posts only with the configuration it was given.
-        crate::say!(
-            "error: nothing posted: the configuration or rules of this run are refused (see above)"
-        );
+    if refuses_to_post(&args, &setup) {
         return Ok(EXIT_ERROR);
     }
     let gitlab = setup.effective.config.gitlab.clone().unwrap_or_default();
-    let id = args.id.as_deref().or(gitlab.id.as_deref());
-    let token_value = token.as_ref().map(|t| t.expose());
-    let Some(markers) = markers(id, "gitlab.id", &DIALECT, token_value) else {
-        return Ok(EXIT_ERROR);
+    let posting = Posting {
+        id_key: "gitlab.id",
+        id: gitlab.id.as_deref(),
+        max_comments: gitlab.max_comments,
+        on_clean: gitlab.on_clean,
     };
-    let settings = Settings {
-        markers,
-        max_comments: args
-            .max_comments
-            .or(gitlab.max_comments)
-            .unwrap_or(DEFAULT_MAX_COMMENTS),
-        on_clean: args.on_clean.or(gitlab.on_clean).unwrap_or(OnClean::Keep),
+    let token_value = token.as_ref().map(|t| t.expose());
+    let Some(settings) = settings(&args, posting, &DIALECT, token_value) else {
+        return Ok(EXIT_ERROR);
     };
     if connected.is_none() {
         match connect(args.time_limit.or(gitlab.time_limit)) {

@@ -8,7 +8,7 @@
 use super::comments::Markers;
 use super::forge::{ChangedFiles, Dialect, Forge, ForgeError};
 use super::head_lines::{Checkout, Sources};
-use super::publish::{Inputs, Published, Review, Settings};
+use super::publish::{Inputs, OnClean, Published, Review, Settings};
 use crate::cli::ReviewArgs;
 use crate::config::trust::{BaseCommit, Place};
 use crate::finding::Finding;
@@ -49,14 +49,52 @@ pub fn config_place(args: &ReviewArgs, base_sha: Option<&str>) -> Place {
     }
 }
 
-/// The hidden markers of a review named `id` (`--id`, or the config's
-/// `key`). None when the id is refused, which has been said.
-pub fn markers(
-    id: Option<&str>,
-    key: &str,
+/// Most inline comments per run unless told otherwise.
+const DEFAULT_MAX_COMMENTS: usize = 30;
+
+/// What the forge's section of the configuration says about posting.
+pub struct Posting<'a> {
+    /// `github.id`, `gitlab.id`: for messages.
+    pub id_key: &'a str,
+    pub id: Option<&'a str>,
+    pub max_comments: Option<usize>,
+    pub on_clean: Option<OnClean>,
+}
+
+/// How this review posts: flags over the configuration over defaults.
+/// None when the review id is refused, which has been said.
+pub fn settings(
+    args: &ReviewArgs,
+    config: Posting<'_>,
     dialect: &Dialect,
     token: Option<&str>,
-) -> Option<Markers> {
+) -> Option<Settings> {
+    let id = args.id.as_deref().or(config.id);
+    Some(Settings {
+        markers: markers(id, config.id_key, dialect, token)?,
+        max_comments: args
+            .max_comments
+            .or(config.max_comments)
+            .unwrap_or(DEFAULT_MAX_COMMENTS),
+        on_clean: args.on_clean.or(config.on_clean).unwrap_or_default(),
+    })
+}
+
+/// `review --from` posts only with the configuration it was given: a
+/// refused one stops it (said here).
+pub(crate) fn refuses_to_post(args: &ReviewArgs, setup: &Setup) -> bool {
+    let refused = args.from.is_some() && setup.broken;
+    if refused {
+        crate::say!(
+            "error: nothing posted: the configuration or rules of this run are refused (see above)"
+        );
+    }
+    refused
+}
+
+/// The hidden markers of a review named `id` (`--id`, or the config's
+/// `key`). None when the id is refused, which has been said.
+fn markers(id: Option<&str>, key: &str, dialect: &Dialect, token: Option<&str>) -> Option<Markers> {
     if let Some(id) = id {
         if crate::config::secrets::holds_secret(id, token, utf8_env()) {
             // Never echoed: it would go into every comment and the log.
