@@ -49,7 +49,6 @@ pub struct Plan {
     pub working_directory: Option<PathBuf>,
     /// `(kind, path)` of each `reports` entry, the path as given.
     pub reports: Vec<(String, String)>,
-    pub token: Option<String>,
 }
 
 /// The input `name` as the runner passes it; blank means unset.
@@ -110,7 +109,6 @@ pub fn plan(env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, String> {
         argv,
         working_directory,
         reports,
-        token: input(env, "github-token"),
     })
 }
 
@@ -140,23 +138,24 @@ pub fn outputs(plan: &Plan, counts: Option<Counts>, exit_code: i32) -> String {
 
 pub fn run() -> anyhow::Result<i32> {
     let env = |name: &str| std::env::var(name).ok();
-    let plan = match plan(&env) {
-        Ok(plan) => plan,
-        Err(err) => {
-            crate::say!("error: {err}");
-            return Ok(EXIT_ERROR);
-        }
-    };
-    if let (true, Some(token)) = (crate::ci_log::guarding(), &plan.token) {
+    if let (true, Some(token)) = (crate::ci_log::guarding(), input(&env, "github-token")) {
         // The runner hides it from every later line of the log.
         let _ = crate::ci_log::command(
             &mut std::io::stdout().lock(),
             format_args!("::add-mask::{token}"),
         );
     }
-    let code = execute(&plan)?;
+    let (text, code) = match plan(&env) {
+        Ok(plan) => {
+            let code = execute(&plan)?;
+            (outputs(&plan, COUNTS.get().copied(), code), code)
+        }
+        Err(err) => {
+            crate::say!("error: {err}");
+            (format!("exit-code={EXIT_ERROR}\n"), EXIT_ERROR)
+        }
+    };
     if let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-        let text = outputs(&plan, COUNTS.get().copied(), code);
         let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

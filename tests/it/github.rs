@@ -113,7 +113,7 @@ impl Pr {
         self.sync();
     }
 
-    fn event_file(&self, template: &str) -> PathBuf {
+    pub(crate) fn event_file(&self, template: &str) -> PathBuf {
         let text = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/github")
@@ -131,7 +131,7 @@ impl Pr {
     }
 
     /// The variables the Actions runner sets for a `pull_request` job.
-    fn actions_env(&self, event_name: &str, event: &Path) -> Vec<(String, String)> {
+    pub(crate) fn actions_env(&self, event_name: &str, event: &Path) -> Vec<(String, String)> {
         let summary = self.root().join(".git").join("step-summary.md");
         let mut env: Vec<(String, String)> = [
             ("GITHUB_ACTIONS", "true"),

@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_macros)]
 
 mod accidents;
+mod action;
 mod bad_rules;
 mod common;
 mod config;
