@@ -9,6 +9,9 @@
 #      owned by root and the image runs as 65532: the workspace the CI names
 #      (GITHUB_WORKSPACE here) is read all the same.
 #
+#   4. the shell variant (NAME-shell): a GitLab-style `sh -c` script that runs
+#      `tollgate` from PATH.
+#
 #   scripts/image-smoke.sh [NAME]        (default NAME: localhost/tollgate:dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +22,12 @@ fail() { echo "image-smoke: $*" >&2; exit 1; }
 
 work=$(mktemp -d)
 container=""
+shell_container=""
 fake=""
 cleanup() {
     [ -n "$fake" ] && kill "$fake" 2>/dev/null
     [ -n "$container" ] && bh rm "$container" >/dev/null
+    [ -n "$shell_container" ] && bh rm "$shell_container" >/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -103,4 +108,14 @@ assert report["review"]["pull_request"] == 7, report.get("review")
 assert any(f["path"] == "main.go" for f in report["findings"]), report["findings"]
 print(f"image-smoke: review --no-post: resolved api.github.test, {len(report['findings'])} finding(s) on PR 7")
 PY
+# 4. The shell variant, as a GitLab job's script runs in it.
+case "${NAME##*/}" in
+    *:*) shell_name=$NAME-shell ;;
+    *) shell_name=$NAME:shell ;;
+esac
+shell_container=$(bh from --quiet "$shell_name")
+out=$(in_image --volume "$repo:/repo:ro" --env CI_PROJECT_DIR=/repo "$shell_container" -- \
+    sh -c 'cd "$CI_PROJECT_DIR" && tollgate --version && tollgate scan --fail-on never | tail -n 1')
+[[ $out == "tollgate "*"1 finding"* ]] || fail "the shell variant's script printed: $out"
+echo "image-smoke: $shell_name: sh -c script ran tollgate from PATH"
 echo "image-smoke: ok"
