@@ -27,3 +27,4 @@ mod security_gate;
 mod security_log;
 mod security_write;
 mod security_yaml;
+mod templates;
