@@ -1162,7 +1162,10 @@ fn the_readme_shows_the_example_workflows_and_they_keep_pr_code_away_from_write_
         scan_step["with"]["reports"].as_str(),
         Some("json=tollgate.json")
     );
-    assert!(!scan_text.contains("${{ secrets."), "the PR run gets no secret");
+    assert!(
+        !scan_text.contains("${{ secrets."),
+        "the PR run gets no secret"
+    );
 
     let (post_text, post) = load("tollgate-post.yml");
     assert_eq!(post["on"]["workflow_run"]["workflows"][0], scan["name"]);
