@@ -138,14 +138,23 @@ pub fn outputs(plan: &Plan, counts: Option<Counts>, exit_code: i32) -> String {
 
 pub fn run() -> anyhow::Result<i32> {
     let env = |name: &str| std::env::var(name).ok();
-    if let (true, Some(token)) = (crate::ci_log::guarding(), input(&env, "github-token")) {
+    let token = input(&env, "github-token");
+    if let (true, Some(token)) = (crate::ci_log::guarding(), &token) {
         // The runner hides it from every later line of the log.
         let _ = crate::ci_log::command(
             &mut std::io::stdout().lock(),
-            format_args!("::add-mask::{token}"),
+            format_args!("::add-mask::{}", crate::report::github::escape_data(token)),
         );
     }
-    let (text, code) = match plan(&env) {
+    // A line break would let the value end a `::add-mask::` line and start
+    // a workflow command of its own; no real token has one.
+    let token_ok = token.is_none_or(|t| !t.contains(['\n', '\r']));
+    let planned = if token_ok {
+        plan(&env)
+    } else {
+        Err("input `github-token`: a line break (the value is not shown)".to_string())
+    };
+    let (text, code) = match planned {
         Ok(plan) => {
             let code = execute(&plan)?;
             (outputs(&plan, COUNTS.get().copied(), code), code)

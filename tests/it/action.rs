@@ -155,3 +155,25 @@ fn bad_inputs_are_named_and_exit_2_with_the_exit_code_in_the_outputs() {
         let _ = std::fs::remove_file(dir.path().join(".git/github-output"));
     }
 }
+
+#[test]
+fn a_token_with_a_line_break_is_refused_before_anything_prints_it() {
+    let pr = Pr::new(ADDED_GO);
+    let event = pr.event_file("pull_request.synchronize.json");
+    let mut env = pr.actions_env("pull_request", &event);
+    env.push((
+        "INPUT_GITHUB-TOKEN".into(),
+        format!("{TOKEN}\n::warning::forged"),
+    ));
+    let (run, outputs) = action(pr.root(), &env);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("input `github-token`: a line break"));
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !all.lines()
+            .any(|l| l.trim_start().starts_with("::warning::")),
+        "{all}"
+    );
+    assert_eq!(outputs["exit-code"], "2");
+    assert!(pr.gh.requests().is_empty(), "nothing reached GitHub");
+}
