@@ -45,7 +45,8 @@ FROM ${BUSYBOX_FROM} AS busybox
 FROM scratch AS base
 ARG VERSION=dev
 ARG REVISION=unknown
-ARG SOURCE=https://github.com/tollgate-ci/tollgate
+# The repository; the release workflow passes it.
+ARG SOURCE=""
 LABEL org.opencontainers.image.title="tollgate" \
       org.opencontainers.image.description="A CI gate: tree-sitter rules, image tag policy and review comments on the changed lines of a pull/merge request" \
       org.opencontainers.image.licenses="MIT" \
