@@ -22,12 +22,13 @@ action_path=${GITHUB_ACTION_PATH:?the action path is unset}
 version=${TOLLGATE_VERSION:-$(sed -n 's/^version = "\(.*\)"/\1/p' "$action_path/Cargo.toml" | head -n1)}
 version=${version#v}
 [[ $version =~ ^[0-9A-Za-z.+-]+$ ]] || fail "not a version: ${version}"
-# The action's repository: what the runner says, else the checkout's place
-# (…/_actions/OWNER/REPO/REF).
-repository=${GITHUB_ACTION_REPOSITORY:-}
+# The action's repository: github.action_repository (passed by action.yml),
+# else the runner's variable, else the checkout's place (…/_actions/OWNER/REPO/REF).
+repository=${TOLLGATE_ACTION_REPOSITORY:-${GITHUB_ACTION_REPOSITORY:-}}
 if [ -z "$repository" ]; then
     repository=$(basename "$(dirname "$(dirname "$action_path")")")/$(basename "$(dirname "$action_path")")
 fi
+[[ $repository =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || fail "not a repository: ${repository}"
 
 dest=${RUNNER_TEMP:-/tmp}/tollgate-$version-$arch
 mkdir -p "$dest"
