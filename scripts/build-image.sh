@@ -66,7 +66,7 @@ for variant in final shell; do
     else
         name=$shell_name target=(--target shell)
     fi
-    bh bud --isolation chroot --quiet "${target[@]}" \
+    bh bud --isolation chroot --quiet --layers --force-rm "${target[@]}" \
         --build-arg BINARY_FROM=dist --build-arg BUSYBOX_FROM=dist-busybox \
         --build-arg TARGETARCH=amd64 \
         --build-arg VERSION="$version" --build-arg REVISION="$revision" \

@@ -4,7 +4,8 @@
 #   2. `tollgate scan` of a small repository with a finding (exit 1, the finding);
 #   3. `tollgate review --no-post` of a pull request on a stand-in GitHub API
 #      whose host name, api.github.test, is in no hosts file: the static
-#      binary resolves it through DNS (a stand-in server on 127.0.0.1:53),
+#      binary resolves it through DNS (a stand-in server on 127.0.0.1:53,
+#      the container's only nameserver),
 #      reads the pull request, and writes its JSON report. The checkout is
 #      owned by root and the image runs as 65532: the workspace the CI names
 #      (GITHUB_WORKSPACE here) is read all the same.
@@ -22,11 +23,13 @@ fail() { echo "image-smoke: $*" >&2; exit 1; }
 
 work=$(mktemp -d)
 container=""
+review_container=""
 shell_container=""
 fake=""
 cleanup() {
     [ -n "$fake" ] && kill "$fake" 2>/dev/null
     [ -n "$container" ] && bh rm "$container" >/dev/null
+    [ -n "$review_container" ] && bh rm "$review_container" >/dev/null
     [ -n "$shell_container" ] && bh rm "$shell_container" >/dev/null
     rm -rf "$work"
 }
@@ -81,22 +84,22 @@ for _ in $(seq 50); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
     sleep 0.1
 done
-mkdir -p "$work/etc" "$work/out"
+mkdir -p "$work/out"
 chmod 777 "$work/out"
-printf '127.0.0.1 localhost\n' >"$work/etc/hosts"
-printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"$work/etc/resolv.conf"
+# A container whose /etc/resolv.conf names only the stand-in DNS server (a
+# volume over /etc/resolv.conf does not reliably win over buildah's own).
+review_container=$(bh from --quiet --dns 127.0.0.1 --dns-option timeout:2 --dns-option attempts:1 "$NAME")
 set +e
 in_image --volume "$repo:/repo:ro" --volume "$work/out:/out" \
-    --volume "$work/etc/hosts:/etc/hosts:ro" --volume "$work/etc/resolv.conf:/etc/resolv.conf:ro" \
     --workingdir /repo \
     --env GITHUB_API_URL="http://api.github.test:$port" --env GITHUB_TOKEN=smoke-token \
     --env GITHUB_WORKSPACE=/repo \
-    "$container" -- \
+    "$review_container" -- \
     /tollgate review --no-post --repo acme/app --pr 7 --fail-on never \
     --output-dir /out --report json=tollgate.json >"$work/review.out" 2>&1
 code=$?
 set -e
-[ "$code" = 0 ] || fail "review exited $code: $(cat "$work/review.out")"
+[ "$code" = 0 ] || fail "review exited $code: $(cat "$work/review.out" "$work/forge.log")"
 grep -q '^DNS api.github.test$' "$work/forge.log" ||
     fail "the host name was not resolved through DNS: $(cat "$work/forge.log")"
 grep -q "^GET /repos/acme/app/pulls/7 host=api.github.test:$port$" "$work/forge.log" ||
