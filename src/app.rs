@@ -45,5 +45,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             commands::images::parse(format, &references)
         }
         Command::Schema { kind } => commands::schema::run(kind),
+        Command::Action => crate::action::run(),
     }
 }

@@ -45,6 +45,9 @@ pub enum Command {
         #[arg(value_enum)]
         kind: SchemaKind,
     },
+    /// The GitHub Action's entrypoint: read its inputs (`INPUT_*`), review
+    /// (scan outside pull request events), write `$GITHUB_OUTPUT`.
+    Action,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! tollgate: a CI gate that checks a change with tree-sitter rules and image
 //! policies, and reports findings where reviewers and CI systems see them.
 
+pub mod action;
 pub mod app;
 pub mod ci_log;
 pub mod cli;

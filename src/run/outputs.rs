@@ -14,6 +14,8 @@ pub(crate) fn write_reports(
     outcome: &crate::scan::ScanOutcome,
     review: Option<&report::json::ReviewMeta>,
 ) -> bool {
+    // The action's outputs count what the reports hold.
+    crate::action::record(&outcome.findings);
     if setup.reports.is_empty() {
         return false;
     }

@@ -113,7 +113,7 @@ impl Pr {
         self.sync();
     }
 
-    fn event_file(&self, template: &str) -> PathBuf {
+    pub(crate) fn event_file(&self, template: &str) -> PathBuf {
         let text = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/github")
@@ -131,7 +131,7 @@ impl Pr {
     }
 
     /// The variables the Actions runner sets for a `pull_request` job.
-    fn actions_env(&self, event_name: &str, event: &Path) -> Vec<(String, String)> {
+    pub(crate) fn actions_env(&self, event_name: &str, event: &Path) -> Vec<(String, String)> {
         let summary = self.root().join(".git").join("step-summary.md");
         let mut env: Vec<(String, String)> = [
             ("GITHUB_ACTIONS", "true"),
@@ -1111,7 +1111,7 @@ fn the_readme_shows_the_example_workflows_and_they_keep_pr_code_away_from_write_
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let load = |name: &str| {
-        let text = std::fs::read_to_string(root.join("examples/github").join(name)).unwrap();
+        let text = std::fs::read_to_string(root.join("ci-templates/github").join(name)).unwrap();
         assert!(readme.contains(&text), "README shows {name} as it is");
         assert!(!text.contains("pull_request_target"), "{name}");
         let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
@@ -1145,7 +1145,27 @@ fn the_readme_shows_the_example_workflows_and_they_keep_pr_code_away_from_write_
         "the PR run gets no write permission"
     );
     assert!(head_checkout(&steps(&scan, "scan")));
-    assert!(scan_text.contains("tollgate review --no-post --report json=tollgate.json"));
+    let action = |steps: &[serde_yaml::Value]| {
+        steps
+            .iter()
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.ends_with("/tollgate@v0.1.0"))
+            })
+            .expect("the step that uses the tollgate action")
+            .clone()
+    };
+    let scan_step = action(&steps(&scan, "scan"));
+    assert_eq!(scan_step["with"]["args"].as_str(), Some("--no-post"));
+    assert_eq!(
+        scan_step["with"]["reports"].as_str(),
+        Some("json=tollgate.json")
+    );
+    assert!(
+        !scan_text.contains("${{ secrets."),
+        "the PR run gets no secret"
+    );
 
     let (post_text, post) = load("tollgate-post.yml");
     assert_eq!(post["on"]["workflow_run"]["workflows"][0], scan["name"]);
@@ -1155,7 +1175,14 @@ fn the_readme_shows_the_example_workflows_and_they_keep_pr_code_away_from_write_
         "the privileged job never checks out the PR"
     );
     assert!(uses(&post_steps, "actions/download-artifact"));
-    assert!(post_text.contains("tollgate review --from tollgate.json"));
+    assert_eq!(
+        action(&post_steps)["with"]["args"].as_str(),
+        Some("--from tollgate.json")
+    );
+    assert!(
+        !post_text.contains("cargo install"),
+        "no compiling at run time"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_macros)]
 
 mod accidents;
+mod action;
 mod bad_rules;
 mod common;
 mod config;
@@ -30,3 +31,4 @@ mod security_gate;
 mod security_log;
 mod security_write;
 mod security_yaml;
+mod templates;

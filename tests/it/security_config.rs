@@ -609,11 +609,9 @@ fn a_change_cannot_redirect_where_credentials_go() {
 #[test]
 fn the_example_that_holds_a_write_token_reads_its_configuration_from_the_base() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let example = std::fs::read_to_string(root.join("examples/github/tollgate.yml")).unwrap();
-    assert!(
-        example.contains("tollgate review --config-from-base"),
-        "{example}"
-    );
+    let example = std::fs::read_to_string(root.join("ci-templates/github/tollgate.yml")).unwrap();
+    // The action's `args` go to `tollgate review` (src/action.rs).
+    assert!(example.contains("args: --config-from-base"), "{example}");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     assert!(readme.contains("**Trusted configuration.**"));
     assert!(
