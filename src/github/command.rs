@@ -35,6 +35,14 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
         token: args.github_token.clone(),
     };
     let token = context::token(&overrides, &env);
+    if token
+        .as_ref()
+        .is_some_and(|t| t.expose().chars().any(char::is_control))
+    {
+        // It would end the `::add-mask::` line and break the request header.
+        crate::say!("error: the GitHub token (--github-token, the action's `github-token` input or GITHUB_TOKEN) contains a line break or another control character (the value is not shown)");
+        return Ok(EXIT_ERROR);
+    }
     if let (true, Some(token)) = (in_actions(), &token) {
         // The runner hides the value from every later line of the log. It
         // reads commands from both streams; stdout may carry JSON.

@@ -1620,3 +1620,20 @@ fn the_summary_counts_changed_files_nothing_reads_instead_of_listing_them() {
     assert!(!summary.contains("README.md"), "{summary}");
     assert!(!summary.contains("not a Go or Rust file"), "{summary}");
 }
+
+#[test]
+fn a_token_with_a_line_break_is_refused_before_it_reaches_the_log() {
+    let mut pr = Pr::new(ADDED_GO);
+    let forged = format!("{TOKEN}\n::warning::forged");
+    pr.extra_env.push(("GITHUB_TOKEN".into(), forged));
+    let run = pr.review(&["--fail-on", "never"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("contains a line break"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("::warning::forged") && !run.stderr.contains("forged"));
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    assert!(pr.gh.requests().is_empty(), "nothing sent to GitHub");
+}
