@@ -13,6 +13,7 @@ pub mod finding;
 pub mod fingerprint;
 pub mod github;
 pub mod gitlab;
+pub mod jira;
 pub mod lang;
 pub mod policy;
 pub mod report;
