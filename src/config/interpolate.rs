@@ -153,4 +153,14 @@ mod tests {
             assert!(!err.message.contains("ghs_secret"));
         }
     }
+
+    #[test]
+    fn jira_credentials_never_come_into_the_file() {
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        for name in ["JIRA_API_TOKEN", "JIRA_EMAIL", "JIRA_URL"] {
+            let err = interpolate(&format!("${{{name}}}"), &env).unwrap_err();
+            assert!(err.message.contains("may not be read"), "{}", err.message);
+            assert!(!err.message.contains("value-of"), "{}", err.message);
+        }
+    }
 }

@@ -57,9 +57,11 @@ pub struct Config {
     /// How `tollgate review` posts on GitLab merge requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitlab: Option<GitLabConfig>,
-    /// Jira settings (not used yet).
+    /// Jira follows the code: the issues a change names move on its events
+    /// (`tollgate jira sync`, and `tollgate review` after posting). The
+    /// credentials come from the environment only (JIRA_API_TOKEN, JIRA_EMAIL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jira: Option<serde_json::Value>,
+    pub jira: Option<crate::jira::JiraConfig>,
     /// Slack/Discord settings (not used yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<serde_json::Value>,
@@ -594,6 +596,9 @@ fn validate(
             }
         }
     }
+    if let Some(jira) = &config.jira {
+        problems.extend(jira_problems(jira, doc));
+    }
     if let Some(rules) = &config.rules {
         for (key, list) in [
             ("enable", &rules.enable),
@@ -607,6 +612,46 @@ fn validate(
         if let Some(map) = &rules.severity {
             let keys: Vec<String> = map.keys().cloned().collect();
             problems.extend(glob_problems(&keys, doc, "severity"));
+        }
+    }
+    problems
+}
+
+/// What serde cannot check in `jira:`: the key pattern compiles, project
+/// keys look like project keys, the URL is an http(s) URL without credentials.
+fn jira_problems(
+    jira: &crate::jira::JiraConfig,
+    doc: &yaml::Document<'_>,
+) -> Vec<(Option<usize>, String)> {
+    let at = |key: &str| yaml::key_line(doc, key, 0);
+    let mut problems = Vec::new();
+    if let Some(pattern) = &jira.key_pattern {
+        if let Err(message) = crate::jira::keys::KeyMatcher::new(jira) {
+            problems.push((
+                line_of_value(doc, pattern).or(at("key_pattern")),
+                format!("{message} (expected e.g. `[A-Z][A-Z0-9_]+-[0-9]+`)"),
+            ));
+        }
+    }
+    for project in jira.projects.iter().flatten() {
+        let shaped = project.starts_with(|c: char| c.is_ascii_alphabetic())
+            && project
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !shaped {
+            let shown: String = project.chars().take(60).collect();
+            problems.push((
+                line_of_value(doc, project).or(at("projects")),
+                format!("jira.projects: `{shown}` is not a project key: expected a letter, then letters, digits or `_` (e.g. SHOP)"),
+            ));
+        }
+    }
+    if let Some(url) = &jira.url {
+        if let Err(why) = crate::jira::site::check_url(url) {
+            problems.push((
+                line_of_value(doc, url).or(at("url")),
+                format!("jira.url: {why}"),
+            ));
         }
     }
     problems
@@ -679,9 +724,27 @@ fn overlay_on(base: Config, overlay: Config) -> Config {
         images: overlay.images.or(base.images),
         github: overlay.github.or(base.github),
         gitlab: overlay.gitlab.or(base.gitlab),
-        jira: overlay.jira.or(base.jira),
+        jira: overlay_jira(base.jira, overlay.jira),
         notify: overlay.notify.or(base.notify),
         environments: None,
+    }
+}
+
+/// An environment's `jira:` overlays the top level's key by key.
+fn overlay_jira(
+    base: Option<crate::jira::JiraConfig>,
+    overlay: Option<crate::jira::JiraConfig>,
+) -> Option<crate::jira::JiraConfig> {
+    match (base, overlay) {
+        (Some(b), Some(o)) => Some(crate::jira::JiraConfig {
+            url: o.url.or(b.url),
+            deployment: o.deployment.or(b.deployment),
+            projects: o.projects.or(b.projects),
+            key_pattern: o.key_pattern.or(b.key_pattern),
+            on: o.on.or(b.on),
+            required: o.required.or(b.required),
+        }),
+        (b, o) => o.or(b),
     }
 }
 

@@ -131,12 +131,12 @@ mod tests {
     #[test]
     fn the_base_value_wins_for_urls_and_webhooks() {
         let base = config(json!({
-            "jira": {"url": "https://jira.example.com", "project": "OPS"},
+            "jira": {"url": "https://jira.example.com", "projects": ["OPS"]},
             "notify": {"slack_webhook": "https://hooks.example.com/base"},
         }));
         let mut head = config(json!({
             "fail_on": "warning",
-            "jira": {"url": "https://evil.example", "project": "DEV", "api_url": "https://evil.example/api"},
+            "jira": {"url": "https://evil.example", "projects": ["DEV"], "key_pattern": "[A-Z]+-[0-9]+"},
             "notify": {"slack_webhook": "https://evil.example/hook"},
         }));
         let notes = pin_credential_destinations(&mut head, Some(&base));
@@ -145,11 +145,11 @@ mod tests {
             pinned,
             json!({
                 "fail_on": "warning",
-                "jira": {"url": "https://jira.example.com", "project": "DEV"},
+                "jira": {"url": "https://jira.example.com", "projects": ["DEV"], "key_pattern": "[A-Z]+-[0-9]+"},
                 "notify": {"slack_webhook": "https://hooks.example.com/base"},
             })
         );
-        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes.iter().any(|n| n.starts_with("`jira.url` is changed")));
         assert!(notes
             .iter()
@@ -157,14 +157,19 @@ mod tests {
     }
 
     #[test]
-    fn a_string_in_place_of_a_table_and_no_base_at_all() {
+    fn a_removed_or_added_jira_url_and_no_base_at_all() {
         let base = config(json!({"jira": {"url": "https://jira.example.com"}}));
-        let mut head = config(json!({"jira": "https://evil.example"}));
+        // Without `url`, JIRA_URL is not the change's to choose either: the base's stays.
+        let mut head = config(json!({"jira": {"projects": ["SHOP"]}}));
         assert_eq!(pin_credential_destinations(&mut head, Some(&base)).len(), 1);
         assert_eq!(
             serde_json::to_value(&head).unwrap(),
-            json!({"jira": {"url": "https://jira.example.com"}})
+            json!({"jira": {"url": "https://jira.example.com", "projects": ["SHOP"]}})
         );
+        let mut added = config(json!({"jira": {"url": "https://evil.example"}}));
+        let notes = pin_credential_destinations(&mut added, Some(&config(json!({}))));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(serde_json::to_value(&added).unwrap(), json!({"jira": {}}));
         let mut unchanged = config(json!({"jira": {"url": "https://jira.example.com"}}));
         assert!(pin_credential_destinations(&mut unchanged, Some(&base)).is_empty());
         assert!(pin_credential_destinations(&mut head, None).is_empty());

@@ -289,6 +289,37 @@ pub enum TreeEntry {
 }
 
 impl Repo {
+    /// The messages of the commits in `head` but not in `base` (`git log
+    /// base..head`), newest first, at most `limit` of them.
+    pub fn commit_messages(
+        &self,
+        base: &str,
+        head: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, DiffError> {
+        let (base_id, head_id) = (self.resolve(base)?, self.resolve(head)?);
+        let mut walk = self.repo.revwalk()?;
+        walk.push(head_id)?;
+        walk.hide(base_id)?;
+        let mut messages = Vec::new();
+        for id in walk.take(limit) {
+            let commit = self.repo.find_commit(id?)?;
+            messages.push(String::from_utf8_lossy(commit.message_bytes()).into_owned());
+        }
+        Ok(messages)
+    }
+
+    /// The checked-out branch's name; None on a detached head.
+    pub fn branch_name(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if !head.is_branch() {
+            return None;
+        }
+        head.shorthand().ok().map(str::to_string)
+    }
+}
+
+impl Repo {
     /// The merge base of `base` and `head`.
     pub fn merge_base_of(&self, base: &str, head: &str) -> Result<git2::Oid, DiffError> {
         let (base_id, head_id) = (self.resolve(base)?, self.resolve(head)?);

@@ -7,6 +7,8 @@
 //! `jira sync` command, the review wiring) and the HTTP side (`sync`).
 
 pub mod config;
+pub mod keys;
+pub mod site;
 
 pub use config::{Deployment, Event, JiraConfig, OnEvent, OnEvents};
 
