@@ -1,6 +1,6 @@
 //! Wiring only: turns parsed arguments into calls of the library and an exit code.
 
-use crate::cli::{Cli, Command, ConfigCommand, ImagesCommand, RulesCommand};
+use crate::cli::{Cli, Command, ConfigCommand, ImagesCommand, JiraCommand, RulesCommand};
 use crate::commands;
 
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             commands::images::parse(format, &references)
         }
         Command::Schema { kind } => commands::schema::run(kind),
+        Command::Jira(JiraCommand::Sync(args)) => commands::jira::sync(args),
         Command::Action => crate::action::run(),
     }
 }

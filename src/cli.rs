@@ -45,6 +45,9 @@ pub enum Command {
         #[arg(value_enum)]
         kind: SchemaKind,
     },
+    /// Move the Jira issues a change names, as `jira.on` says.
+    #[command(subcommand)]
+    Jira(JiraCommand),
     /// The GitHub Action's entrypoint: read its inputs (`INPUT_*`), review
     /// (scan outside pull request events), write `$GITHUB_OUTPUT`.
     Action,
@@ -98,6 +101,61 @@ pub enum ImagesCommand {
         #[arg(required = true)]
         references: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JiraCommand {
+    /// Move the issues the change names (branch, title, description, commit
+    /// messages) to the status `jira.on` sets for the event, with one comment each.
+    ///
+    /// The event comes from the CI (a pull/merge request opened or updated,
+    /// a merge, a push to the default branch) or `--event`. Credentials come
+    /// from the environment only: JIRA_API_TOKEN (with JIRA_EMAIL on Cloud).
+    Sync(JiraSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JiraSyncArgs {
+    /// The event [default: what the CI's context says].
+    #[arg(long, value_enum)]
+    pub event: Option<JiraEvent>,
+    /// Print the plan (keys, current status, transition, comment); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// The change's commits are those of HEAD (or --head) since REF [default: the CI's].
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// The change's last commit [default: HEAD].
+    #[arg(long, value_name = "REF", requires = "base")]
+    pub head: Option<String>,
+    /// The configuration file (default: `.tollgate.yml` here or at the repository root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The environment of the configuration to apply.
+    #[arg(long = "env", env = "TOLLGATE_ENV", value_name = "NAME")]
+    pub environment: Option<String>,
+}
+
+/// `--event`: what happened to the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JiraEvent {
+    Opened,
+    Updated,
+    Merged,
+    Failed,
+}
+
+impl From<JiraEvent> for crate::jira::Event {
+    fn from(event: JiraEvent) -> Self {
+        match event {
+            JiraEvent::Opened => crate::jira::Event::Opened,
+            JiraEvent::Updated => crate::jira::Event::Updated,
+            JiraEvent::Merged => crate::jira::Event::Merged,
+            JiraEvent::Failed => crate::jira::Event::Failed,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod images;
 pub mod init;
+pub mod jira;
 pub mod review;
 pub mod rules;
 pub mod scan;

@@ -275,8 +275,8 @@ pub fn gitlab(env: Env<'_>) -> Facts {
     facts.branch = branch;
     facts.id = env("CI_PROJECT_PATH").map(|p| format!("{host}/{p}@{sha}"));
     facts.label = Some(format!("commit {}", short_sha(&sha)));
-    facts.url = env("CI_PROJECT_URL")
-        .map(|u| format!("{}/-/commit/{sha}", u.trim_end_matches('/')));
+    facts.url =
+        env("CI_PROJECT_URL").map(|u| format!("{}/-/commit/{sha}", u.trim_end_matches('/')));
     facts.title = env("CI_COMMIT_TITLE")
         .or_else(|| env("CI_COMMIT_MESSAGE"))
         .map(|t| short_title(&t));
@@ -457,7 +457,11 @@ mod tests {
         // A new branch has no `before`.
         let first = github_facts("push", &push("refs/heads/main", NO_COMMIT), &env);
         assert_eq!(first.range, None);
-        for other in ["refs/heads/feature/x", "refs/tags/v1", "refs/heads/mainline"] {
+        for other in [
+            "refs/heads/feature/x",
+            "refs/tags/v1",
+            "refs/heads/mainline",
+        ] {
             let facts = github_facts("push", &push(other, NO_COMMIT), &env);
             assert_eq!(facts.event, None, "{other}");
             assert!(facts.why.unwrap().contains("not to the default branch"));
@@ -481,7 +485,10 @@ mod tests {
         assert_eq!(facts.event, Some(Event::Opened));
         std::fs::write(&path, "{\n\"action\": ").unwrap();
         let err = read(&env).unwrap_err();
-        assert!(err.starts_with(&format!("{path_text}:2: not a JSON event payload")), "{err}");
+        assert!(
+            err.starts_with(&format!("{path_text}:2: not a JSON event payload")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -497,7 +504,10 @@ mod tests {
             ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "ops-4-rotate"),
             ("CI_MERGE_REQUEST_DIFF_BASE_SHA", "base0"),
             ("CI_COMMIT_SHA", "head1"),
-            ("CI_PIPELINE_URL", "https://gitlab.example.com/group/app/-/pipelines/9"),
+            (
+                "CI_PIPELINE_URL",
+                "https://gitlab.example.com/group/app/-/pipelines/9",
+            ),
         ]));
         assert_eq!(mr.event, Some(Event::Opened));
         assert_eq!(mr.id.as_deref(), Some("gitlab.example.com/group/app!3"));
@@ -519,7 +529,10 @@ mod tests {
             ("CI_DEFAULT_BRANCH", "main"),
             ("CI_COMMIT_SHA", "1234567890"),
             ("CI_COMMIT_BEFORE_SHA", "0987654321"),
-            ("CI_COMMIT_MESSAGE", "Merge branch 'ops-4' into 'main'\n\nOPS-4"),
+            (
+                "CI_COMMIT_MESSAGE",
+                "Merge branch 'ops-4' into 'main'\n\nOPS-4",
+            ),
         ];
         let merged = gitlab(&env_of(&main));
         assert_eq!(merged.event, Some(Event::Merged));
@@ -528,13 +541,19 @@ mod tests {
             Some("gitlab.example.com:8443/group/app@1234567890")
         );
         assert_eq!(merged.commit_messages.len(), 1);
-        assert_eq!(merged.range, Some(("0987654321".into(), "1234567890".into())));
+        assert_eq!(
+            merged.range,
+            Some(("0987654321".into(), "1234567890".into()))
+        );
 
         let mut feature = main.to_vec();
         feature[3] = ("CI_COMMIT_BRANCH", "feature/x");
         let none = gitlab(&env_of(&feature));
         assert_eq!(none.event, None);
-        assert!(none.why.unwrap().contains("neither a merge request pipeline"));
+        assert!(none
+            .why
+            .unwrap()
+            .contains("neither a merge request pipeline"));
     }
 
     #[test]
@@ -571,6 +590,9 @@ mod tests {
         let title = short_title(&long);
         assert!(!title.contains('\n'));
         assert_eq!(title.chars().count(), MAX_TITLE + 1);
-        assert_eq!(host_of("https://user:pw@gitlab.example.com/x"), "gitlab.example.com");
+        assert_eq!(
+            host_of("https://user:pw@gitlab.example.com/x"),
+            "gitlab.example.com"
+        );
     }
 }

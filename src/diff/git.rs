@@ -290,7 +290,7 @@ pub enum TreeEntry {
 
 impl Repo {
     /// The messages of the commits in `head` but not in `base` (`git log
-    /// base..head`), newest first, at most `limit` of them.
+    /// --reverse base..head`), oldest first, at most `limit` of them.
     pub fn commit_messages(
         &self,
         base: &str,
@@ -299,6 +299,7 @@ impl Repo {
     ) -> Result<Vec<String>, DiffError> {
         let (base_id, head_id) = (self.resolve(base)?, self.resolve(head)?);
         let mut walk = self.repo.revwalk()?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
         walk.push(head_id)?;
         walk.hide(base_id)?;
         let mut messages = Vec::new();

@@ -275,7 +275,8 @@ impl Job<'_> {
             .pipeline
             .finish(&target, result, &scanned.outcome, scanned.exit, &|err| {
                 self.denied(err)
-            }))
+            })
+            .await)
     }
 
     /// The optional check run, once the review is posted.

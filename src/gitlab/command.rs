@@ -208,7 +208,8 @@ impl Job<'_> {
             .pipeline
             .finish(target, result, &scanned.outcome, scanned.exit, &|err| {
                 self.denied(err)
-            }))
+            })
+            .await)
     }
 
     /// Posts a report made by another job (`review --from`), after checking

@@ -209,7 +209,10 @@ mod tests {
             ("PROJ-0 and PROJ-01", vec![]),
             ("ABCDEFGHIJK-1 is too long a project key", vec![]),
             ("ABCDEFGHIJ-1 is not", vec!["ABCDEFGHIJ-1"]),
-            ("xSHOP-1 SHOP-2x SHOP-3_ (SHOP-4).", vec!["SHOP-3", "SHOP-4"]),
+            (
+                "xSHOP-1 SHOP-2x SHOP-3_ (SHOP-4).",
+                vec!["SHOP-3", "SHOP-4"],
+            ),
             ("A-1 is one letter: no project", vec![]),
             ("shop-12 in a title stays lower-case", vec![]),
             ("ÄSHOP-5 éSHOP-6", vec![]),

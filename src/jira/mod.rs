@@ -7,6 +7,7 @@
 //! `jira sync` command, the review wiring) and the HTTP side (`sync`).
 
 pub mod config;
+pub mod flow;
 pub mod keys;
 pub mod site;
 

@@ -9,10 +9,7 @@ pub fn check_url(url: &str) -> Result<String, String> {
     let trimmed = url.trim().trim_end_matches('/');
     let parsed = url::Url::parse(trimmed)
         .map_err(|e| format!("not a URL ({e}): expected e.g. https://example.atlassian.net"))?;
-    let local = matches!(
-        parsed.host_str(),
-        Some("127.0.0.1" | "localhost" | "[::1]")
-    );
+    let local = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match parsed.scheme() {
         "https" => {}
         "http" if local => {}
@@ -82,7 +79,10 @@ mod tests {
             ..Default::default()
         };
         let env = |name: &str| (name == "JIRA_URL").then(|| "https://from-env.example.com".into());
-        assert_eq!(base_url(&config, &env).unwrap(), "https://from-env.example.com");
+        assert_eq!(
+            base_url(&config, &env).unwrap(),
+            "https://from-env.example.com"
+        );
         assert_eq!(
             base_url(&config, &|_| None).unwrap(),
             "https://from-file.example.com"

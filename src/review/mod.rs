@@ -6,6 +6,7 @@ pub mod comments;
 pub mod forge;
 pub mod from_report;
 pub mod head_lines;
+pub mod jira;
 pub mod patch;
 pub mod pipeline;
 pub mod plan;

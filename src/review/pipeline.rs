@@ -369,7 +369,20 @@ impl Pipeline<'_> {
 
     /// What the run says and returns once posting is over (or failed).
     /// `denied` says what a 403 usually means on this forge.
-    pub fn finish(
+    /// Then the change's Jira issues follow, whatever the forge said.
+    pub async fn finish(
+        &self,
+        target: &Target,
+        result: Result<Published, ForgeError>,
+        outcome: &ScanOutcome,
+        exit: i32,
+        denied: &dyn Fn(&ForgeError) -> String,
+    ) -> i32 {
+        let exit = self.report_posting(target, result, outcome, exit, denied);
+        self.follow_in_jira(target, outcome, exit).await
+    }
+
+    fn report_posting(
         &self,
         target: &Target,
         result: Result<Published, ForgeError>,
@@ -479,7 +492,7 @@ impl Pipeline<'_> {
             ..Default::default()
         };
         let exit = if gate_fails { EXIT_FINDINGS } else { EXIT_OK };
-        self.finish(target, result, &outcome, exit, denied)
+        self.finish(target, result, &outcome, exit, denied).await
     }
 
     /// Says when the checked-out commit is not the change's head, and what follows.

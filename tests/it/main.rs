@@ -19,6 +19,7 @@ mod gitlab_adapter;
 mod gitlab_review;
 mod images;
 mod jenkins;
+mod jira_flow;
 mod library;
 mod noise;
 mod opt_in;
