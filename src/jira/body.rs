@@ -304,7 +304,7 @@ fn wiki_url(url: &Url) -> String {
 }
 
 /// Text that wiki markup shows as it is: every formatting character
-/// escaped with `\`; a backslash (two make a line break) shown as `∖`; a
+/// escaped with `\` (a dash inside a word needs none); a backslash (two make a line break) shown as `∖`; a
 /// zero-width space after each `:` and `www` so no URL, `mailto:` or
 /// `file:` is linked automatically.
 pub fn wiki_escape(text: &str) -> String {
@@ -316,6 +316,13 @@ pub fn wiki_escape(text: &str) -> String {
     for (i, &c) in chars.iter().enumerate() {
         match c {
             '\\' => out.push('∖'),
+            // Inside a word (`SHOP-12`, `fix-cart`) a dash cannot strike or make a dash.
+            '-' if i > 0
+                && chars[i - 1].is_alphanumeric()
+                && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric()) =>
+            {
+                out.push('-')
+            }
             c if SPECIAL.contains(&c) => {
                 out.push('\\');
                 out.push(c);
@@ -432,7 +439,7 @@ mod tests {
 
     #[test]
     fn a_hostile_title_cannot_format_link_or_mention_in_wiki_markup() {
-        let title = "[~admin] {noformat} *bold* [x|http://evil.example] !img.png! www.evil.example \\\\ -strike- mailto:a@b.c\nh1. big";
+        let title = "[~admin] {noformat} *bold* [x|http://evil.example] !img.png! www.evil.example \\\\ -strike- mailto:a@b.c\nh1. big SHOP-12 a--b";
         let body = render(Deployment::DataCenter, &change(title), Event::Opened);
         let first = body.as_str().unwrap().lines().next().unwrap().to_string();
         // Everything stays on the first line; every markup character escaped.
@@ -445,15 +452,16 @@ mod tests {
         assert!(!first.contains("mailto:a"), "{first}");
         assert!(first.contains(r"\!img.png\!"), "{first}");
         assert!(first.contains("∖∖ \\-strike\\-"), "{first}");
-        assert!(first.contains(" h1. big"), "{first}");
+        assert!(first.contains(" h1. big SHOP-12 a\\-\\-b"), "{first}");
         // No unescaped markup character is left in the title's part.
         let title_part = first.split('“').nth(1).unwrap();
-        let mut previous = ' ';
-        for c in title_part.chars() {
-            if "[]{}*|!~-".contains(c) {
-                assert_eq!(previous, '\\', "unescaped {c} in {first}");
+        let chars: Vec<char> = title_part.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let in_word =
+                c == '-' && chars[i - 1].is_alphanumeric() && chars[i + 1].is_alphanumeric();
+            if "[]{}*|!~-".contains(c) && !in_word {
+                assert_eq!(chars[i - 1], '\\', "unescaped {c} in {first}");
             }
-            previous = c;
         }
     }
 
