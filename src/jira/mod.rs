@@ -6,10 +6,13 @@
 //! The interface below is shared by the key/event side (`keys`, the
 //! `jira sync` command, the review wiring) and the HTTP side (`sync`).
 
+pub mod body;
+pub mod client;
 pub mod config;
 pub mod flow;
 pub mod keys;
 pub mod site;
+mod sync;
 
 pub use config::{Deployment, Event, JiraConfig, OnEvent, OnEvents};
 
@@ -151,11 +154,5 @@ pub async fn sync(
     event: Event,
     change: &Change,
 ) -> Result<Vec<IssueOutcome>, JiraError> {
-    // Filled in by the HTTP side (src/jira/sync.rs, client.rs, body.rs).
-    let _ = (config, credentials, options, change);
-    let _ = event;
-    Err(JiraError(format!(
-        "Jira sync is not built yet ({} issue(s) named)",
-        keys.len()
-    )))
+    sync::sync(config, credentials, options, keys, event, change).await
 }
