@@ -318,6 +318,10 @@ fn describe(outcome: &IssueOutcome, dry_run: bool) -> String {
         .unwrap_or("(status not read)");
     match (&outcome.outcome, &outcome.status_after) {
         (Outcome::Unchanged, _) => line.push_str(&format!("already {before}")),
+        // A plan read from Jira: the status stays until the transition is taken.
+        (Outcome::Planned, after) if after.as_deref() == outcome.status_before.as_deref() => {
+            line.push_str(&format!("now {before}"))
+        }
         (_, Some(after)) => line.push_str(&format!("{before} → {after}")),
         (_, None) => line.push_str(&format!("stays {before}")),
     }

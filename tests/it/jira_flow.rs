@@ -370,3 +370,284 @@ fn a_change_cannot_redirect_the_jira_url() {
     );
     assert!(!output(&run).contains("evil.example"), "{}", output(&run));
 }
+
+// ---- End to end, against a fake Jira (and a fake GitHub for `review`). ----
+
+use crate::fake_github::{file_entry, FakeGitHub};
+use crate::fake_jira::{FakeJira, Flavor, EMAIL};
+
+const GITHUB_TOKEN: &str = "ghs_jira_flow_token";
+
+fn jira_config(url: &str, extra: &str) -> String {
+    format!(
+        "jira:
+  url: {url}
+  projects: [SHOP]
+  on:
+    opened: {{ status: In Review, comment: true }}
+    merged: {{ status: Done, comment: true }}
+    failed: {{ comment: true }}
+{extra}"
+    )
+}
+
+fn credentials(flavor: Flavor) -> Vec<(&'static str, &'static str)> {
+    match flavor {
+        Flavor::Cloud => vec![("JIRA_API_TOKEN", TOKEN), ("JIRA_EMAIL", EMAIL)],
+        Flavor::DataCenter => vec![("JIRA_API_TOKEN", TOKEN)],
+    }
+}
+
+#[test]
+fn jira_sync_moves_the_issues_once_and_a_rerun_posts_no_second_comment() {
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let jira = FakeJira::start(flavor, TOKEN);
+        jira.add_issue("SHOP-12", "In Progress");
+        jira.add_issue("SHOP-14", "Done");
+        let dir = repo(&jira_config(&jira.url(), ""), "feature/shop-12-cart");
+        let run = sync(
+            dir.path(),
+            &["--event", "merged", "--base", "main"],
+            &credentials(flavor),
+        );
+        assert_eq!(run.code, 0, "{flavor:?}: {}", output(&run));
+        assert_eq!(jira.issue("SHOP-12").status, "Done", "{flavor:?}");
+        assert_eq!(jira.issue("SHOP-14").status, "Done");
+        for key in ["SHOP-12", "SHOP-14"] {
+            assert_eq!(jira.issue(key).comments.len(), 1, "{flavor:?} {key}");
+        }
+        assert!(
+            run.stdout.contains("SHOP-12: In Progress → Done"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("SHOP-14: already Done"),
+            "{}",
+            run.stdout
+        );
+        assert!(!output(&run).contains(TOKEN));
+
+        jira.reset_requests();
+        let again = sync(
+            dir.path(),
+            &["--event", "merged", "--base", "main", "--format", "json"],
+            &credentials(flavor),
+        );
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        for key in ["SHOP-12", "SHOP-14"] {
+            assert_eq!(jira.issue(key).comments.len(), 1, "{flavor:?} {key}");
+        }
+        assert!(
+            !jira
+                .writes()
+                .iter()
+                .any(|w| w.method == "POST" && w.path.contains("/comment")),
+            "{:?}",
+            jira.writes()
+        );
+        let issues = json(&again)["issues"].as_array().unwrap().clone();
+        assert_eq!(issues.len(), 2);
+        assert!(
+            issues.iter().all(|i| i["outcome"] == "unchanged"),
+            "{issues:?}"
+        );
+    }
+}
+
+#[test]
+fn a_dry_run_reads_jira_and_changes_nothing() {
+    let jira = FakeJira::start(Flavor::Cloud, TOKEN);
+    jira.add_issue("SHOP-12", "To Do");
+    let dir = repo(&jira_config(&jira.url(), ""), "shop-12-cart");
+    let run = sync(
+        dir.path(),
+        &["--event", "opened", "--dry-run", "--format", "json"],
+        &credentials(Flavor::Cloud),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let issue = &json(&run)["issues"][0];
+    assert_eq!(issue["key"], "SHOP-12");
+    assert_eq!(issue["status_before"], "To Do");
+    assert_eq!(issue["transition"], "Send to review (21)");
+    assert_eq!(issue["outcome"], "planned");
+    assert!(jira.writes().is_empty(), "{:?}", jira.writes());
+    assert_eq!(jira.issue("SHOP-12").status, "To Do");
+}
+
+#[test]
+fn a_missing_issue_is_a_warning_unless_jira_is_required() {
+    let jira = FakeJira::start(Flavor::Cloud, TOKEN);
+    jira.add_issue("SHOP-12", "To Do");
+    for (required, code, level) in [("false", 0, "warning"), ("true", 2, "error")] {
+        let config = jira_config(&jira.url(), &format!("  required: {required}\n"));
+        let dir = repo(&config, "shop-12-and-shop-404");
+        let run = sync(
+            dir.path(),
+            &["--event", "opened"],
+            &credentials(Flavor::Cloud),
+        );
+        assert_eq!(run.code, code, "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{level}: SHOP-404: ")),
+            "{}",
+            run.stderr
+        );
+        // The other issue moves all the same.
+        assert_eq!(jira.issue("SHOP-12").status, "In Review");
+    }
+    // Bad credentials: one line, never the token, exit 2 only when required.
+    let dir = repo(&jira_config(&jira.url(), "  required: true\n"), "shop-12");
+    let run = sync(
+        dir.path(),
+        &["--event", "opened"],
+        &[("JIRA_API_TOKEN", "wrong-token-123"), ("JIRA_EMAIL", EMAIL)],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("error: "), "{}", run.stderr);
+    assert!(!output(&run).contains("wrong-token-123"));
+}
+
+/// A pull request `feature` → `main` that a fake GitHub knows, opened with
+/// a title naming SHOP-1 and a commit naming SHOP-2.
+struct Review {
+    dir: tempfile::TempDir,
+    github: FakeGitHub,
+    event: std::path::PathBuf,
+}
+
+impl Review {
+    fn new(config: &str, file: (&str, &str)) -> Review {
+        let dir = tree(&[(".tollgate.yml", config)]);
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-qm", "base"]);
+        git(root, &["checkout", "-qb", "feature"]);
+        write(root, file.0, file.1.as_bytes());
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-qm", "SHOP-2 the change"]);
+        let rev = |name: &str| git(root, &["rev-parse", name]).trim().to_string();
+        let (head, base) = (rev("HEAD"), rev("main"));
+        let diff = git(
+            root,
+            &["diff", "-U3", &format!("{base}...{head}"), "--", file.0],
+        );
+        let start = diff.find("\n@@").map_or(0, |i| i + 1);
+        let patch = diff[start..].trim_end_matches('\n').to_string();
+        let github = FakeGitHub::start(GITHUB_TOKEN);
+        let (h, b) = (head.clone(), base.clone());
+        github.with(|s| {
+            s.head_sha = h;
+            s.base_sha = b;
+            s.files = vec![file_entry(file.0, "added", Some(&patch))];
+        });
+        let repo = serde_json::json!({"full_name": "acme/app", "fork": false});
+        let payload = serde_json::json!({
+            "action": "opened",
+            "number": 7,
+            "repository": {"full_name": "acme/app", "default_branch": "main"},
+            "pull_request": {
+                "number": 7,
+                "title": "SHOP-1: the cart",
+                "body": "UTF-8 only",
+                "html_url": "https://github.com/acme/app/pull/7",
+                "merged": false,
+                "head": {"ref": "feature", "sha": head, "repo": repo},
+                "base": {"ref": "main", "sha": base, "repo": repo},
+            }
+        });
+        let event = root.join(".git/event.json");
+        std::fs::write(&event, payload.to_string()).unwrap();
+        Review { dir, github, event }
+    }
+
+    fn review(&self, extra: &[(&str, &str)]) -> Run {
+        let event = self.event.display().to_string();
+        let api = self.github.uri();
+        let graphql = format!("{api}/graphql");
+        let mut env = vec![
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", event.as_str()),
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_RUN_ID", "100"),
+            ("GITHUB_TOKEN", GITHUB_TOKEN),
+            ("GITHUB_API_URL", api.as_str()),
+            ("GITHUB_GRAPHQL_URL", graphql.as_str()),
+        ];
+        env.extend_from_slice(extra);
+        tollgate_env(self.dir.path(), &["review"], &env)
+    }
+}
+
+#[test]
+fn review_moves_the_issues_after_posting_and_comments_once() {
+    let jira = FakeJira::start(Flavor::Cloud, TOKEN);
+    jira.add_issue("SHOP-1", "To Do");
+    jira.add_issue("SHOP-2", "In Progress");
+    let pr = Review::new(
+        &jira_config(&jira.url(), ""),
+        (
+            "src/lib.rs",
+            "pub fn add(a: u8, b: u8) -> u8 {\n    a + b\n}\n",
+        ),
+    );
+    let run = pr.review(&credentials(Flavor::Cloud));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for key in ["SHOP-1", "SHOP-2"] {
+        let issue = jira.issue(key);
+        assert_eq!(issue.status, "In Review", "{key}: {}", run.stderr);
+        assert_eq!(issue.comments.len(), 1, "{key}");
+        let body = issue.comments[0].to_string();
+        assert!(
+            body.contains("https://github.com/acme/app/pull/7"),
+            "{body}"
+        );
+    }
+    assert!(
+        run.stderr.contains("jira: SHOP-1: To Do → In Review"),
+        "{}",
+        run.stderr
+    );
+    // Only the mask command holds the token.
+    let all = output(&run);
+    let holding: Vec<&str> = all.lines().filter(|l| l.contains(TOKEN)).collect();
+    assert_eq!(holding, [format!("::add-mask::{TOKEN}")], "{all}");
+    // A re-run (new commits, same PR) writes no second comment.
+    let again = pr.review(&credentials(Flavor::Cloud));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    for key in ["SHOP-1", "SHOP-2"] {
+        assert_eq!(jira.issue(key).comments.len(), 1, "{key}");
+    }
+}
+
+#[test]
+fn a_failing_review_comments_failed_and_jira_never_changes_the_exit_code_unless_required() {
+    let jira = FakeJira::start(Flavor::DataCenter, TOKEN);
+    jira.add_issue("SHOP-1", "In Review");
+    let finding = ("src/lib.rs", "pub fn f(x: u8) -> u8 {\n    dbg!(x)\n}\n");
+    // No credentials: the review's own exit code (1: the gate fails) stands.
+    let pr = Review::new(&jira_config(&jira.url(), "fail_on: warning\n"), finding);
+    let run = pr.review(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: Jira issues SHOP-1, SHOP-2 not synced: JIRA_API_TOKEN is not set"),
+        "{}",
+        run.stderr
+    );
+    // With credentials: opened and failed each comment once; SHOP-2 does not exist.
+    let run = pr.review(&credentials(Flavor::DataCenter));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(jira.issue("SHOP-1").comments.len(), 2, "{}", run.stderr);
+    assert!(run.stderr.contains("warning: SHOP-2: "), "{}", run.stderr);
+    let required = Review::new(
+        &jira_config(&jira.url(), "  required: true\nfail_on: warning\n"),
+        finding,
+    );
+    let run = required.review(&credentials(Flavor::DataCenter));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("error: SHOP-2: "), "{}", run.stderr);
+}
