@@ -651,3 +651,31 @@ fn a_failing_review_comments_failed_and_jira_never_changes_the_exit_code_unless_
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("error: SHOP-2: "), "{}", run.stderr);
 }
+
+#[test]
+fn the_readme_jira_example_is_valid_and_names_what_a_token_needs() {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("### Jira").expect("Jira section")..];
+    let section = &section[..section.find("\n### ").unwrap_or(section.len())];
+    let start = section.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = tree(&[(".tollgate.yml", example)]);
+    let run = tollgate_env(dir.path(), &["config", "validate"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for needed in [
+        "JIRA_API_TOKEN",
+        "JIRA_EMAIL",
+        "JIRA_URL",
+        "personal access token",
+        "*Browse projects*",
+        "*Transition issues*",
+        "*Add comments*",
+        "*Edit own comments*",
+        "--dry-run",
+        "types: [opened, synchronize, reopened, ready_for_review, closed]",
+        "CI_PIPELINE_SOURCE == \"merge_request_event\"",
+        "CHANGE_ID",
+    ] {
+        assert!(section.contains(needed), "{needed}");
+    }
+}
