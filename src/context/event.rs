@@ -164,7 +164,8 @@ pub fn github_facts(name: &str, payload: &Value, env: Env<'_>) -> Facts {
                 facts.why = Some(format!("the `{name}` event has no pull request"));
                 return facts;
             };
-            let action = str_at(payload, "/action").unwrap_or_default();
+            let action = one_line(str_at(payload, "/action").unwrap_or_default());
+            let action = action.as_str();
             let merged = pr.get("merged").and_then(Value::as_bool) == Some(true);
             facts.event = match action {
                 "opened" | "reopened" | "ready_for_review" => Some(Event::Opened),
@@ -198,7 +199,8 @@ pub fn github_facts(name: &str, payload: &Value, env: Env<'_>) -> Facts {
         }
         "push" => {
             let default = str_at(payload, "/repository/default_branch");
-            let pushed = str_at(payload, "/ref").unwrap_or_default();
+            let pushed = one_line(str_at(payload, "/ref").unwrap_or_default());
+            let pushed = pushed.as_str();
             let branch = pushed.strip_prefix("refs/heads/");
             if branch.is_none() || branch != default {
                 facts.why = Some(format!(
@@ -229,6 +231,7 @@ pub fn github_facts(name: &str, payload: &Value, env: Env<'_>) -> Facts {
             }
         }
         other => {
+            let other = one_line(other);
             facts.why = Some(format!(
                 "a `{other}` event moves no issue: run on `pull_request` (opened, synchronize, reopened, ready_for_review, closed) or on `push` to the default branch"
             ));
@@ -334,6 +337,14 @@ fn host_of(url: &str) -> String {
     let host = rest.split('/').next().unwrap_or(rest);
     // Never a user:password@ part.
     host.rsplit('@').next().unwrap_or(host).to_string()
+}
+
+/// Text from a payload that is said in a message: one line, at most 100 characters.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .take(100)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn short_sha(sha: &str) -> &str {
@@ -468,6 +479,10 @@ mod tests {
         }
         let facts = github_facts("workflow_dispatch", &json!({}), &env);
         assert_eq!(facts.event, None);
+        // What a payload says is said on one line.
+        let odd = json!({"action": "x\n::error::y", "pull_request": {"number": 1}});
+        let facts = github_facts("pull_request", &odd, &env);
+        assert!(!facts.why.unwrap().contains('\n'));
     }
 
     #[test]
