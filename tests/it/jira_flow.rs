@@ -679,3 +679,67 @@ fn the_readme_jira_example_is_valid_and_names_what_a_token_needs() {
         assert!(section.contains(needed), "{needed}");
     }
 }
+
+#[test]
+fn a_gitlab_merge_request_pipeline_moves_the_issues_after_posting() {
+    use crate::fake_gitlab::{diff_entry, FakeGitLab};
+    use crate::github::{patch_of, rev, BASE_GO};
+    let jira = FakeJira::start(Flavor::DataCenter, TOKEN);
+    jira.add_issue("SHOP-3", "To Do");
+    jira.add_issue("SHOP-4", "To Do");
+    let dir = tree(&[
+        (".tollgate.yml", jira_config(&jira.url(), "").as_str()),
+        ("main.go", BASE_GO),
+    ]);
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["checkout", "-qb", "feature"]);
+    write(root, "main.go", format!("{BASE_GO}\n// more\n").as_bytes());
+    git(root, &["commit", "-qam", "SHOP-4 one more line"]);
+    let (base, head) = (rev(root, "main"), rev(root, "HEAD"));
+    let gitlab = FakeGitLab::start("glpat-jira-flow-0123456789");
+    let diff = patch_of(root, &base, &head, "main.go") + "\n";
+    let (b, h) = (base.clone(), head.clone());
+    gitlab.with(|s| {
+        s.base_sha = b.clone();
+        s.start_sha = b;
+        s.head_sha = h;
+        s.diffs = vec![diff_entry("main.go", &diff)];
+    });
+    let api = gitlab.api_url();
+    let env = [
+        ("GITLAB_CI", "true"),
+        ("CI_API_V4_URL", api.as_str()),
+        ("CI_SERVER_HOST", "gitlab.example.com"),
+        ("CI_PROJECT_ID", "42"),
+        ("CI_PROJECT_PATH", "acme/app"),
+        ("CI_PROJECT_URL", "https://gitlab.example.com/acme/app"),
+        (
+            "CI_PIPELINE_URL",
+            "https://gitlab.example.com/acme/app/-/pipelines/900",
+        ),
+        ("CI_COMMIT_SHA", head.as_str()),
+        ("CI_MERGE_REQUEST_IID", "7"),
+        ("CI_MERGE_REQUEST_EVENT_TYPE", "detached"),
+        ("CI_MERGE_REQUEST_DIFF_BASE_SHA", base.as_str()),
+        ("CI_MERGE_REQUEST_TITLE", "SHOP-3: the MR"),
+        ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature"),
+        ("TOLLGATE_GITLAB_TOKEN", "glpat-jira-flow-0123456789"),
+        ("JIRA_API_TOKEN", TOKEN),
+    ];
+    let run = tollgate_env(root, &["review"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for key in ["SHOP-3", "SHOP-4"] {
+        let issue = jira.issue(key);
+        assert_eq!(issue.status, "In Review", "{key}: {}", run.stderr);
+        assert_eq!(issue.comments.len(), 1, "{key}");
+        let body = issue.comments[0].to_string();
+        assert!(
+            body.contains("https://gitlab.example.com/acme/app/-/merge_requests/7"),
+            "{body}"
+        );
+    }
+    assert!(!output(&run).contains(TOKEN), "{}", output(&run));
+}
