@@ -743,3 +743,36 @@ fn a_gitlab_merge_request_pipeline_moves_the_issues_after_posting() {
     }
     assert!(!output(&run).contains(TOKEN), "{}", output(&run));
 }
+
+#[test]
+fn an_environment_overlays_the_jira_section_key_by_key() {
+    let config = "jira:
+  url: https://jira.example.com
+  projects: [SHOP]
+  on:
+    opened: { status: In Review }
+environments:
+  prod:
+    jira:
+      on:
+        merged: { status: Released }
+";
+    let dir = repo(config, "shop-5");
+    let run = tollgate_env(dir.path(), &["config", "validate", "--env", "prod"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for shown in ["https://jira.example.com", "SHOP", "Released"] {
+        assert!(run.stdout.contains(shown), "{shown}: {}", run.stdout);
+    }
+    assert!(!run.stdout.contains("In Review"), "{}", run.stdout);
+    let plan = sync(
+        dir.path(),
+        &["--event", "merged", "--dry-run", "--env", "prod"],
+        &[],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("SHOP-5: (status not read) → Released"),
+        "{}",
+        plan.stdout
+    );
+}
