@@ -135,10 +135,7 @@ pub(crate) async fn sync_with(
         if !seen.insert(key.to_uppercase()) {
             continue;
         }
-        match run.issue(key).await {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(e) => return Err(e),
-        }
+        outcomes.push(run.issue(key).await?);
     }
     Ok(outcomes)
 }
@@ -175,7 +172,8 @@ async fn detect(client: &Client) -> Result<Deployment, JiraError> {
 }
 
 impl Run<'_> {
-    fn path<'p>(&'p self, rest: &[&'p str]) -> Vec<&'p str> {
+    /// `rest/api/{2|3}/…`, as path segments.
+    fn path<'p>(&self, rest: &[&'p str]) -> Vec<&'p str> {
         let mut path = vec!["rest", "api", self.api];
         path.extend_from_slice(rest);
         path
@@ -215,7 +213,8 @@ impl Run<'_> {
         notes: &mut Vec<String>,
     ) -> Step<()> {
         let (key, status) = self.status(named).await?;
-        if key != named {
+        // Cloud finds `shop-1` as SHOP-1: only another key is a move.
+        if !key.eq_ignore_ascii_case(named) {
             notes.push(format!(
                 "{named} is now {key} (the issue was moved): acted on {key}"
             ));
@@ -456,8 +455,6 @@ impl Run<'_> {
     ) -> Step<Option<Value>> {
         let me = self.me().await?;
         let path = self.path(&["issue", key, "comment"]);
-        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
         let mut start = 0usize;
         for _ in 0..MAX_PAGES {
             let start_at = start.to_string();
@@ -527,13 +524,9 @@ impl Run<'_> {
                     let id = comment_id(existing).ok_or_else(|| {
                         Stop::Issue(format!("{key}: Jira listed our comment without an id"))
                     })?;
-                    let path = self
-                        .path(&["issue", key, "comment", &id])
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect::<Vec<_>>();
-                    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-                    self.client.put(&path, &[], &payload).await
+                    self.client
+                        .put(&self.path(&["issue", key, "comment", &id]), &[], &payload)
+                        .await
                 }
                 None => {
                     self.client
