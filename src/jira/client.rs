@@ -67,6 +67,8 @@ pub struct Client {
     limit: Duration,
     /// The first pause of a backoff; doubled per attempt.
     backoff: Duration,
+    /// The longest wait for one answer.
+    request_timeout: Duration,
 }
 
 /// Checks a Jira base URL: https (http only on 127.0.0.1 or localhost), a
@@ -159,12 +161,19 @@ impl Client {
             started: Instant::now(),
             limit,
             backoff: Duration::from_secs(1),
+            request_timeout: REQUEST_TIMEOUT,
         })
     }
 
     /// The first pause between retries when Jira names none (tests shorten it).
     pub fn backoff(mut self, first: Duration) -> Client {
         self.backoff = first;
+        self
+    }
+
+    /// The longest wait for one answer (tests shorten it; never past 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Client {
+        self.request_timeout = timeout.min(REQUEST_TIMEOUT);
         self
     }
 
@@ -247,7 +256,7 @@ impl Client {
                 return Err(ClientError::Deadline(self.limit.as_secs()));
             }
             let outcome = tokio::time::timeout(
-                left.min(REQUEST_TIMEOUT),
+                left.min(self.request_timeout),
                 self.once(method.clone(), url.clone(), bytes.clone()),
             )
             .await

@@ -146,6 +146,12 @@ impl std::error::Error for JiraError {}
 
 /// Moves each key's issue to `config.on[event].status` (or transition) and
 /// writes one comment per change and event, found again by a hidden marker.
+///
+/// One outcome per distinct key, in order; none when `config.on` has nothing
+/// for `event`. The comment is written unless `comment: false`. Bad
+/// credentials, an unreachable Jira or a spent time limit are an `Err`;
+/// every other problem is that issue's `Failed` outcome with a `reason`.
+/// No text returned holds the token.
 pub async fn sync(
     config: &JiraConfig,
     credentials: &Credentials,

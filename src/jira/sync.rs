@@ -135,10 +135,7 @@ pub(crate) async fn sync_with(
         if !seen.insert(key.to_uppercase()) {
             continue;
         }
-        match run.issue(key).await {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(e) => return Err(e),
-        }
+        outcomes.push(run.issue(key).await?);
     }
     Ok(outcomes)
 }
@@ -175,7 +172,8 @@ async fn detect(client: &Client) -> Result<Deployment, JiraError> {
 }
 
 impl Run<'_> {
-    fn path<'p>(&'p self, rest: &[&'p str]) -> Vec<&'p str> {
+    /// `rest/api/{2|3}/…`, as path segments.
+    fn path<'p>(&self, rest: &[&'p str]) -> Vec<&'p str> {
         let mut path = vec!["rest", "api", self.api];
         path.extend_from_slice(rest);
         path
@@ -215,7 +213,8 @@ impl Run<'_> {
         notes: &mut Vec<String>,
     ) -> Step<()> {
         let (key, status) = self.status(named).await?;
-        if key != named {
+        // Cloud finds `shop-1` as SHOP-1: only another key is a move.
+        if !key.eq_ignore_ascii_case(named) {
             notes.push(format!(
                 "{named} is now {key} (the issue was moved): acted on {key}"
             ));
@@ -299,9 +298,7 @@ impl Run<'_> {
         if status.is_none() && configured.is_none() {
             return Ok(None);
         }
-        if status.is_some_and(|s| {
-            s.eq_ignore_ascii_case(current) || s.to_lowercase() == current.to_lowercase()
-        }) {
+        if status.is_some_and(|s| same_name(s, current)) {
             return Ok(None);
         }
         let transitions = self.transitions(key).await?;
@@ -310,20 +307,14 @@ impl Run<'_> {
                 "{key}: Jira lists no transition from `{current}`: the token's user may lack the Transition issues permission in this project (Jira answers an empty list then), or the workflow has no way out of `{current}`"
             )));
         }
-        let by_status = status.and_then(|s| {
-            transitions
-                .iter()
-                .find(|t| t.to.to_lowercase() == s.to_lowercase())
-        });
+        let by_status = status.and_then(|s| transitions.iter().find(|t| same_name(&t.to, s)));
         let by_config = configured.and_then(|c| {
             transitions
                 .iter()
-                .find(|t| t.id == c || t.name.to_lowercase() == c.to_lowercase())
+                .find(|t| t.id == c || same_name(&t.name, c))
         });
         match by_status.or(by_config) {
-            Some(t) if status.is_none() && t.to.to_lowercase() == current.to_lowercase() => {
-                Ok(None)
-            }
+            Some(t) if status.is_none() && same_name(&t.to, current) => Ok(None),
             Some(t) => Ok(Some(t.clone())),
             None => {
                 let reachable: Vec<String> = transitions
@@ -393,7 +384,7 @@ impl Run<'_> {
                 Ok(answer) => answer,
                 Err(ClientError::Uncertain { reason, .. }) => {
                     let (_, now) = self.status(key).await?;
-                    if now.to_lowercase() == transition.to.to_lowercase() {
+                    if same_name(&now, &transition.to) {
                         return Ok(());
                     }
                     if tries < 2 {
@@ -464,8 +455,6 @@ impl Run<'_> {
     ) -> Step<Option<Value>> {
         let me = self.me().await?;
         let path = self.path(&["issue", key, "comment"]);
-        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
         let mut start = 0usize;
         for _ in 0..MAX_PAGES {
             let start_at = start.to_string();
@@ -517,13 +506,14 @@ impl Run<'_> {
             value["digest"] = json!(digest);
             payload["properties"] = json!([{"key": PROPERTY, "value": value}]);
         }
-        let mut tries = 0;
+        // What a write whose answer was lost meant to do, once the comments
+        // read again show that it landed.
+        let mut lost: Option<&'static str> = None;
         loop {
-            tries += 1;
             let existing = self.find_comment(key, &footer, &marker).await?;
             if let Some(existing) = &existing {
                 if same(existing, &content, &digest) {
-                    return Ok("unchanged");
+                    return Ok(lost.unwrap_or("unchanged"));
                 }
             }
             if self.dry_run {
@@ -534,13 +524,9 @@ impl Run<'_> {
                     let id = comment_id(existing).ok_or_else(|| {
                         Stop::Issue(format!("{key}: Jira listed our comment without an id"))
                     })?;
-                    let path = self
-                        .path(&["issue", key, "comment", &id])
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect::<Vec<_>>();
-                    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-                    self.client.put(&path, &[], &payload).await
+                    self.client
+                        .put(&self.path(&["issue", key, "comment", &id]), &[], &payload)
+                        .await
                 }
                 None => {
                     self.client
@@ -556,8 +542,8 @@ impl Run<'_> {
             let answer: Answer = match sent {
                 Ok(answer) => answer,
                 // Lost in flight: read the comments again before another try.
-                Err(ClientError::Uncertain { reason, .. }) if tries < 2 => {
-                    let _ = reason;
+                Err(ClientError::Uncertain { .. }) if lost.is_none() => {
+                    lost = Some(done);
                     continue;
                 }
                 Err(ClientError::Uncertain { reason, .. }) => {
@@ -674,6 +660,11 @@ fn jira_message(body: &Value) -> String {
     crate::review::comments::shorten(one_line.trim(), 300)
 }
 
+/// Status and transition names as Jira users read them: case aside.
+fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
 fn property(comment: &Value) -> Option<&Value> {
     comment["properties"]
         .as_array()?
@@ -779,6 +770,159 @@ mod tests {
         assert_eq!(
             redact_outcome(outcome, &credentials).reason.as_deref(),
             Some("echo ***")
+        );
+    }
+
+    /// A Data Center Jira whose writes answer too late: `land` says whether
+    /// they are made all the same.
+    struct SlowWrites {
+        land: bool,
+        status: std::sync::Mutex<String>,
+        comments: std::sync::Mutex<Vec<Value>>,
+    }
+
+    impl wiremock::Respond for SlowWrites {
+        fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+            use wiremock::ResponseTemplate;
+            let late = ResponseTemplate::new(204).set_delay(std::time::Duration::from_secs(3));
+            let path = request.url.path();
+            match (request.method.as_str(), path) {
+                ("GET", "/rest/api/2/issue/A-1") => ResponseTemplate::new(200).set_body_json(
+                    json!({"key": "A-1", "fields": {"status": {"name": *self.status.lock().unwrap()}}}),
+                ),
+                ("GET", "/rest/api/2/issue/A-1/transitions") => ResponseTemplate::new(200)
+                    .set_body_json(json!({"transitions": [
+                        {"id": "21", "name": "Review", "to": {"name": "In Review"}}
+                    ]})),
+                ("POST", "/rest/api/2/issue/A-1/transitions") => {
+                    if self.land {
+                        *self.status.lock().unwrap() = "In Review".into();
+                    }
+                    late
+                }
+                ("GET", "/rest/api/2/myself") => {
+                    ResponseTemplate::new(200).set_body_json(json!({"key": "bot", "name": "bot"}))
+                }
+                ("GET", "/rest/api/2/issue/A-1/comment") => {
+                    let comments = self.comments.lock().unwrap().clone();
+                    ResponseTemplate::new(200).set_body_json(
+                        json!({"startAt": 0, "maxResults": 100, "total": comments.len(), "comments": comments}),
+                    )
+                }
+                ("POST", "/rest/api/2/issue/A-1/comment") => {
+                    if self.land {
+                        let body: Value = serde_json::from_slice(&request.body).unwrap();
+                        self.comments.lock().unwrap().push(
+                            json!({"id": "7", "author": {"key": "bot", "name": "bot"}, "body": body["body"]}),
+                        );
+                    }
+                    late
+                }
+                _ => ResponseTemplate::new(404),
+            }
+        }
+    }
+
+    /// Runs a sync of `A-1` to In Review against [`SlowWrites`]; answers the
+    /// outcome and the writes Jira received.
+    fn sync_with_slow_writes(land: bool, comment: bool) -> (IssueOutcome, Vec<String>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let server = wiremock::MockServer::start().await;
+            wiremock::Mock::given(wiremock::matchers::any())
+                .respond_with(SlowWrites {
+                    land,
+                    status: std::sync::Mutex::new("To Do".into()),
+                    comments: std::sync::Mutex::new(Vec::new()),
+                })
+                .mount(&server)
+                .await;
+            let credentials = Credentials::new("pat".into(), None);
+            let client = Client::new(
+                &server.uri(),
+                &credentials,
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap()
+            .backoff(std::time::Duration::from_millis(10))
+            .request_timeout(std::time::Duration::from_millis(300));
+            let action = OnEvent {
+                status: Some("In Review".into()),
+                transition: None,
+                comment: Some(comment),
+            };
+            let config = JiraConfig {
+                deployment: Some(Deployment::DataCenter),
+                ..JiraConfig::default()
+            };
+            let options = Options {
+                base_url: server.uri(),
+                dry_run: false,
+                time_limit: std::time::Duration::from_secs(60),
+            };
+            let change = Change {
+                id: "acme/app#1".into(),
+                label: "PR #1".into(),
+                ..Change::default()
+            };
+            let outcomes = sync_with(
+                client,
+                &config,
+                &options,
+                &["A-1".into()],
+                Event::Opened,
+                &change,
+                &action,
+            )
+            .await
+            .unwrap();
+            let writes = server
+                .received_requests()
+                .await
+                .unwrap()
+                .iter()
+                .filter(|r| r.method.as_str() != "GET")
+                .map(|r| format!("{} {}", r.method, r.url.path()))
+                .collect();
+            (outcomes[0].clone(), writes)
+        })
+    }
+
+    #[test]
+    fn a_transition_whose_answer_was_lost_is_not_sent_again_once_it_landed() {
+        let (outcome, writes) = sync_with_slow_writes(true, false);
+        assert_eq!(outcome.outcome, Outcome::Moved, "{outcome:?}");
+        assert_eq!(writes, ["POST /rest/api/2/issue/A-1/transitions"]);
+    }
+
+    #[test]
+    fn a_transition_whose_answer_was_lost_is_sent_once_more_when_it_did_not_land() {
+        let (outcome, writes) = sync_with_slow_writes(false, false);
+        assert_eq!(outcome.outcome, Outcome::Failed, "{outcome:?}");
+        assert!(
+            outcome
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("still in `To Do`"),
+            "{outcome:?}"
+        );
+        assert_eq!(writes.len(), 2, "{writes:?}");
+    }
+
+    #[test]
+    fn a_comment_whose_answer_was_lost_is_found_before_posting_again() {
+        let (outcome, writes) = sync_with_slow_writes(true, true);
+        assert_eq!(outcome.comment.as_deref(), Some("created"), "{outcome:?}");
+        assert_eq!(
+            writes,
+            [
+                "POST /rest/api/2/issue/A-1/transitions",
+                "POST /rest/api/2/issue/A-1/comment"
+            ]
         );
     }
 }

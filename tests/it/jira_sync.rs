@@ -616,3 +616,31 @@ fn the_failed_event_comments_without_moving() {
         "{text}"
     );
 }
+
+#[test]
+fn an_overloaded_jira_is_asked_again_when_it_says_when() {
+    let fake = FakeJira::start(Flavor::DataCenter, TOKEN);
+    fake.add_issue("SHOP-1", "To Do");
+    // 503 with Retry-After: Jira did nothing, so even the POST is sent again.
+    fake.inject(
+        Injection::once("POST", "/issue/SHOP-1/transitions", 503, Value::Null)
+            .header("Retry-After", "1"),
+    );
+    let outcomes = Sync::new(&fake)
+        .run(&keys(&["SHOP-1"]), Event::Opened, &change(1))
+        .unwrap();
+    assert_eq!(outcomes[0].outcome, Outcome::Moved, "{outcomes:?}");
+    let posts = paths(&fake, "POST")
+        .into_iter()
+        .filter(|p| p.ends_with("/transitions"))
+        .count();
+    assert_eq!(posts, 2);
+    // Who the token is was asked once, for the one comment.
+    assert_eq!(
+        paths(&fake, "GET")
+            .iter()
+            .filter(|p| p.ends_with("/myself"))
+            .count(),
+        1
+    );
+}
