@@ -260,12 +260,12 @@ reports:
 fn validate_redacts_secrets() {
     // Credentials never come from the environment into a configuration;
     // one written into the file is still never shown.
-    let config = "jira:\n  url: https://jira.example.com\n  token: s3cr3t-value\nnotify:\n  slack_webhook: ${TOLLGATE_HOOK:-https://hooks.example.com/abc}\n";
+    let config =
+        "jira:\n  url: https://jira.example.com\n  token: s3cr3t-value\nnotify:\n  on: change\n";
     let dir = tree(&[(".tollgate.yml", config)]);
     let run = tollgate(dir.path(), &["config", "validate"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains("s3cr3t-value"), "{}", run.stdout);
-    assert!(!run.stdout.contains("hooks.example.com"), "{}", run.stdout);
     assert!(
         run.stdout.contains("token: '***'") || run.stdout.contains("token: \"***\""),
         "{}",
