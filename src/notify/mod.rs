@@ -4,6 +4,7 @@
 //! environment only and are masked in GitHub Actions. A notification that
 //! fails is a `warning:` line and never changes the exit code.
 
+pub mod branch;
 pub mod config;
 pub mod discord;
 pub mod message;

@@ -279,7 +279,7 @@ impl Pipeline<'_> {
         if forge.is_none() && !self.args.no_post {
             // No token, so no posting and no summary to compare with: the
             // channels still hear of the gate (`change` counts as changed).
-            self.notify(target, &findings, Outcome::of(gate_fails), None, None)
+            self.notify(target, &findings, Outcome::of(exit != EXIT_OK), None, None)
                 .await;
         }
         let notes = self.notes(&outcome, &paths);
@@ -340,7 +340,8 @@ impl Pipeline<'_> {
             files,
             &scanned.notes,
             &line_text,
-            Outcome::of(scanned.gate_fails),
+            // The job's outcome: a refused configuration fails it too.
+            Outcome::of(scanned.exit != EXIT_OK),
         )
         .await
     }

@@ -3,7 +3,7 @@
 //! and notifies the fake webhooks (tests/it/fake_webhooks.rs), which refuse
 //! what the platforms refuse.
 
-use super::common::{tollgate, tree, write, Run};
+use super::common::{tollgate, tollgate_env, tree, write, Run};
 use super::fake_webhooks::{FakeWebhooks, DISCORD_PATH, SLACK_PATH};
 use super::github::Pr;
 use serde_json::Value;
@@ -363,4 +363,91 @@ fn a_webhook_written_into_the_configuration_is_refused_at_its_line() {
     let run = tollgate(dir.path(), &["config", "validate"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("may not be read"), "{}", run.stderr);
+}
+
+#[test]
+fn a_branch_build_in_ci_notifies_and_a_local_scan_does_not() {
+    let hooks = FakeWebhooks::start();
+    let mut code = String::from("package main\n\nfunc main() {\n");
+    for text in HOSTILE {
+        code.push_str(&format!("\tprintln(\"{text}\")\n"));
+    }
+    code.push_str("}\n");
+    let dir = tree(&[
+        (
+            ".tollgate.yml",
+            "rules:\n  default_rules: false\n  paths: [rules/]\nnotify:\n  on: failure\n",
+        ),
+        ("rules/no-println.yml", RULE),
+        ("cmd/main.go", &code),
+    ]);
+    let slack = hooks.slack_url();
+    let discord = hooks.discord_url();
+    let webhooks = [
+        ("SLACK_WEBHOOK_URL", slack.as_str()),
+        ("DISCORD_WEBHOOK_URL", discord.as_str()),
+        ("CI", ""),
+        ("JENKINS_URL", ""),
+    ];
+    let local = tollgate_env(dir.path(), &["scan"], &webhooks);
+    assert_eq!(local.code, 1, "{}", local.stderr);
+    assert!(hooks.slack().is_empty() && hooks.discord().is_empty());
+
+    let mut ci = webhooks.to_vec();
+    ci.extend([
+        ("GITLAB_CI", "true"),
+        ("CI_PROJECT_PATH", "group/app"),
+        ("CI_PROJECT_URL", "https://gitlab.example.com/group/app"),
+        ("CI_COMMIT_REF_NAME", "main"),
+        ("CI_COMMIT_SHA", "0123abc"),
+        (
+            "CI_PIPELINE_URL",
+            "https://gitlab.example.com/group/app/-/pipelines/9",
+        ),
+    ]);
+    let run = tollgate_env(dir.path(), &["scan"], &ci);
+    assert_eq!(run.code, 1, "the exit code is the gate's: {}", run.stderr);
+    assert_no_webhook(&run);
+    let slack = hooks.slack();
+    assert_eq!(slack.len(), 1, "{}", run.stderr);
+    let all = text(&slack[0].1);
+    assert!(
+        all.contains("<https://gitlab.example.com/group/app/-/tree/main|branch main of group/app>"),
+        "{all}"
+    );
+    assert!(
+        all.contains(
+            "<https://gitlab.example.com/group/app/-/blob/0123abc/cmd/main.go#L4|cmd/main.go:4>"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("|pipeline>"), "{all}");
+    assert!(
+        !all.contains("<!channel>") && !all.contains("@here"),
+        "{all}"
+    );
+    assert_eq!(hooks.discord().len(), 1);
+    let quiet = tollgate_env(dir.path(), &["scan", "--fail-on", "never"], &ci);
+    assert_eq!(quiet.code, 0);
+    assert_eq!(hooks.slack().len(), 1, "on: failure, and the build passed");
+}
+
+#[test]
+fn without_a_token_nothing_is_posted_but_the_channels_still_hear_of_the_gate() {
+    let mut s = setup(&printlns(1), "  on: change\n");
+    s.pr.extra_env.push(("GITHUB_TOKEN".into(), String::new()));
+    for _ in 0..2 {
+        let run = s.review("error");
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("no GitHub token"), "{}", run.stderr);
+    }
+    assert!(s.pr.gh.writes().is_empty());
+    // No summary to compare with: every run counts as a change.
+    let slack = s.hooks.slack();
+    assert_eq!(slack.len(), 2);
+    assert!(
+        text(&slack[0].1).contains("PR #7 of acme/app failed"),
+        "{:?}",
+        slack[0]
+    );
 }
