@@ -451,3 +451,18 @@ fn without_a_token_nothing_is_posted_but_the_channels_still_hear_of_the_gate() {
         slack[0]
     );
 }
+
+#[test]
+fn the_readme_notify_example_is_valid() {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme
+        .find("### Notifications: Slack and Discord")
+        .expect("the section")..];
+    let start = section.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(example.contains("notify:"), "{example}");
+    let dir = tree(&[(".tollgate.yml", example)]);
+    let run = tollgate(dir.path(), &["config", "validate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("max_findings: 5"), "{}", run.stdout);
+}
