@@ -59,6 +59,17 @@ pub enum Trigger {
     Never,
 }
 
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Failure => "failure",
+            Trigger::Always => "always",
+            Trigger::Change => "change",
+            Trigger::Never => "never",
+        }
+    }
+}
+
 impl NotifyConfig {
     /// `overlay`'s settings over `self`'s, key by key (an environment's overlay).
     pub fn overlaid(self, overlay: NotifyConfig) -> NotifyConfig {

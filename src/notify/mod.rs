@@ -44,16 +44,16 @@ fn webhooks(env: &dyn Fn(&str) -> Option<String>) -> Vec<Webhook> {
         .collect()
 }
 
-/// Hides the webhook's URL in every later line of a GitHub Actions log.
+/// Hides the webhook in every later line of a GitHub Actions log: the value
+/// as set, and its secret path alone (should it appear in another form).
 fn mask(hook: &Webhook) {
     if crate::ci_log::guarding() {
-        let _ = crate::ci_log::command(
-            &mut std::io::stderr().lock(),
-            format_args!(
-                "::add-mask::{}",
-                crate::report::github::escape_data(hook.secret())
-            ),
-        );
+        for secret in hook.secrets() {
+            let _ = crate::ci_log::command(
+                &mut std::io::stderr().lock(),
+                format_args!("::add-mask::{}", crate::report::github::escape_data(secret)),
+            );
+        }
     }
 }
 
@@ -88,10 +88,7 @@ pub async fn notify(
                     "note: {} not notified: the gate {} and `on` is {}",
                     hook.platform.name(),
                     message.outcome.as_str(),
-                    serde_json::to_value(trigger)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
+                    trigger.as_str()
                 );
             }
             send
@@ -107,22 +104,14 @@ pub async fn notify(
             return;
         }
     };
-    let sends = due.iter().map(|hook| {
+    // One after the other: there are at most two, and the log stays in order.
+    for hook in due {
         let payload = match hook.platform {
             Platform::Slack => slack::payload(message),
             Platform::Discord => discord::payload(message),
         };
-        let client = &client;
-        async move { (hook.platform, send::post(client, hook, &payload).await) }
-    });
-    let mut results = Vec::new();
-    for send in sends {
-        // One after the other: there are at most two, and the log stays in order.
-        results.push(send.await);
-    }
-    for (platform, result) in results {
-        match result {
-            Ok(()) => crate::say!("note: {} notified", platform.name()),
+        match send::post(&client, hook, &payload).await {
+            Ok(()) => crate::say!("note: {} notified", hook.platform.name()),
             Err(warning) => crate::say!("warning: {warning}"),
         }
     }

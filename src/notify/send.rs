@@ -41,7 +41,10 @@ impl Platform {
 /// An incoming webhook. Its URL is a secret: no `Debug`, no `Display`.
 pub struct Webhook {
     pub platform: Platform,
+    /// Where to post (Discord's with `wait=true`).
     url: url::Url,
+    /// The variable's value, as set.
+    raw: String,
 }
 
 impl Webhook {
@@ -49,6 +52,8 @@ impl Webhook {
     /// machine (for tests). The error never quotes the value.
     pub fn parse(platform: Platform, value: &str) -> Result<Webhook, String> {
         let variable = platform.variable();
+        // A secret pasted with a final line break is common: that is no part of it.
+        let value = value.trim();
         if value.chars().any(char::is_control) {
             return Err(format!("{variable} contains a line break or another control character (the value is not shown)"));
         }
@@ -59,7 +64,8 @@ impl Webhook {
                 Platform::Discord => "https://discord.com/api/webhooks/ID/TOKEN",
             }
         );
-        let mut url = url::Url::parse(value.trim()).map_err(|_| expected.clone())?;
+        let raw = value.to_string();
+        let mut url = url::Url::parse(&raw).map_err(|_| expected.clone())?;
         let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
         let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && local);
         if !scheme_ok || url.host().is_none() || !url.username().is_empty() {
@@ -70,12 +76,18 @@ impl Webhook {
             // and a refused one is lost in silence.
             url.query_pairs_mut().append_pair("wait", "true");
         }
-        Ok(Webhook { platform, url })
+        Ok(Webhook { platform, url, raw })
     }
 
-    /// The URL as given, for `::add-mask::`.
-    pub fn secret(&self) -> &str {
-        self.url.as_str()
+    /// What `::add-mask::` hides: the value as set, and the path that holds
+    /// the webhook's secret (the whole URL is not needed to post).
+    pub fn secrets(&self) -> Vec<&str> {
+        let path = self.url.path();
+        let mut secrets = vec![self.raw.as_str()];
+        if path.len() > 1 {
+            secrets.push(path);
+        }
+        secrets
     }
 }
 
@@ -226,10 +238,14 @@ mod tests {
             assert!(err.contains("SLACK_WEBHOOK_URL"), "{err}");
         }
         let discord =
-            Webhook::parse(Platform::Discord, "https://discord.com/api/webhooks/1/t").unwrap();
+            Webhook::parse(Platform::Discord, " https://discord.com/api/webhooks/1/t\n").unwrap();
         assert_eq!(
-            discord.secret(),
+            discord.url.as_str(),
             "https://discord.com/api/webhooks/1/t?wait=true"
+        );
+        assert_eq!(
+            discord.secrets(),
+            ["https://discord.com/api/webhooks/1/t", "/api/webhooks/1/t"]
         );
     }
 
