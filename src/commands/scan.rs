@@ -41,24 +41,8 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<i32> {
         &scanned.outcome,
         report_failed || scanned.bad_images || scanned.missing_paths,
     );
-    notify(&setup, &scanned.outcome, exit);
+    // A branch build in CI tells Slack and Discord, as `notify` asks.
+    let notify = setup.effective.config.notify.as_ref();
+    crate::notify::branch::notify_scan(notify, &scanned.outcome.findings, exit);
     Ok(exit)
-}
-
-/// A branch build in CI tells Slack and Discord, as `notify` asks.
-fn notify(setup: &crate::run::setup::Setup, outcome: &crate::scan::ScanOutcome, exit: i32) {
-    let Some(config) = setup.effective.config.notify.as_ref() else {
-        return;
-    };
-    let paths = crate::report::RepoPaths::detect();
-    let findings: Vec<crate::finding::Finding> = outcome
-        .findings
-        .iter()
-        .map(|f| crate::finding::Finding {
-            path: paths.of(&f.path).into(),
-            ..f.clone()
-        })
-        .collect();
-    let failed = crate::review::summary::Outcome::of(exit != crate::run::outcome::EXIT_OK);
-    crate::notify::branch::notify_scan(Some(config), failed, &findings);
 }

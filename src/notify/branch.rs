@@ -114,9 +114,9 @@ pub fn message(
     })
 }
 
-/// Notifies about a `tollgate scan` in CI, as `notify` asks; `findings`
-/// have repository-relative paths.
-pub fn notify_scan(config: Option<&NotifyConfig>, outcome: Outcome, findings: &[Finding]) {
+/// Notifies about a `tollgate scan` in CI that exits with `exit`, as
+/// `notify` asks. Findings' paths are the scanner's (relative to here).
+pub fn notify_scan(config: Option<&NotifyConfig>, findings: &[Finding], exit: i32) {
     let Some(config) = config else {
         return;
     };
@@ -124,7 +124,17 @@ pub fn notify_scan(config: Option<&NotifyConfig>, outcome: Outcome, findings: &[
     let Some(build) = build(&env) else {
         return; // A local run: said in the README, not on every scan.
     };
-    let message = message(&build, config, outcome, findings);
+    let paths = crate::report::RepoPaths::detect();
+    let findings: Vec<Finding> = findings
+        .iter()
+        .map(|f| Finding {
+            path: paths.of(&f.path).into(),
+            ..f.clone()
+        })
+        .collect();
+    // The job's outcome: a refused configuration fails it too.
+    let outcome = Outcome::of(exit != crate::run::outcome::EXIT_OK);
+    let message = message(&build, config, outcome, &findings);
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

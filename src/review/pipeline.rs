@@ -405,6 +405,7 @@ impl Pipeline<'_> {
             return;
         };
         let infix = self.dialect.web_infix;
+        // A change request's page: the dialect names GitLab's an "MR".
         let change_path = if self.dialect.change_abbr == "MR" {
             "merge_requests"
         } else {
