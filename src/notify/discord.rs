@@ -4,7 +4,7 @@
 //! so nothing pings. Text from the change is Markdown-escaped and its
 //! mentions broken up, so it renders as typed: no mention, link or format.
 
-use super::message::{fit_lines, shorten, Message};
+use super::message::{cap, fit_lines, units, Message};
 use crate::finding::Severity;
 use crate::review::summary::Outcome;
 use serde_json::{json, Value};
@@ -60,8 +60,9 @@ pub fn payload(message: &Message) -> Value {
         Outcome::Failed => ("❌", 0xD1_24_2F),
     };
     let headline = escape(&message.headline());
-    let content = shorten(&format!("{mark} {headline}"), MAX_CONTENT);
-    let title = shorten(&format!("{mark} {}", message.headline()), MAX_TITLE);
+    let content = cap(&format!("{mark} {headline}"), MAX_CONTENT);
+    // The branch name of a branch build is the pusher's to choose.
+    let title = cap(&format!("{mark} {headline}"), MAX_TITLE);
     let lines: Vec<String> = message
         .findings
         .iter()
@@ -80,7 +81,7 @@ pub fn payload(message: &Message) -> Value {
         })
         .collect();
     let counts = message.counts_text();
-    let budget = MAX_DESCRIPTION - counts.chars().count() - 2;
+    let budget = MAX_DESCRIPTION - units(&counts) - 2;
     let mut description = counts;
     if !lines.is_empty() || message.unlisted > 0 {
         description.push_str("\n\n");
@@ -102,7 +103,7 @@ pub fn payload(message: &Message) -> Value {
             .collect();
         embed["fields"] = json!([{
             "name": "Links",
-            "value": fit_lines(&[links.join(" · ")], 0, MAX_FIELD_VALUE),
+            "value": fit_lines(&links, 0, MAX_FIELD_VALUE),
         }]);
     }
     json!({
@@ -114,7 +115,7 @@ pub fn payload(message: &Message) -> Value {
 
 /// The characters Discord counts towards [`MAX_EMBEDS_TOTAL`].
 pub fn embeds_total(payload: &Value) -> usize {
-    let len = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    let len = |v: &Value| v.as_str().map_or(0, units);
     payload["embeds"]
         .as_array()
         .into_iter()
@@ -169,5 +170,20 @@ mod tests {
         let visible: String = safe.chars().filter(|c| *c != BREAK && *c != '\\').collect();
         assert_eq!(visible, hostile.replace('\\', ""));
         assert_eq!(escape(r"a\b"), r"a\\b");
+    }
+
+    #[test]
+    fn the_worst_message_stays_within_discords_limits() {
+        use crate::notify::message::{units, worst_case};
+        let body = payload(&worst_case());
+        let embed = &body["embeds"][0];
+        let len = |v: &Value| units(v.as_str().unwrap());
+        assert!(len(&body["content"]) <= MAX_CONTENT);
+        assert!(len(&embed["title"]) <= MAX_TITLE);
+        assert!(len(&embed["description"]) <= MAX_DESCRIPTION);
+        assert!(len(&embed["fields"][0]["value"]) <= MAX_FIELD_VALUE);
+        assert!(embeds_total(&body) <= MAX_EMBEDS_TOTAL);
+        assert!(embed["description"].as_str().unwrap().ends_with(" more"));
+        assert!(!body.to_string().contains("@&"), "{body}");
     }
 }

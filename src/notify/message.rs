@@ -197,47 +197,74 @@ pub fn safe_url(url: &str) -> Option<String> {
     Some(out)
 }
 
-/// Lines joined with `\n` within `budget` characters: the lines that fit,
-/// then `… and N more` for the rest. `extra` findings were never listed and
-/// count in N too. A line longer than the whole budget is cut.
+/// A text's length as the platforms' limits count it, at worst: UTF-16
+/// code units (an emoji is two), never fewer than its characters.
+pub fn units(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// `text` within `max` [`units`], cut on a character boundary and marked
+/// with `…` when cut.
+pub fn cap(text: &str, max: usize) -> String {
+    if units(text) <= max {
+        return text.to_string();
+    }
+    let room = max.saturating_sub(1);
+    let mut used = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        used += c.len_utf16();
+        if used > room {
+            break;
+        }
+        out.push(c);
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// Lines joined with `\n` within `budget` [`units`]: whole lines while they
+/// fit, then `… and N more` for the rest. `extra` items were never made
+/// into lines and count in N too. A first line longer than the budget is cut.
 pub fn fit_lines(lines: &[String], extra: usize, budget: usize) -> String {
     let more = |n: usize| format!("… and {n} more");
     let mut out = String::new();
-    let mut used = 0;
     for (i, line) in lines.iter().enumerate() {
-        let rest = lines.len() - i - 1 + extra;
-        let tail = if rest > 0 {
-            more(rest).chars().count() + 1
+        let left_after = lines.len() - i - 1 + extra;
+        let tail = if left_after > 0 {
+            units(&more(left_after)) + 1
         } else {
             0
         };
         let sep = usize::from(!out.is_empty());
-        let len = line.chars().count();
-        if used + sep + len + tail <= budget {
+        if units(&out) + sep + units(line) + tail <= budget {
             if sep == 1 {
                 out.push('\n');
             }
             out.push_str(line);
-            used += sep + len;
             continue;
         }
-        // Nothing fits: the first line, cut, still says something.
         let unlisted = lines.len() - i + extra;
-        let tail = more(unlisted);
         if out.is_empty() {
-            let room = budget.saturating_sub(tail.chars().count() + 1);
-            if room > 1 {
-                out = shorten(line, room);
+            // Not even the first line fits: it is cut, so something is said.
+            let tail = if unlisted > 1 {
+                more(unlisted - 1)
+            } else {
+                String::new()
+            };
+            let room = budget.saturating_sub(units(&tail) + 1);
+            out = cap(line, room);
+            if !tail.is_empty() {
                 out.push('\n');
-                out.push_str(&more(unlisted - 1));
-                return shorten(&out, budget);
+                out.push_str(&tail);
             }
+            return cap(&out, budget);
         }
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&tail);
-        return shorten(&out, budget);
+        out.push('\n');
+        out.push_str(&more(unlisted));
+        return cap(&out, budget);
     }
     if extra > 0 {
         if !out.is_empty() {
@@ -245,7 +272,42 @@ pub fn fit_lines(lines: &[String], extra: usize, budget: usize) -> String {
         }
         out.push_str(&more(extra));
     }
-    shorten(&out, budget)
+    cap(&out, budget)
+}
+
+/// A message at its worst: `max_findings` long findings whose text grows
+/// most when escaped, many more unlisted, and many Jira links.
+#[cfg(test)]
+pub(crate) fn worst_case() -> Message {
+    let line = |i: usize| Line {
+        severity: Severity::Error,
+        rule: "`<&>`".repeat(20),
+        location: format!("{}:{i}", "&<>*_😀".repeat(25)),
+        url: safe_url(&format!(
+            "https://github.com/acme/app/blob/abc/{}#L{i}",
+            "a".repeat(150)
+        )),
+        message: "&<>@*_`😀".repeat(25),
+    };
+    Message {
+        outcome: Outcome::Failed,
+        name: "tollgate (api)".into(),
+        change: format!("PR #7 of {}", "&<>@".repeat(40)),
+        change_url: safe_url("https://github.com/acme/app/pull/7"),
+        counts: [
+            (Severity::Error, 9_999),
+            (Severity::Warning, 0),
+            (Severity::Info, 0),
+        ],
+        findings: (0..crate::notify::config::MAX_FINDINGS).map(line).collect(),
+        unlisted: 9_979,
+        links: (0..200)
+            .map(|i| Link {
+                text: format!("SHOP-{i}"),
+                url: format!("https://jira.example.com/browse/SHOP-{i}"),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -274,14 +336,21 @@ mod tests {
         assert_eq!(shorten("éééé", 3), "éé…");
         let lines: Vec<String> = (0..10).map(|i| format!("line {i} ✓✓✓")).collect();
         let fitted = fit_lines(&lines, 5, 40);
-        assert!(fitted.chars().count() <= 40, "{fitted}");
+        assert!(units(&fitted) <= 40, "{fitted}");
         assert!(fitted.starts_with("line 0 ✓✓✓\nline 1 ✓✓✓"), "{fitted}");
         assert!(fitted.ends_with("… and 13 more"), "{fitted}");
         assert_eq!(fit_lines(&lines[..2], 0, 100), "line 0 ✓✓✓\nline 1 ✓✓✓");
         assert_eq!(fit_lines(&[], 3, 100), "… and 3 more");
-        let long = vec!["é".repeat(5_000)];
+        let long = vec!["é".repeat(5_000), "x".into()];
         let cut = fit_lines(&long, 0, 3_000);
-        assert!(cut.chars().count() <= 3_000 && cut.contains('…'), "{cut}");
+        assert!(units(&cut) <= 3_000, "{cut}");
+        assert!(cut.ends_with("é…\n… and 1 more"), "{cut}");
+        // An emoji is two UTF-16 units: the limit counts them so.
+        let emoji = vec!["😀".repeat(2_000)];
+        let cut = fit_lines(&emoji, 0, 3_000);
+        assert!(units(&cut) <= 3_000 && cut.chars().count() <= 1_500);
+        assert_eq!(cap("😀😀😀", 4), "😀…");
+        assert_eq!(cap("abc", 3), "abc");
     }
 
     #[test]

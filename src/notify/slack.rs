@@ -5,7 +5,7 @@
 //! `<` and `>` escaped; `@here` typed as text, and bare addresses, are broken
 //! up with an invisible word joiner so they neither ping nor link.
 
-use super::message::{fit_lines, shorten, Message};
+use super::message::{cap, fit_lines, units, Message};
 use crate::finding::Severity;
 use crate::review::summary::Outcome;
 use serde_json::{json, Value};
@@ -59,7 +59,7 @@ fn icon(severity: Severity) -> &'static str {
 }
 
 fn section(text: String) -> Value {
-    json!({"type": "section", "text": {"type": "mrkdwn", "text": shorten(&text, MAX_SECTION)}})
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": cap(&text, MAX_SECTION)}})
 }
 
 /// The webhook's JSON body.
@@ -104,12 +104,13 @@ pub fn payload(message: &Message) -> Value {
             .iter()
             .map(|l| link(&l.url, &l.text))
             .collect();
-        blocks.push(section(fit_lines(&[links.join(" · ")], 0, MAX_SECTION)));
+        // One a line: a link is never cut in two.
+        blocks.push(section(fit_lines(&links, 0, MAX_SECTION)));
     }
     blocks.truncate(MAX_BLOCKS);
     let text = format!("{}: {}", escape(&message.headline()), message.counts_text());
     json!({
-        "text": shorten(&text, MAX_TEXT),
+        "text": cap(&text, MAX_TEXT),
         "blocks": blocks,
         "unfurl_links": false,
         "unfurl_media": false,
@@ -147,5 +148,24 @@ mod tests {
             link("https://x.example/a?b=1&c=2", "a>b|c"),
             "<https://x.example/a?b=1&amp;c=2|a&gt;b|c>"
         );
+    }
+
+    #[test]
+    fn the_worst_message_stays_within_slacks_limits() {
+        use crate::notify::message::{units, worst_case};
+        let body = payload(&worst_case());
+        let blocks = body["blocks"].as_array().unwrap();
+        assert!(blocks.len() <= MAX_BLOCKS);
+        for block in blocks {
+            let text = block["text"]["text"].as_str().unwrap();
+            assert!(units(text) <= MAX_SECTION, "{}", units(text));
+        }
+        assert!(units(body["text"].as_str().unwrap()) <= MAX_TEXT);
+        let findings = blocks[1]["text"]["text"].as_str().unwrap();
+        assert!(findings.ends_with(" more"), "{findings}");
+        let links = blocks[2]["text"]["text"].as_str().unwrap();
+        assert!(links
+            .lines()
+            .all(|l| l.starts_with("<https://") || l.starts_with("… and")));
     }
 }
