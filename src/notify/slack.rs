@@ -5,7 +5,7 @@
 //! `<` and `>` escaped; `@here` typed as text, and bare addresses, are broken
 //! up with an invisible word joiner so they neither ping nor link.
 
-use super::message::{cap, fit_lines, units, Message};
+use super::message::{cap, fit_lines, Message};
 use crate::finding::Severity;
 use crate::review::summary::Outcome;
 use serde_json::{json, Value};
