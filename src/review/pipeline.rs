@@ -405,19 +405,24 @@ impl Pipeline<'_> {
             return;
         };
         let infix = self.dialect.web_infix;
-        // A change request's page: the dialect names GitLab's an "MR".
-        let change_path = if self.dialect.change_abbr == "MR" {
-            "merge_requests"
-        } else {
-            "pull"
-        };
+        // A change request's page: the dialect names GitLab's an "MR". GitLab's
+        // target names the project by id: its page's path reads better.
+        let gitlab = self.dialect.change_abbr == "MR";
+        let change_path = if gitlab { "merge_requests" } else { "pull" };
+        let repository = project_url
+            .as_deref()
+            .filter(|_| gitlab)
+            .and_then(|u| url::Url::parse(u).ok())
+            .map(|u| u.path().trim_matches('/').to_string())
+            .filter(|path| !path.is_empty())
+            .unwrap_or_else(|| target.repository.clone());
         let message = Message::new(&Inputs {
             name: self.settings.markers.name(),
             outcome,
             findings,
             max_findings: config.max_findings(),
             change_ref: self.label(target),
-            repository: &target.repository,
+            repository: &repository,
             change_url: project_url
                 .as_ref()
                 .map(|u| format!("{u}{infix}/{change_path}/{}", target.number)),

@@ -472,3 +472,54 @@ fn the_readme_notify_example_is_valid() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("max_findings: 5"), "{}", run.stdout);
 }
+
+#[test]
+fn a_gitlab_merge_request_links_its_page_lines_and_pipeline_and_change_reads_its_notes() {
+    let mr = super::gitlab::Mr::new(&printlns(2));
+    let hooks = FakeWebhooks::start();
+    let config = tree(&[
+        (
+            "tollgate.yml",
+            "rules:\n  default_rules: false\n  paths: [rules/]\nnotify:\n  on: change\n",
+        ),
+        ("rules/no-println.yml", RULE),
+    ]);
+    let mut env = super::gitlab::with_token(mr.pipeline_env("detached", &mr.head));
+    env.push(("SLACK_WEBHOOK_URL".into(), hooks.slack_url()));
+    let file = config.path().join("tollgate.yml");
+    let review = |fail_on: &str| {
+        mr.review(
+            &env,
+            &["--config", file.to_str().unwrap(), "--fail-on", fail_on],
+        )
+    };
+    assert_eq!(review("error").code, 1);
+    let slack = hooks.slack();
+    assert_eq!(slack.len(), 1);
+    let all = text(&slack[0].1);
+    assert!(
+        all.contains("<https://gitlab.example.com/acme/app/-/merge_requests/7|MR !7 of acme/app>"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!(
+            "<https://gitlab.example.com/acme/app/-/blob/{}/main.go#L",
+            mr.head
+        )),
+        "{all}"
+    );
+    assert!(
+        all.contains("<https://gitlab.example.com/acme/app/-/pipelines/900|pipeline>"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("<!channel>") && !all.contains("@here"),
+        "{all}"
+    );
+    // The outcome is read back from the summary note: unchanged, nothing sent.
+    let again = review("error");
+    assert_eq!(again.code, 1);
+    assert_eq!(hooks.slack().len(), 1, "{}", again.stderr);
+    assert_eq!(review("never").code, 0);
+    assert_eq!(hooks.slack().len(), 2);
+}
