@@ -292,4 +292,46 @@ mod tests {
         );
         assert!(said.contains("stop using it"), "{said}");
     }
+
+    #[test]
+    fn each_documented_refusal_says_what_to_do() {
+        let slack = Webhook::parse(
+            Platform::Slack,
+            "https://hooks.slack.com/services/T/B/s3cret",
+        )
+        .unwrap();
+        let discord = Webhook::parse(
+            Platform::Discord,
+            "https://discord.com/api/webhooks/1/t0k3n",
+        )
+        .unwrap();
+        for (hook, status, body, expected) in [
+            (&slack, 400, "invalid_payload", "a tollgate bug"),
+            (&slack, 403, "action_prohibited", "make a new webhook"),
+            (&slack, 410, "channel_is_archived", "archived"),
+            (&slack, 500, "rollup_error", "next run will try again"),
+            (
+                &discord,
+                400,
+                r#"{"code": 50035, "message": "Invalid Form Body"}"#,
+                "a tollgate bug",
+            ),
+            (
+                &discord,
+                401,
+                r#"{"code": 50027, "message": "Invalid Webhook Token"}"#,
+                "stop using it",
+            ),
+            (&discord, 403, "{}", "stop using it"),
+        ] {
+            let said = refused(hook, status, body);
+            assert!(said.contains(expected), "{status}: {said}");
+            assert!(said.starts_with(hook.platform.name()), "{said}");
+            assert!(
+                !said.contains("s3cret") && !said.contains("t0k3n"),
+                "{said}"
+            );
+            assert!(!said.contains('\n'), "one line: {said}");
+        }
+    }
 }
