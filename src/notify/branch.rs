@@ -139,7 +139,7 @@ pub fn notify_scan(config: Option<&NotifyConfig>, findings: &[Finding], exit: i3
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(super::notify(Some(config), &message, None)),
+        Ok(runtime) => runtime.block_on(super::notify(config, &message, None)),
         Err(err) => crate::say!("warning: notifications not sent: {err}"),
     }
 }

@@ -59,14 +59,7 @@ fn mask(hook: &Webhook) {
 
 /// Tells every configured channel about a run, as `notify` asks. `previous`
 /// is the outcome of the run before (from the forge's summary), if known.
-pub async fn notify(
-    config: Option<&NotifyConfig>,
-    message: &message::Message,
-    previous: Option<Outcome>,
-) {
-    let Some(config) = config else {
-        return;
-    };
+pub async fn notify(config: &NotifyConfig, message: &message::Message, previous: Option<Outcome>) {
     let env = |name: &str| std::env::var(name).ok();
     let hooks = webhooks(&env);
     if hooks.is_empty() {

@@ -433,7 +433,7 @@ impl Pipeline<'_> {
             // The Jira step's issues (key, URL), once it runs before this.
             jira: &[],
         });
-        crate::notify::notify(Some(config), &message, previous).await;
+        crate::notify::notify(config, &message, previous).await;
     }
 
     /// What the run says and returns once posting is over (or failed).
