@@ -15,6 +15,7 @@ pub mod github;
 pub mod gitlab;
 pub mod jira;
 pub mod lang;
+pub mod notify;
 pub mod policy;
 pub mod report;
 pub mod review;

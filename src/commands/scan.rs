@@ -36,9 +36,13 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<i32> {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") && !args.no_annotations {
         github_output(&scanned.outcome, &args)?;
     }
-    Ok(exit_code(
+    let exit = exit_code(
         &setup,
         &scanned.outcome,
         report_failed || scanned.bad_images || scanned.missing_paths,
-    ))
+    );
+    // A branch build in CI tells Slack and Discord, as `notify` asks.
+    let notify = setup.effective.config.notify.as_ref();
+    crate::notify::branch::notify_scan(notify, &scanned.outcome.findings, exit);
+    Ok(exit)
 }

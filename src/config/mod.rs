@@ -62,9 +62,10 @@ pub struct Config {
     /// credentials come from the environment only (JIRA_API_TOKEN, JIRA_EMAIL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jira: Option<crate::jira::JiraConfig>,
-    /// Slack/Discord settings (not used yet).
+    /// When `tollgate review` tells Slack and Discord (webhook URLs come from
+    /// `SLACK_WEBHOOK_URL` / `DISCORD_WEBHOOK_URL` only, never from this file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify: Option<serde_json::Value>,
+    pub notify: Option<crate::notify::config::NotifyConfig>,
     /// Named overlays, chosen with `--env NAME` or `TOLLGATE_ENV`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environments: Option<BTreeMap<String, Config>>,
@@ -725,7 +726,10 @@ fn overlay_on(base: Config, overlay: Config) -> Config {
         github: overlay.github.or(base.github),
         gitlab: overlay.gitlab.or(base.gitlab),
         jira: overlay_jira(base.jira, overlay.jira),
-        notify: overlay.notify.or(base.notify),
+        notify: match (base.notify, overlay.notify) {
+            (Some(b), Some(o)) => Some(b.overlaid(o)),
+            (b, o) => o.or(b),
+        },
         environments: None,
     }
 }

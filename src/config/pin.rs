@@ -52,6 +52,8 @@ pub fn pin_credential_destinations(head: &mut Config, base: Option<&Config>) -> 
 }
 
 /// Whether the key at the end of `path` decides where credentials go.
+/// `notify` is taken whole: its webhooks come from the environment, but a
+/// change must neither silence a channel nor flood it.
 fn is_destination(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key == "notify" || key.contains("url") || key.contains("webhook")
@@ -132,12 +134,12 @@ mod tests {
     fn the_base_value_wins_for_urls_and_webhooks() {
         let base = config(json!({
             "jira": {"url": "https://jira.example.com", "projects": ["OPS"]},
-            "notify": {"slack_webhook": "https://hooks.example.com/base"},
+            "notify": {"on": "failure", "slack": {"on": "change"}},
         }));
         let mut head = config(json!({
             "fail_on": "warning",
             "jira": {"url": "https://evil.example", "projects": ["DEV"], "key_pattern": "[A-Z]+-[0-9]+"},
-            "notify": {"slack_webhook": "https://evil.example/hook"},
+            "notify": {"on": "never", "discord": {"on": "always"}},
         }));
         let notes = pin_credential_destinations(&mut head, Some(&base));
         let pinned = serde_json::to_value(&head).unwrap();
@@ -146,7 +148,7 @@ mod tests {
             json!({
                 "fail_on": "warning",
                 "jira": {"url": "https://jira.example.com", "projects": ["DEV"], "key_pattern": "[A-Z]+-[0-9]+"},
-                "notify": {"slack_webhook": "https://hooks.example.com/base"},
+                "notify": {"on": "failure", "slack": {"on": "change"}},
             })
         );
         assert_eq!(notes.len(), 2, "{notes:?}");
@@ -173,5 +175,20 @@ mod tests {
         let mut unchanged = config(json!({"jira": {"url": "https://jira.example.com"}}));
         assert!(pin_credential_destinations(&mut unchanged, Some(&base)).is_empty());
         assert!(pin_credential_destinations(&mut head, None).is_empty());
+    }
+
+    #[test]
+    fn a_change_can_neither_silence_nor_start_notifications() {
+        let base = config(json!({"notify": {"on": "failure"}}));
+        let mut silenced = config(json!({"notify": {"on": "never"}}));
+        let mut dropped = config(json!({}));
+        for head in [&mut silenced, &mut dropped] {
+            assert_eq!(pin_credential_destinations(head, Some(&base)).len(), 1);
+            assert_eq!(head.notify, base.notify);
+        }
+        let mut added = config(json!({"notify": {"on": "always"}}));
+        let notes = pin_credential_destinations(&mut added, Some(&config(json!({}))));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(added.notify, None);
     }
 }

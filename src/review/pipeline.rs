@@ -9,6 +9,7 @@ use super::comments::Markers;
 use super::forge::{ChangedFiles, Dialect, Forge, ForgeError};
 use super::head_lines::{Checkout, Sources};
 use super::publish::{Inputs, OnClean, Published, Review, Settings};
+use super::summary::Outcome;
 use crate::cli::ReviewArgs;
 use crate::config::trust::{BaseCommit, Place};
 use crate::finding::Finding;
@@ -275,6 +276,12 @@ impl Pipeline<'_> {
             })
             .collect();
         sources.move_to_head(&mut findings);
+        if forge.is_none() && !self.args.no_post {
+            // No token, so no posting and no summary to compare with: the
+            // channels still hear of the gate (`change` counts as changed).
+            self.notify(target, &findings, Outcome::of(exit != EXIT_OK), None, None)
+                .await;
+        }
         let notes = self.notes(&outcome, &paths);
         Ok(Scanned {
             outcome,
@@ -333,11 +340,14 @@ impl Pipeline<'_> {
             files,
             &scanned.notes,
             &line_text,
+            // The job's outcome: a refused configuration fails it too.
+            Outcome::of(scanned.exit != EXIT_OK),
         )
         .await
     }
 
-    /// Posts through the forge: comments, resolutions and the summary.
+    /// Posts through the forge: comments, resolutions and the summary; then
+    /// notifies (every forge's posting, scanned here or `--from` a report, ends here).
     #[allow(clippy::too_many_arguments)]
     async fn publish<F: Forge>(
         &self,
@@ -347,6 +357,7 @@ impl Pipeline<'_> {
         files: Option<ChangedFiles>,
         notes: &[String],
         line_text: &dyn Fn(&str, usize) -> Option<String>,
+        outcome: Outcome,
     ) -> Result<Published, ForgeError> {
         let review = Review {
             forge,
@@ -356,15 +367,73 @@ impl Pipeline<'_> {
             settings: self.settings,
         };
         let rule_url = |id: &str| self.rule_url(id);
-        review
+        let result = review
             .publish(Inputs {
                 findings,
                 files,
                 notes,
                 rule_url: &rule_url,
                 line_text,
+                outcome,
             })
-            .await
+            .await;
+        // Whatever came of posting: the channels hear of the gate. Without
+        // the earlier summary, `change` counts as changed.
+        let previous = result.as_ref().ok().and_then(|p| p.previous_outcome);
+        self.notify(
+            target,
+            findings,
+            outcome,
+            previous,
+            Some(forge.project_url()),
+        )
+        .await;
+        result
+    }
+
+    /// Tells Slack and Discord about the run, as `notify` asks.
+    async fn notify(
+        &self,
+        target: &Target,
+        findings: &[Finding],
+        outcome: Outcome,
+        previous: Option<Outcome>,
+        project_url: Option<String>,
+    ) {
+        use crate::notify::message::{Inputs, Message};
+        let Some(config) = self.setup.effective.config.notify.as_ref() else {
+            return;
+        };
+        let infix = self.dialect.web_infix;
+        // A change request's page: the dialect names GitLab's an "MR". GitLab's
+        // target names the project by id: its page's path reads better.
+        let gitlab = self.dialect.change_abbr == "MR";
+        let change_path = if gitlab { "merge_requests" } else { "pull" };
+        let repository = project_url
+            .as_deref()
+            .filter(|_| gitlab)
+            .and_then(|u| url::Url::parse(u).ok())
+            .map(|u| u.path().trim_matches('/').to_string())
+            .filter(|path| !path.is_empty())
+            .unwrap_or_else(|| target.repository.clone());
+        let message = Message::new(&Inputs {
+            name: self.settings.markers.name(),
+            outcome,
+            findings,
+            max_findings: config.max_findings(),
+            change_ref: self.label(target),
+            repository: &repository,
+            change_url: project_url
+                .as_ref()
+                .map(|u| format!("{u}{infix}/{change_path}/{}", target.number)),
+            blob_url: project_url
+                .as_ref()
+                .map(|u| format!("{u}{infix}/blob/{}", target.head_sha)),
+            run: target.run_url.as_deref().map(|url| (target.run_label, url)),
+            // The Jira step's issues (key, URL), once it runs before this.
+            jira: &[],
+        });
+        crate::notify::notify(config, &message, previous).await;
     }
 
     /// What the run says and returns once posting is over (or failed).
@@ -485,7 +554,15 @@ impl Pipeline<'_> {
         notes.extend(files.notes.iter().cloned());
         let gate_fails = gate_fails(self.setup.fail_on, &findings);
         let result = self
-            .publish(forge, target, &findings, Some(files), &notes, &|_, _| None)
+            .publish(
+                forge,
+                target,
+                &findings,
+                Some(files),
+                &notes,
+                &|_, _| None,
+                Outcome::of(gate_fails),
+            )
             .await;
         let outcome = ScanOutcome {
             findings,

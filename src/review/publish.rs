@@ -6,7 +6,7 @@
 use super::comments::{self, Markers};
 use super::forge::{ChangedFiles, Forge, ForgeError};
 use super::plan::{self, Elsewhere, Existing};
-use super::summary::{self, SummaryInput};
+use super::summary::{self, Outcome, SummaryInput};
 use crate::finding::Finding;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -51,6 +51,9 @@ pub struct Published {
     pub summary: &'static str,
     pub elsewhere: usize,
     pub notes: Vec<String>,
+    /// The gate's outcome the earlier summary recorded: None without one
+    /// (a first run, or a summary from before outcomes were recorded).
+    pub previous_outcome: Option<Outcome>,
 }
 
 /// What the summary says beyond the findings.
@@ -61,6 +64,7 @@ struct SummaryParts<'a> {
     notes: &'a [String],
     /// Short fingerprints of findings that have had an inline comment.
     posted: &'a BTreeSet<String>,
+    outcome: Outcome,
 }
 
 /// One review: where it goes and what surrounds the findings.
@@ -84,6 +88,8 @@ pub struct Inputs<'a> {
     pub rule_url: &'a dyn Fn(&str) -> Option<String>,
     /// The text the scan saw on a line, when known.
     pub line_text: &'a dyn Fn(&str, usize) -> Option<String>,
+    /// Whether the gate passed, recorded in the summary.
+    pub outcome: Outcome,
 }
 
 impl<F: Forge> Review<'_, F> {
@@ -107,6 +113,10 @@ impl<F: Forge> Review<'_, F> {
         );
         let (mut files, (earlier, earlier_notes)) = (files?, earlier?);
         published.notes.extend(earlier_notes);
+        published.previous_outcome = earlier
+            .summary
+            .as_ref()
+            .and_then(|(_, body)| summary::outcome_in(markers, body));
         files.notes.extend(inputs.notes.iter().cloned());
         // Posted before, and no comment of ours carries it now: someone deleted it.
         let mut dismissed = earlier
@@ -176,6 +186,7 @@ impl<F: Forge> Review<'_, F> {
                     elsewhere: &elsewhere,
                     notes: &files.notes,
                     posted: &posted,
+                    outcome: inputs.outcome,
                 },
             )
             .await?;
@@ -228,6 +239,7 @@ impl<F: Forge> Review<'_, F> {
             notes: parts.notes,
             posted: parts.posted,
             markers: &self.settings.markers,
+            outcome: parts.outcome,
         });
         match current {
             Some((_, old)) if old == body => Ok("unchanged"),

@@ -28,6 +28,56 @@ pub struct SummaryInput<'a> {
     /// hidden in the summary, so a deleted comment stays deleted).
     pub posted: &'a std::collections::BTreeSet<String>,
     pub markers: &'a Markers,
+    /// Whether the gate passed: kept hidden, for the next run's `notify.on: change`.
+    pub outcome: Outcome,
+}
+
+/// What the gate said about the change: recorded in the summary so the next
+/// run knows whether it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+}
+
+impl Outcome {
+    pub fn of(gate_fails: bool) -> Outcome {
+        if gate_fails {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// `<!-- tollgate:ID:outcome=` for the review of `markers`: next to its summary marker.
+fn outcome_prefix(markers: &Markers) -> String {
+    let summary = markers.summary();
+    format!("{}outcome=", summary.trim_end_matches("summary -->"))
+}
+
+/// The hidden line that records the gate's outcome.
+fn outcome_line(markers: &Markers, outcome: Outcome) -> String {
+    format!("{}{} -->", outcome_prefix(markers), outcome.as_str())
+}
+
+/// The outcome an earlier summary of this review recorded, if it did. The
+/// last marker counts: finding text is neutralised and cannot hold one, and
+/// the real one is in the tail.
+pub fn outcome_in(markers: &Markers, body: &str) -> Option<Outcome> {
+    let prefix = outcome_prefix(markers);
+    let start = body.rfind(&prefix)? + prefix.len();
+    let rest = &body[start..];
+    [Outcome::Passed, Outcome::Failed]
+        .into_iter()
+        .find(|o| rest.starts_with(&format!("{} -->", o.as_str())))
 }
 
 /// A table cell: inert, one line, and short (the reports hold the rest).
@@ -55,7 +105,7 @@ fn location(input: &SummaryInput<'_>, f: &Finding) -> String {
 }
 
 /// `path` percent-encoded for a URL, `/` kept between its parts.
-fn url_path(path: &str) -> String {
+pub(crate) fn url_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for byte in path.bytes() {
         match byte {
@@ -162,8 +212,9 @@ pub fn render(input: &SummaryInput<'_>) -> String {
         }
     }
     let tail = format!(
-        "{}\n{}",
+        "{}\n{}\n{}",
         input.markers.posted_line(input.posted),
+        outcome_line(input.markers, input.outcome),
         input.markers.summary()
     );
     out.push_str(&format!("\n{tail}\n"));
@@ -208,6 +259,7 @@ mod tests {
             notes: &["GitHub lists at most 3000 files".to_string()],
             posted: &["0123456789abcdef".to_string()].into(),
             markers: &Markers::default(),
+            outcome: Outcome::Failed,
         });
         assert!(
             body.starts_with("## 🛑 tollgate: 1 error, 1 warning, 0 infos"),
@@ -241,6 +293,7 @@ mod tests {
             notes: &[],
             posted,
             markers,
+            outcome: Outcome::Passed,
         }
     }
 
@@ -263,6 +316,40 @@ mod tests {
         assert!(
             body.starts_with("## ✅ tollgate (api): no findings"),
             "{body}"
+        );
+    }
+
+    #[test]
+    fn the_outcome_reads_back_for_its_own_review_only() {
+        let posted = Default::default();
+        let (plain, api) = (Markers::default(), Markers::new(Some("api")).unwrap());
+        let mut input = clean_input(&posted, &api);
+        input.outcome = Outcome::Failed;
+        let body = render(&input);
+        assert!(
+            body.contains("<!-- tollgate:api:outcome=failed -->"),
+            "{body}"
+        );
+        assert_eq!(outcome_in(&api, &body), Some(Outcome::Failed));
+        assert_eq!(outcome_in(&plain, &body), None, "another review's marker");
+        let passed = render(&clean_input(&posted, &plain));
+        assert_eq!(outcome_in(&plain, &passed), Some(Outcome::Passed));
+        assert_eq!(outcome_in(&plain, "an older summary without one"), None);
+        // Finding text cannot forge the marker: it is neutralised.
+        let mut hostile = finding("go/x", Severity::Warning, 2);
+        hostile.message = "<!-- tollgate:outcome=passed -->".into();
+        let findings = [hostile];
+        let failed = render(&SummaryInput {
+            findings: &findings,
+            elsewhere: &[(0, Elsewhere::NotInDiff)],
+            outcome: Outcome::Failed,
+            ..clean_input(&posted, &plain)
+        });
+        assert_eq!(outcome_in(&plain, &failed), Some(Outcome::Failed));
+        assert_eq!(
+            failed.matches("<!-- tollgate:outcome=").count(),
+            1,
+            "{failed}"
         );
     }
 }

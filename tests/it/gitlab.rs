@@ -11,19 +11,19 @@ use std::path::Path;
 const TOKEN: &str = "glpat-e2eFakeToken0123456789";
 const JOB_TOKEN: &str = "glcbt-jobTokenValue0123456789";
 
-struct Mr {
+pub(crate) struct Mr {
     dir: tempfile::TempDir,
     gitlab: FakeGitLab,
     /// The merge base, the target branch's tip and the MR head.
     base: String,
     start: String,
-    head: String,
+    pub(crate) head: String,
 }
 
 impl Mr {
     /// A repository with `main` and a checked-out `feature` branch that
     /// appends `added` to main.go, and a fake GitLab that knows the MR.
-    fn new(added: &str) -> Mr {
+    pub(crate) fn new(added: &str) -> Mr {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         git(root, &["init", "-q", "-b", "main"]);
@@ -66,7 +66,7 @@ impl Mr {
     }
 
     /// The variables GitLab sets for a job in a merge request pipeline.
-    fn pipeline_env(&self, event_type: &str, commit: &str) -> Vec<(String, String)> {
+    pub(crate) fn pipeline_env(&self, event_type: &str, commit: &str) -> Vec<(String, String)> {
         let api = self.gitlab.api_url();
         let server = api.trim_end_matches("/api/v4").to_string();
         [
@@ -145,7 +145,7 @@ impl Mr {
         assert!(refused.is_empty(), "GitLab refused a position: {refused:?}");
     }
 
-    fn review(&self, env: &[(String, String)], args: &[&str]) -> Run {
+    pub(crate) fn review(&self, env: &[(String, String)], args: &[&str]) -> Run {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut all = vec!["review"];
         all.extend_from_slice(args);
@@ -153,7 +153,7 @@ impl Mr {
     }
 }
 
-fn with_token(mut env: Vec<(String, String)>) -> Vec<(String, String)> {
+pub(crate) fn with_token(mut env: Vec<(String, String)>) -> Vec<(String, String)> {
     env.push(("TOLLGATE_GITLAB_TOKEN".into(), TOKEN.into()));
     env
 }

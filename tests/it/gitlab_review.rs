@@ -87,6 +87,7 @@ impl Setup {
                 notes: &[],
                 rule_url: &|_| None,
                 line_text: &|_, _| None,
+                outcome: tollgate::review::summary::Outcome::Passed,
             }))
             .unwrap()
     }

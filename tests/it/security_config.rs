@@ -584,9 +584,8 @@ fn config_from_base_names_base_errors_by_commit_and_path() {
 
 #[test]
 fn a_change_cannot_redirect_where_credentials_go() {
-    let base = "jira:\n  url: https://jira.example.com\nnotify:\n  slack_webhook: https://hooks.example.com/base\n";
-    let head =
-        "jira:\n  url: https://evil.example\nnotify:\n  slack_webhook: https://evil.example/hook\n";
+    let base = "jira:\n  url: https://jira.example.com\nnotify:\n  on: failure\n";
+    let head = "jira:\n  url: https://evil.example\nnotify:\n  on: never\n";
     let dir = repo(&[(".tollgate.yml", base)], &[(".tollgate.yml", Some(head))]);
     let run = tollgate(dir.path(), &["scan", "--base", "main", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
