@@ -7,6 +7,7 @@
 use crate::finding::{Finding, Fix, Position};
 use crate::fingerprint;
 use crate::lang::Language;
+use crate::rules::compile::Compiled;
 use crate::rules::engine::{run_rule, FileContext, Unfinished};
 use crate::rules::suppress::Suppressions;
 use crate::rules::{Rule, RuleSet};
@@ -348,7 +349,6 @@ fn check_source_as(
     timeout: Duration,
     test_file: bool,
 ) -> Result<Checked, String> {
-    let deadline = Instant::now() + timeout;
     let over_time = || {
         format!(
             "skipped: scanning took longer than {} s (the per-file time budget)",
@@ -375,6 +375,9 @@ fn check_source_as(
     if candidates.is_empty() {
         return Ok(Checked::default());
     }
+    // Compiling a rule (once per run) is not the file's cost: its budget starts after.
+    let compiled = compile_all(&candidates)?;
+    let deadline = Instant::now() + timeout;
     let tree = parse(parser, lang, bytes, deadline).ok_or_else(over_time)?;
     if let Some(why) = unscannable_shape(&tree, lang) {
         return Err(format!("skipped: {why}"));
@@ -387,13 +390,15 @@ fn check_source_as(
     let mut context = FileContext::new(&tree, bytes, deadline);
     // Each finding with the start byte of its match, for its scope.
     let mut starts: Vec<usize> = Vec::new();
-    for rule in candidates {
+    for (rule, compiled) in candidates.into_iter().zip(compiled) {
         let silenced =
             |m: &crate::rules::engine::RawMatch| suppressions.silences(&rule.id, m.start.row + 1);
         // Silenced findings do not count towards the cap, so that silenced
         // lines cannot push a live finding past it.
-        let found = run_rule(rule, &mut context, MAX_FINDINGS_PER_RULE, &|m| !silenced(m))
-            .map_err(unfinished)?;
+        let found = run_rule(rule, compiled, &mut context, MAX_FINDINGS_PER_RULE, &|m| {
+            !silenced(m)
+        })
+        .map_err(unfinished)?;
         if found.truncated {
             checked.notes.push(format!(
                 "rule {}: only the first {MAX_FINDINGS_PER_RULE} findings in this file are reported",
@@ -427,6 +432,22 @@ fn check_source_as(
     fingerprint::sort_and_assign(&mut checked.findings, &starts, &tree, bytes, lang, deadline)
         .map_err(|_| over_time())?;
     Ok(checked)
+}
+
+/// The compiled form of each rule, in order; compiles those not compiled yet.
+/// Odd worker threads compile from the end, so that two threads starting
+/// together compile different rules instead of waiting on each other's.
+fn compile_all<'r>(rules: &[&'r Rule]) -> Result<Vec<&'r Compiled>, String> {
+    let compile = |rule: &'r Rule| {
+        rule.compiled()
+            .map_err(|e| format!("skipped: rule {} does not compile: {e}", rule.id))
+    };
+    if rayon::current_thread_index().is_some_and(|i| i % 2 == 1) {
+        for rule in rules.iter().rev() {
+            compile(rule)?;
+        }
+    }
+    rules.iter().map(|rule| compile(rule)).collect()
 }
 
 /// The whole lines around bytes `start..end` of `source`, with that span

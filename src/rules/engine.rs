@@ -1,6 +1,6 @@
 //! Evaluates compiled rules on one parsed file and yields raw matches.
 
-use super::compile::{Constraint, Rule, SubQuery, Template, TemplatePart};
+use super::compile::{Compiled, Constraint, Rule, SubQuery, Template, TemplatePart};
 use super::prefilter::Literal;
 use super::spans::Spans;
 use std::collections::{HashMap, HashSet};
@@ -536,6 +536,7 @@ pub struct RuleMatches {
 /// finish ([`Unfinished`]).
 pub fn run_rule<'t>(
     rule: &Rule,
+    compiled: &Compiled,
     file: &mut FileContext<'t>,
     limit: usize,
     counts: &dyn Fn(&RawMatch) -> bool,
@@ -543,12 +544,12 @@ pub fn run_rule<'t>(
     let source = file.source;
     // Collect first: constraint checks need the file context.
     let mut candidates: Vec<Vec<(u32, Node<'t>)>> = Vec::new();
-    for range in query_ranges(rule, source) {
+    for range in query_ranges(rule, compiled, source) {
         file.main_cursor.set_byte_range(range);
         let root = file.tree.root_node();
         for_each_match(
             &mut file.main_cursor,
-            &rule.query,
+            &compiled.query,
             root,
             source,
             file.deadline,
@@ -559,7 +560,7 @@ pub fn run_rule<'t>(
     // so that the limit keeps the first matches of the file.
     let mut candidates: Vec<(Node<'t>, Vec<(u32, Node<'t>)>)> = candidates
         .into_iter()
-        .filter_map(|captures| Some((reported_node(rule, &captures)?, captures)))
+        .filter_map(|captures| Some((reported_node(compiled, &captures)?, captures)))
         .collect();
     candidates.sort_by_key(|(n, _)| (n.start_byte(), n.end_byte()));
 
@@ -573,7 +574,7 @@ pub fn run_rule<'t>(
             continue;
         }
         let mut holds = true;
-        for c in &rule.constraints {
+        for c in &compiled.constraints {
             if !constraint_holds(c, reported, &captures, file)? {
                 holds = false;
                 break;
@@ -583,7 +584,7 @@ pub fn run_rule<'t>(
             continue;
         }
         seen.insert(span);
-        let fix = rule.fix.as_ref().and_then(|fix| {
+        let fix = compiled.fix.as_ref().and_then(|fix| {
             let node = match fix.capture {
                 Some(idx) => capture_node(&captures, idx)?,
                 None => reported,
@@ -601,7 +602,7 @@ pub fn run_rule<'t>(
             end_byte: reported.end_byte(),
             start: reported.start_position(),
             end: reported.end_position(),
-            message: render(&rule.message, &captures, source, MAX_INTERPOLATED),
+            message: render(&compiled.message, &captures, source, MAX_INTERPOLATED),
             fix,
         };
         if counts(&m) {
@@ -618,8 +619,8 @@ pub fn run_rule<'t>(
 
 /// The byte ranges to run a rule's query in: around the places of its
 /// rarest required literal (every match overlaps one), else the whole file.
-fn query_ranges(rule: &Rule, source: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let anchors = rule
+fn query_ranges(rule: &Rule, compiled: &Compiled, source: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let anchors = compiled
         .anchorable
         .then(|| rule.prefilter.anchors(source))
         .flatten();
@@ -642,7 +643,7 @@ fn merge_ranges(anchors: Option<Vec<(usize, usize)>>, len: usize) -> Vec<std::op
     ranges
 }
 
-fn reported_node<'t>(rule: &Rule, captures: &[(u32, Node<'t>)]) -> Option<Node<'t>> {
+fn reported_node<'t>(rule: &Compiled, captures: &[(u32, Node<'t>)]) -> Option<Node<'t>> {
     match rule.report {
         Some(idx) => capture_node(captures, idx),
         None => captures.iter().map(|(_, n)| *n).max_by_key(|n| {
