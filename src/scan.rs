@@ -541,3 +541,37 @@ fn position(source: &str, byte: usize, point: Point) -> Position {
         column: column + 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{load_rules, RuleSource};
+
+    #[test]
+    fn only_the_rules_a_file_lets_through_its_prefilter_are_compiled() {
+        let (set, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let go: Vec<&Rule> = set.for_language(Language::Go).collect();
+        let source = b"package p\n\nfunc f() { println(\"x\") }\n";
+        let passing: Vec<&str> = go
+            .iter()
+            .filter(|r| r.prefilter.holds(source))
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(passing.contains(&"go/builtin-print"), "{passing:?}");
+        let checked = check_source(
+            &go,
+            &mut Parser::new(),
+            Path::new("p.go"),
+            Language::Go,
+            source,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert_eq!(checked.findings.len(), 1, "{:?}", checked.findings);
+        for rule in &set.rules {
+            let expected = passing.contains(&rule.id.as_str());
+            assert_eq!(rule.is_compiled(), expected, "{}", rule.id);
+        }
+    }
+}
