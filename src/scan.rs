@@ -27,6 +27,11 @@ pub const DEFAULT_FILE_TIMEOUT_SECS: u64 = 5;
 /// engine is quadratic on the wide error nodes of text that is not code
 /// (200 KB of `(`), and a file that far from Go or Rust is not scanned.
 pub const MAX_ERROR_TOKENS: usize = 10_000;
+/// Files larger than this are scanned one after the other on one thread:
+/// a syntax tree is tens of times its file's size, and the memory a thread
+/// frees stays with that thread's allocator arena, so large files spread
+/// over threads would add up their trees' memory instead of reusing it.
+const LARGE_FILE_BYTES: u64 = 128 * 1024;
 /// Most findings of one rule in one file; the rest become one notice.
 pub const MAX_FINDINGS_PER_RULE: usize = 100;
 
@@ -91,12 +96,7 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
     if let Some(exclude) = &options.exclude {
         files.retain(|(path, _)| !excluded(exclude, path));
     }
-    let results: Vec<FileResult> = files
-        .par_iter()
-        .map_init(Parser::new, |parser, (path, lang)| {
-            scan_file(rules, parser, path, *lang, options)
-        })
-        .collect();
+    let results = scan_files(rules, &files, options);
 
     let mut outcome = ScanOutcome {
         files_checked: files.len(),
@@ -129,6 +129,40 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
     outcome.not_scanned.sort();
     outcome.not_scanned.dedup();
     outcome
+}
+
+/// Scans `files` on all threads, the large ones one after the other on one
+/// thread (see [`LARGE_FILE_BYTES`]); results in the order of `files`.
+fn scan_files(
+    rules: &RuleSet,
+    files: &[(PathBuf, Language)],
+    options: &ScanOptions,
+) -> Vec<FileResult> {
+    let (large, small): (Vec<usize>, Vec<usize>) = (0..files.len())
+        .partition(|&i| std::fs::metadata(&files[i].0).is_ok_and(|m| m.len() > LARGE_FILE_BYTES));
+    let scan_one =
+        |parser: &mut Parser, i: usize| scan_file(rules, parser, &files[i].0, files[i].1, options);
+    let (large_results, small_results): (Vec<FileResult>, Vec<FileResult>) = rayon::join(
+        || {
+            let mut parser = Parser::new();
+            large.iter().map(|&i| scan_one(&mut parser, i)).collect()
+        },
+        || {
+            small
+                .par_iter()
+                .map_init(Parser::new, |parser, &i| scan_one(parser, i))
+                .collect()
+        },
+    );
+    let mut results: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
+    for (i, result) in large
+        .into_iter()
+        .zip(large_results)
+        .chain(small.into_iter().zip(small_results))
+    {
+        results[i] = Some(result);
+    }
+    results.into_iter().flatten().collect()
 }
 
 /// Returns true if and only if `path` matches the configuration's `exclude`
@@ -431,6 +465,11 @@ fn check_source_as(
     }
     fingerprint::sort_and_assign(&mut checked.findings, &starts, &tree, bytes, lang, deadline)
         .map_err(|_| over_time())?;
+    // The matched text served the fingerprints; a whole `unsafe impl` need
+    // not stay in memory until the end of the scan.
+    for finding in &mut checked.findings {
+        finding.snippet = String::new();
+    }
     Ok(checked)
 }
 
@@ -573,5 +612,43 @@ mod tests {
             let expected = passing.contains(&rule.id.as_str());
             assert_eq!(rule.is_compiled(), expected, "{}", rule.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod large_file_tests {
+    use super::*;
+    use crate::rules::{load_rules, RuleSource};
+
+    #[test]
+    fn large_files_scanned_apart_keep_their_place_among_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let call = "func f() { println(\"x\") }\n";
+        let large = format!("package p\n{}", "// filler line\n".repeat(10_000)) + call;
+        assert!(large.len() as u64 > LARGE_FILE_BYTES);
+        for (name, text) in [
+            ("a.go", format!("package p\n{call}")),
+            ("b.go", large.clone()),
+            ("c.go", format!("package p\n{call}")),
+            ("d.go", large),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let (rules, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let options = ScanOptions {
+            paths: vec![dir.path().to_path_buf()],
+            max_filesize: DEFAULT_MAX_FILESIZE,
+            exclude: None,
+            file_timeout: Duration::from_secs(60),
+        };
+        let outcome = scan(&rules, &options);
+        let files: Vec<String> = outcome
+            .findings
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files, ["a.go", "b.go", "c.go", "d.go"]);
+        assert_eq!(outcome.files_parsed, 4);
     }
 }
