@@ -94,16 +94,16 @@ library_cmd() { # dir out
 # 50 and 5,000 changed files (uncommitted, reviewed with --base HEAD), and a 20 MB Go file.
 review_repo() { # n
   local dir=$WORK/review-$1
-  [ -f "$dir/.stamp" ] && return
+  [ -f "$dir.stamp" ] && return
   log "making $dir"
   rm -rf "$dir"; mkdir -p "$dir"; cp -r "$C/go/." "$dir/"
   git -C "$dir" init -q
   git -C "$dir" add -A
   git -C "$dir" -c user.name=bench -c user.email=bench@localhost commit -qm base
-  find "$dir" -name '*.go' -not -path '*/.git/*' | sort | awk -v n="$1" -v total="$(find "$dir" -name '*.go' | wc -l)" \
+  find "$dir" -type f -name '*.go' -not -path '*/.git/*' | sort | awk -v n="$1" -v total="$(find "$dir" -type f -name '*.go' | wc -l)" \
     'NR % int(total / n) == 0 && count < n { print; count++ }' |
     while read -r f; do printf '\nfunc tollgateBenchChanged() { println("changed") }\n' >> "$f"; done
-  touch "$dir/.stamp"
+  touch "$dir.stamp"
 }
 review_repo 50
 review_repo 5000
