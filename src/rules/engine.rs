@@ -249,14 +249,7 @@ impl<'t> FileContext<'t> {
         if self.parents.is_none() {
             self.parents = Some(ParentLinks::new(self.tree, self.deadline)?);
         }
-        let parents = self.parents.as_ref().expect("just built");
-        let mut out = Vec::new();
-        let mut current = node;
-        while let Some(parent) = parents.parent(current) {
-            out.push(parent);
-            current = parent;
-        }
-        Ok(out)
+        Ok(self.parents.as_ref().expect("just built").ancestors(node))
     }
 
     fn test_items(&mut self, parent: Node<'t>) -> &HashSet<usize> {
@@ -494,17 +487,19 @@ fn for_each_match<'t>(
 
 /// The parent of every node of a tree, compact: a node's id and the index
 /// of its parent among the nodes that have children, sorted by id (16 bytes
-/// a node, plus 32 a parent), where a map from id to parent node took ~96.
+/// a node), and those parents with the index of their own parent (40 bytes
+/// each), where a map from id to parent node took ~96 bytes a node. One
+/// binary search finds a node's parent; its further ancestors follow by index.
 struct ParentLinks<'t> {
     links: Vec<(usize, usize)>,
-    parents: Vec<Node<'t>>,
+    parents: Vec<(Node<'t>, Option<usize>)>,
 }
 
 impl<'t> ParentLinks<'t> {
     /// One walk of `tree`; stops at `deadline`.
     fn new(tree: &'t Tree, deadline: Instant) -> Result<Self, Unfinished> {
         let mut links = Vec::with_capacity(tree.root_node().descendant_count());
-        let mut parents: Vec<Node<'t>> = Vec::new();
+        let mut parents: Vec<(Node<'t>, Option<usize>)> = Vec::new();
         let mut cursor = tree.walk();
         // Indexes in `parents` of the nodes above the cursor.
         let mut stack: Vec<usize> = Vec::new();
@@ -517,8 +512,8 @@ impl<'t> ParentLinks<'t> {
                 links.push((node.id(), *parent));
             }
             if cursor.goto_first_child() {
-                stack.push(parents.len());
-                parents.push(node);
+                parents.push((node, stack.last().copied()));
+                stack.push(parents.len() - 1);
                 continue;
             }
             loop {
@@ -535,12 +530,24 @@ impl<'t> ParentLinks<'t> {
         }
     }
 
+    /// The ancestors of `node`, innermost first.
+    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut out = Vec::new();
+        let Ok(at) = self.links.binary_search_by_key(&node.id(), |(id, _)| *id) else {
+            return out;
+        };
+        let mut next = Some(self.links[at].1);
+        while let Some(index) = next {
+            let (parent, above) = self.parents[index];
+            out.push(parent);
+            next = above;
+        }
+        out
+    }
+
+    #[cfg(test)]
     fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
-        let at = self
-            .links
-            .binary_search_by_key(&node.id(), |(id, _)| *id)
-            .ok()?;
-        Some(self.parents[self.links[at].1])
+        self.ancestors(node).first().copied()
     }
 }
 
@@ -950,6 +957,13 @@ tests:
         loop {
             let node = cursor.node();
             assert_eq!(links.parent(node), node.parent(), "{node:?}");
+            let mut chain = Vec::new();
+            let mut up = node.parent();
+            while let Some(p) = up {
+                chain.push(p);
+                up = p.parent();
+            }
+            assert_eq!(links.ancestors(node), chain, "{node:?}");
             seen += 1;
             if cursor.goto_first_child() {
                 continue;
