@@ -616,6 +616,39 @@ mod tests {
 }
 
 #[cfg(test)]
+mod deferred_rule_tests {
+    use super::*;
+    use crate::rules::compile::{defer, Origin};
+
+    #[test]
+    fn a_deferred_rule_that_does_not_compile_skips_the_file_with_a_notice_not_a_panic() {
+        let raw: crate::rules::model::SerializableRule = serde_yaml::from_str(
+            "id: t/bad\nlanguage: go\nseverity: warning\nmessage: m\nquery: '((identifer) @x (#eq? @x \"println\"))'\n",
+        )
+        .unwrap();
+        let origin = Origin {
+            file: "<embedded>/t.yml".into(),
+            line: 1,
+        };
+        let rule = defer(raw, origin).unwrap();
+        assert!(!rule.is_compiled());
+        let result = check_source(
+            &[&rule],
+            &mut Parser::new(),
+            Path::new("p.go"),
+            Language::Go,
+            b"package p\nfunc f() { println() }\n",
+            Duration::from_secs(60),
+        );
+        let message = result.unwrap_err();
+        assert!(
+            message.starts_with("skipped: rule t/bad does not compile: query:"),
+            "{message}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod large_file_tests {
     use super::*;
     use crate::rules::{load_rules, RuleSource};
