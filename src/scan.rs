@@ -7,6 +7,7 @@
 use crate::finding::{Finding, Fix, Position};
 use crate::fingerprint;
 use crate::lang::Language;
+use crate::rules::compile::Compiled;
 use crate::rules::engine::{run_rule, FileContext, Unfinished};
 use crate::rules::suppress::Suppressions;
 use crate::rules::{Rule, RuleSet};
@@ -26,6 +27,11 @@ pub const DEFAULT_FILE_TIMEOUT_SECS: u64 = 5;
 /// engine is quadratic on the wide error nodes of text that is not code
 /// (200 KB of `(`), and a file that far from Go or Rust is not scanned.
 pub const MAX_ERROR_TOKENS: usize = 10_000;
+/// Files larger than this are scanned one after the other on one thread:
+/// a syntax tree is tens of times its file's size, and the memory a thread
+/// frees stays with that thread's allocator arena, so large files spread
+/// over threads would add up their trees' memory instead of reusing it.
+const LARGE_FILE_BYTES: u64 = 128 * 1024;
 /// Most findings of one rule in one file; the rest become one notice.
 pub const MAX_FINDINGS_PER_RULE: usize = 100;
 
@@ -90,12 +96,7 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
     if let Some(exclude) = &options.exclude {
         files.retain(|(path, _)| !excluded(exclude, path));
     }
-    let results: Vec<FileResult> = files
-        .par_iter()
-        .map_init(Parser::new, |parser, (path, lang)| {
-            scan_file(rules, parser, path, *lang, options)
-        })
-        .collect();
+    let results = scan_files(rules, &files, options);
 
     let mut outcome = ScanOutcome {
         files_checked: files.len(),
@@ -128,6 +129,40 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
     outcome.not_scanned.sort();
     outcome.not_scanned.dedup();
     outcome
+}
+
+/// Scans `files` on all threads, the large ones one after the other on one
+/// thread (see [`LARGE_FILE_BYTES`]); results in the order of `files`.
+fn scan_files(
+    rules: &RuleSet,
+    files: &[(PathBuf, Language)],
+    options: &ScanOptions,
+) -> Vec<FileResult> {
+    let (large, small): (Vec<usize>, Vec<usize>) = (0..files.len())
+        .partition(|&i| std::fs::metadata(&files[i].0).is_ok_and(|m| m.len() > LARGE_FILE_BYTES));
+    let scan_one =
+        |parser: &mut Parser, i: usize| scan_file(rules, parser, &files[i].0, files[i].1, options);
+    let (large_results, small_results): (Vec<FileResult>, Vec<FileResult>) = rayon::join(
+        || {
+            let mut parser = Parser::new();
+            large.iter().map(|&i| scan_one(&mut parser, i)).collect()
+        },
+        || {
+            small
+                .par_iter()
+                .map_init(Parser::new, |parser, &i| scan_one(parser, i))
+                .collect()
+        },
+    );
+    let mut results: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
+    for (i, result) in large
+        .into_iter()
+        .zip(large_results)
+        .chain(small.into_iter().zip(small_results))
+    {
+        results[i] = Some(result);
+    }
+    results.into_iter().flatten().collect()
 }
 
 /// Returns true if and only if `path` matches the configuration's `exclude`
@@ -348,7 +383,6 @@ fn check_source_as(
     timeout: Duration,
     test_file: bool,
 ) -> Result<Checked, String> {
-    let deadline = Instant::now() + timeout;
     let over_time = || {
         format!(
             "skipped: scanning took longer than {} s (the per-file time budget)",
@@ -375,6 +409,9 @@ fn check_source_as(
     if candidates.is_empty() {
         return Ok(Checked::default());
     }
+    // Compiling a rule (once per run) is not the file's cost: its budget starts after.
+    let compiled = compile_all(&candidates)?;
+    let deadline = Instant::now() + timeout;
     let tree = parse(parser, lang, bytes, deadline).ok_or_else(over_time)?;
     if let Some(why) = unscannable_shape(&tree, lang) {
         return Err(format!("skipped: {why}"));
@@ -387,13 +424,15 @@ fn check_source_as(
     let mut context = FileContext::new(&tree, bytes, deadline);
     // Each finding with the start byte of its match, for its scope.
     let mut starts: Vec<usize> = Vec::new();
-    for rule in candidates {
+    for (rule, compiled) in candidates.into_iter().zip(compiled) {
         let silenced =
             |m: &crate::rules::engine::RawMatch| suppressions.silences(&rule.id, m.start.row + 1);
         // Silenced findings do not count towards the cap, so that silenced
         // lines cannot push a live finding past it.
-        let found = run_rule(rule, &mut context, MAX_FINDINGS_PER_RULE, &|m| !silenced(m))
-            .map_err(unfinished)?;
+        let found = run_rule(rule, compiled, &mut context, MAX_FINDINGS_PER_RULE, &|m| {
+            !silenced(m)
+        })
+        .map_err(unfinished)?;
         if found.truncated {
             checked.notes.push(format!(
                 "rule {}: only the first {MAX_FINDINGS_PER_RULE} findings in this file are reported",
@@ -426,7 +465,28 @@ fn check_source_as(
     }
     fingerprint::sort_and_assign(&mut checked.findings, &starts, &tree, bytes, lang, deadline)
         .map_err(|_| over_time())?;
+    // The matched text served the fingerprints; a whole `unsafe impl` need
+    // not stay in memory until the end of the scan.
+    for finding in &mut checked.findings {
+        finding.snippet = String::new();
+    }
     Ok(checked)
+}
+
+/// The compiled form of each rule, in order; compiles those not compiled yet.
+/// Odd worker threads compile from the end, so that two threads starting
+/// together compile different rules instead of waiting on each other's.
+fn compile_all<'r>(rules: &[&'r Rule]) -> Result<Vec<&'r Compiled>, String> {
+    let compile = |rule: &'r Rule| {
+        rule.compiled()
+            .map_err(|e| format!("skipped: rule {} does not compile: {e}", rule.id))
+    };
+    if rayon::current_thread_index().is_some_and(|i| i % 2 == 1) {
+        for rule in rules.iter().rev() {
+            compile(rule)?;
+        }
+    }
+    rules.iter().map(|rule| compile(rule)).collect()
 }
 
 /// The whole lines around bytes `start..end` of `source`, with that span
@@ -518,5 +578,110 @@ fn position(source: &str, byte: usize, point: Point) -> Position {
     Position {
         line: point.row + 1,
         column: column + 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{load_rules, RuleSource};
+
+    #[test]
+    fn only_the_rules_a_file_lets_through_its_prefilter_are_compiled() {
+        let (set, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let go: Vec<&Rule> = set.for_language(Language::Go).collect();
+        let source = b"package p\n\nfunc f() { println(\"x\") }\n";
+        let passing: Vec<&str> = go
+            .iter()
+            .filter(|r| r.prefilter.holds(source))
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(passing.contains(&"go/builtin-print"), "{passing:?}");
+        let checked = check_source(
+            &go,
+            &mut Parser::new(),
+            Path::new("p.go"),
+            Language::Go,
+            source,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert_eq!(checked.findings.len(), 1, "{:?}", checked.findings);
+        for rule in &set.rules {
+            let expected = passing.contains(&rule.id.as_str());
+            assert_eq!(rule.is_compiled(), expected, "{}", rule.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod deferred_rule_tests {
+    use super::*;
+    use crate::rules::compile::{defer, Origin};
+
+    #[test]
+    fn a_deferred_rule_that_does_not_compile_skips_the_file_with_a_notice_not_a_panic() {
+        let raw: crate::rules::model::SerializableRule = serde_yaml::from_str(
+            "id: t/bad\nlanguage: go\nseverity: warning\nmessage: m\nquery: '((identifer) @x (#eq? @x \"println\"))'\n",
+        )
+        .unwrap();
+        let origin = Origin {
+            file: "<embedded>/t.yml".into(),
+            line: 1,
+        };
+        let rule = defer(raw, origin).unwrap();
+        assert!(!rule.is_compiled());
+        let result = check_source(
+            &[&rule],
+            &mut Parser::new(),
+            Path::new("p.go"),
+            Language::Go,
+            b"package p\nfunc f() { println() }\n",
+            Duration::from_secs(60),
+        );
+        let message = result.unwrap_err();
+        assert!(
+            message.starts_with("skipped: rule t/bad does not compile: query:"),
+            "{message}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod large_file_tests {
+    use super::*;
+    use crate::rules::{load_rules, RuleSource};
+
+    #[test]
+    fn large_files_scanned_apart_keep_their_place_among_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let call = "func f() { println(\"x\") }\n";
+        let large = format!("package p\n{}", "// filler line\n".repeat(10_000)) + call;
+        assert!(large.len() as u64 > LARGE_FILE_BYTES);
+        for (name, text) in [
+            ("a.go", format!("package p\n{call}")),
+            ("b.go", large.clone()),
+            ("c.go", format!("package p\n{call}")),
+            ("d.go", large),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let (rules, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let options = ScanOptions {
+            paths: vec![dir.path().to_path_buf()],
+            max_filesize: DEFAULT_MAX_FILESIZE,
+            exclude: None,
+            file_timeout: Duration::from_secs(60),
+        };
+        let outcome = scan(&rules, &options);
+        let files: Vec<String> = outcome
+            .findings
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files, ["a.go", "b.go", "c.go", "d.go"]);
+        assert_eq!(outcome.files_parsed, 4);
     }
 }

@@ -58,6 +58,9 @@ for lang in ("go", "rust"):
     t, a = medians.get(f"tollgate_{lang}"), medians.get(f"astgrep_{lang}")
     if t and a:
         print(f"\n{lang}: tollgate wall time = {t / a:.2f} x ast-grep's")
+    lib = medians.get(f"library_{lang}")
+    if lib and a:
+        print(f"{lang}: tollgate with the whole library, wall time = {lib / a:.2f} x ast-grep's three rules")
 
 loaders = {"tollgate": (load_tollgate, "json"), "astgrep": (load_astgrep, "jsonl"), "semgrep": (load_semgrep, "json")}
 for prefix, root in (("fixture_", None), ("", corpus)):

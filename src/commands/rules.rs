@@ -41,7 +41,7 @@ pub(crate) fn list(
             severity: r.severity,
             message: r.message_text(),
             source: format!("{}:{}", r.origin.file, r.origin.line),
-            has_fix: r.fix.is_some(),
+            has_fix: r.has_fix,
             url: r.url.as_deref(),
             opt_in: r.opt_in,
             tests: r.tests.valid.len() + r.tests.invalid.len(),

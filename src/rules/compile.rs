@@ -7,6 +7,7 @@ use crate::finding::Severity;
 use crate::lang::Language;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::Path;
+use std::sync::OnceLock;
 use tree_sitter::Query;
 
 /// Where a rule came from, for error messages and `rules list`.
@@ -40,20 +41,17 @@ impl CompileError {
     }
 }
 
-/// A checked, compiled rule.
+/// A checked rule. Its queries are compiled at load time ([`compile`]), or,
+/// for the embedded library, on first use ([`defer`]): tree-sitter's query
+/// analysis is most of a small review's cost, and a rule whose literals no
+/// scanned file holds never needs its queries.
 #[derive(Debug)]
 pub struct Rule {
     pub id: String,
     pub language: Language,
     pub severity: Severity,
-    pub message: Template,
-    pub query: Query,
     pub query_source: String,
-    /// Index of the capture reported; `None` = the widest capture of a match.
-    pub report: Option<u32>,
-    pub constraints: Vec<Constraint>,
     pub paths: PathFilter,
-    pub fix: Option<FixTemplate>,
     pub note: Option<String>,
     pub url: Option<String>,
     /// Runs only when the configuration opts in to it (like clippy's restriction group).
@@ -61,6 +59,25 @@ pub struct Rule {
     pub tests: RuleTests,
     pub origin: Origin,
     pub prefilter: Requirement,
+    pub has_fix: bool,
+    /// The message as written, for listings (`{{ @name }}` shown as `{{name}}`).
+    message_source: String,
+    /// Has an `outside_tests` constraint.
+    outside_tests: bool,
+    compiled: OnceLock<Result<Compiled, String>>,
+    /// The rule's text, kept to compile it on first use (deferred rules only).
+    deferred: Option<SerializableRule>,
+}
+
+/// The parts of a rule that need its queries compiled.
+#[derive(Debug)]
+pub struct Compiled {
+    pub message: Template,
+    pub query: Query,
+    /// Index of the capture reported; `None` = the widest capture of a match.
+    pub report: Option<u32>,
+    pub constraints: Vec<Constraint>,
+    pub fix: Option<FixTemplate>,
     /// Whether the query may run only around literal places (see `prefilter::is_anchorable`).
     pub anchorable: bool,
 }
@@ -200,23 +217,62 @@ pub struct RuleSet {
 impl Rule {
     /// Returns true if and only if the rule never reports in test files.
     pub fn skips_test_files(&self) -> bool {
-        self.constraints
-            .iter()
-            .any(|c| matches!(c, Constraint::OutsideTests))
+        self.outside_tests
     }
 
     /// The message template with captures shown as `{{name}}`.
     pub fn message_text(&self) -> String {
-        let names = self.query.capture_names();
-        self.message
-            .parts
-            .iter()
-            .map(|p| match p {
-                TemplatePart::Text(t) => t.clone(),
-                TemplatePart::Capture(i) => format!("{{{{{}}}}}", names[*i as usize]),
-            })
-            .collect()
+        display_template(&self.message_source)
     }
+
+    /// The compiled queries and templates, compiled on the first call for a
+    /// deferred rule (at most once, whichever thread asks first). The error
+    /// is the compiler's, for a deferred rule that does not compile.
+    pub fn compiled(&self) -> Result<&Compiled, &str> {
+        self.compiled
+            .get_or_init(|| {
+                let Some(raw) = self.deferred.clone() else {
+                    return Err("the rule was not compiled".into());
+                };
+                match compile(raw, self.origin.clone()) {
+                    Ok(rule) => rule
+                        .compiled
+                        .into_inner()
+                        .unwrap_or_else(|| Err("the rule was not compiled".into())),
+                    Err(errors) => Err(errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.key, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")),
+                }
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Whether the queries have been compiled (tests of the laziness).
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+}
+
+/// `text` with each `{{ @name }}` placeholder written `{{name}}`, as
+/// [`parse_template`] reads them.
+fn display_template(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        let name = rest[start + 2..start + 2 + len].trim();
+        let name = name.strip_prefix('@').unwrap_or(name);
+        out.push_str(&rest[..start]);
+        out.push_str(&format!("{{{{{name}}}}}"));
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl RuleSet {
@@ -232,11 +288,52 @@ impl RuleSet {
 /// What a rule id looks like: `language/name`, lowercase.
 pub const ID_PATTERN: &str = r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)+$";
 
-/// Compiles one rule; returns every problem found, not just the first.
-pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<CompileError>> {
+/// Checks what a deferred rule needs before it runs (id, language,
+/// severity, path globs) and keeps its text to compile its queries on first
+/// use. Only for rules known to compile: the embedded library, whose every
+/// rule a unit test compiles.
+pub fn defer(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<CompileError>> {
     let mut errors = Vec::new();
-    let id_re = regex::Regex::new(ID_PATTERN).expect("static regex");
-    if !id_re.is_match(&raw.id) {
+    let header = check_header(&raw, &mut errors);
+    let paths = path_filter(raw.paths.as_ref(), &mut errors);
+    let Some((language, severity)) = header.filter(|_| errors.is_empty()) else {
+        return Err(errors);
+    };
+    Ok(Rule {
+        id: raw.id.clone(),
+        language,
+        severity,
+        query_source: raw.query.clone(),
+        paths,
+        note: raw.note.clone(),
+        url: raw.url.clone(),
+        opt_in: raw.opt_in,
+        tests: rule_tests(raw.tests.clone()),
+        origin,
+        prefilter: requirement_of_query(&raw.query),
+        has_fix: raw.fix.is_some(),
+        message_source: raw.message.trim_end().to_string(),
+        outside_tests: has_outside_tests(&raw),
+        compiled: OnceLock::new(),
+        deferred: Some(raw),
+    })
+}
+
+fn has_outside_tests(raw: &SerializableRule) -> bool {
+    raw.constraints
+        .iter()
+        .any(|c| c.outside_tests == Some(true))
+}
+
+/// The rule's language and severity, when both are valid; pushes an error
+/// for a bad id, language or severity.
+fn check_header(
+    raw: &SerializableRule,
+    errors: &mut Vec<CompileError>,
+) -> Option<(Language, Severity)> {
+    static ID_RE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(ID_PATTERN).expect("static regex"));
+    if !ID_RE.is_match(&raw.id) {
         errors.push(CompileError::new(
             "id",
             format!(
@@ -266,10 +363,17 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
             ),
         ));
     }
-    let (Some(language), Some(severity)) = (language, severity) else {
+    language.zip(severity)
+}
+
+/// Compiles one rule; returns every problem found, not just the first.
+pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<CompileError>> {
+    let mut errors = Vec::new();
+    let Some((language, severity)) = check_header(&raw, &mut errors) else {
         return Err(errors);
     };
     let grammar = language.grammar();
+    let outside_tests = has_outside_tests(&raw);
 
     let query = match compile_query(&grammar, &raw.query, "query", 0) {
         Ok(q) => q,
@@ -490,7 +594,46 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
         }
     }
 
-    let paths = match raw.paths {
+    let paths = path_filter(raw.paths.as_ref(), &mut errors);
+    let tests = rule_tests(raw.tests);
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let prefilter = requirement_of_query(&raw.query);
+    let anchorable = is_anchorable(&raw.query);
+    Ok(Rule {
+        id: raw.id,
+        language,
+        severity,
+        query_source: raw.query,
+        paths,
+        note: raw.note,
+        url: raw.url,
+        opt_in: raw.opt_in,
+        tests,
+        origin,
+        prefilter,
+        has_fix: fix.is_some(),
+        message_source: one_line.to_string(),
+        outside_tests,
+        compiled: OnceLock::from(Ok(Compiled {
+            message: message.expect("checked above"),
+            query,
+            report,
+            constraints,
+            fix,
+            anchorable,
+        })),
+        deferred: None,
+    })
+}
+
+fn path_filter(
+    paths: Option<&super::model::SerializablePaths>,
+    errors: &mut Vec<CompileError>,
+) -> PathFilter {
+    match paths {
         None => PathFilter::default(),
         Some(p) => {
             match (
@@ -504,10 +647,11 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
                 }
             }
         }
-    };
+    }
+}
 
-    let tests = raw
-        .tests
+fn rule_tests(tests: Option<super::model::SerializableTests>) -> RuleTests {
+    tests
         .map(|t| RuleTests {
             valid: t.valid,
             invalid: t
@@ -527,32 +671,7 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
                 })
                 .collect(),
         })
-        .unwrap_or_default();
-
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let prefilter = requirement_of_query(&raw.query);
-    let anchorable = is_anchorable(&raw.query);
-    Ok(Rule {
-        id: raw.id,
-        language,
-        severity,
-        message: message.expect("checked above"),
-        query,
-        query_source: raw.query,
-        report,
-        constraints,
-        paths,
-        fix,
-        note: raw.note,
-        url: raw.url,
-        opt_in: raw.opt_in,
-        tests,
-        origin,
-        prefilter,
-        anchorable,
-    })
+        .unwrap_or_default()
 }
 
 fn unknown_capture(key: &'static str, name: &str, captures: &[String]) -> CompileError {

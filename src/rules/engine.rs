@@ -1,6 +1,6 @@
 //! Evaluates compiled rules on one parsed file and yields raw matches.
 
-use super::compile::{Constraint, Rule, SubQuery, Template, TemplatePart};
+use super::compile::{Compiled, Constraint, Rule, SubQuery, Template, TemplatePart};
 use super::prefilter::Literal;
 use super::spans::Spans;
 use std::collections::{HashMap, HashSet};
@@ -204,7 +204,7 @@ pub struct FileContext<'t> {
     tree: &'t Tree,
     source: &'t [u8],
     deadline: Instant,
-    parents: Option<HashMap<usize, Node<'t>>>,
+    parents: Option<ParentLinks<'t>>,
     scope_index: HashMap<ScopeKey, ScopeEntry<'t>>,
     cursor: QueryCursor,
     main_cursor: QueryCursor,
@@ -247,16 +247,9 @@ impl<'t> FileContext<'t> {
     /// the parent links of the whole tree are recorded once instead.
     fn ancestors(&mut self, node: Node<'t>) -> Result<Vec<Node<'t>>, Unfinished> {
         if self.parents.is_none() {
-            self.parents = Some(parent_links(self.tree, self.deadline)?);
+            self.parents = Some(ParentLinks::new(self.tree, self.deadline)?);
         }
-        let parents = self.parents.as_ref().expect("just built");
-        let mut out = Vec::new();
-        let mut current = node;
-        while let Some(parent) = parents.get(&current.id()) {
-            out.push(*parent);
-            current = *parent;
-        }
-        Ok(out)
+        Ok(self.parents.as_ref().expect("just built").ancestors(node))
     }
 
     fn test_items(&mut self, parent: Node<'t>) -> &HashSet<usize> {
@@ -492,32 +485,69 @@ fn for_each_match<'t>(
     }
 }
 
-/// The parent of every node of `tree`, by node id; stops at `deadline`.
-fn parent_links(tree: &Tree, deadline: Instant) -> Result<HashMap<usize, Node<'_>>, Unfinished> {
-    let mut parents = HashMap::with_capacity(tree.root_node().descendant_count());
-    let mut cursor = tree.walk();
-    let mut stack: Vec<Node<'_>> = Vec::new();
-    loop {
-        if parents.len() % 65_536 == 65_535 && Instant::now() > deadline {
-            return Err(Unfinished::Deadline);
-        }
-        let node = cursor.node();
-        if let Some(parent) = stack.last() {
-            parents.insert(node.id(), *parent);
-        }
-        if cursor.goto_first_child() {
-            stack.push(node);
-            continue;
-        }
+/// The parent of every node of a tree, compact: a node's id and the index
+/// of its parent among the nodes that have children, sorted by id (16 bytes
+/// a node), and those parents with the index of their own parent (40 bytes
+/// each), where a map from id to parent node took ~96 bytes a node. One
+/// binary search finds a node's parent; its further ancestors follow by index.
+struct ParentLinks<'t> {
+    links: Vec<(usize, usize)>,
+    parents: Vec<(Node<'t>, Option<usize>)>,
+}
+
+impl<'t> ParentLinks<'t> {
+    /// One walk of `tree`; stops at `deadline`.
+    fn new(tree: &'t Tree, deadline: Instant) -> Result<Self, Unfinished> {
+        let mut links = Vec::with_capacity(tree.root_node().descendant_count());
+        let mut parents: Vec<(Node<'t>, Option<usize>)> = Vec::new();
+        let mut cursor = tree.walk();
+        // Indexes in `parents` of the nodes above the cursor.
+        let mut stack: Vec<usize> = Vec::new();
         loop {
-            if cursor.goto_next_sibling() {
-                break;
+            if links.len() % 65_536 == 65_535 && Instant::now() > deadline {
+                return Err(Unfinished::Deadline);
             }
-            if !cursor.goto_parent() {
-                return Ok(parents);
+            let node = cursor.node();
+            if let Some(parent) = stack.last() {
+                links.push((node.id(), *parent));
             }
-            stack.pop();
+            if cursor.goto_first_child() {
+                parents.push((node, stack.last().copied()));
+                stack.push(parents.len() - 1);
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    links.sort_unstable();
+                    parents.shrink_to_fit();
+                    return Ok(ParentLinks { links, parents });
+                }
+                stack.pop();
+            }
         }
+    }
+
+    /// The ancestors of `node`, innermost first.
+    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut out = Vec::new();
+        let Ok(at) = self.links.binary_search_by_key(&node.id(), |(id, _)| *id) else {
+            return out;
+        };
+        let mut next = Some(self.links[at].1);
+        while let Some(index) = next {
+            let (parent, above) = self.parents[index];
+            out.push(parent);
+            next = above;
+        }
+        out
+    }
+
+    #[cfg(test)]
+    fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        self.ancestors(node).first().copied()
     }
 }
 
@@ -536,6 +566,7 @@ pub struct RuleMatches {
 /// finish ([`Unfinished`]).
 pub fn run_rule<'t>(
     rule: &Rule,
+    compiled: &Compiled,
     file: &mut FileContext<'t>,
     limit: usize,
     counts: &dyn Fn(&RawMatch) -> bool,
@@ -543,12 +574,12 @@ pub fn run_rule<'t>(
     let source = file.source;
     // Collect first: constraint checks need the file context.
     let mut candidates: Vec<Vec<(u32, Node<'t>)>> = Vec::new();
-    for range in query_ranges(rule, source) {
+    for range in query_ranges(rule, compiled, source) {
         file.main_cursor.set_byte_range(range);
         let root = file.tree.root_node();
         for_each_match(
             &mut file.main_cursor,
-            &rule.query,
+            &compiled.query,
             root,
             source,
             file.deadline,
@@ -559,7 +590,7 @@ pub fn run_rule<'t>(
     // so that the limit keeps the first matches of the file.
     let mut candidates: Vec<(Node<'t>, Vec<(u32, Node<'t>)>)> = candidates
         .into_iter()
-        .filter_map(|captures| Some((reported_node(rule, &captures)?, captures)))
+        .filter_map(|captures| Some((reported_node(compiled, &captures)?, captures)))
         .collect();
     candidates.sort_by_key(|(n, _)| (n.start_byte(), n.end_byte()));
 
@@ -573,7 +604,7 @@ pub fn run_rule<'t>(
             continue;
         }
         let mut holds = true;
-        for c in &rule.constraints {
+        for c in &compiled.constraints {
             if !constraint_holds(c, reported, &captures, file)? {
                 holds = false;
                 break;
@@ -583,7 +614,7 @@ pub fn run_rule<'t>(
             continue;
         }
         seen.insert(span);
-        let fix = rule.fix.as_ref().and_then(|fix| {
+        let fix = compiled.fix.as_ref().and_then(|fix| {
             let node = match fix.capture {
                 Some(idx) => capture_node(&captures, idx)?,
                 None => reported,
@@ -601,7 +632,7 @@ pub fn run_rule<'t>(
             end_byte: reported.end_byte(),
             start: reported.start_position(),
             end: reported.end_position(),
-            message: render(&rule.message, &captures, source, MAX_INTERPOLATED),
+            message: render(&compiled.message, &captures, source, MAX_INTERPOLATED),
             fix,
         };
         if counts(&m) {
@@ -618,8 +649,8 @@ pub fn run_rule<'t>(
 
 /// The byte ranges to run a rule's query in: around the places of its
 /// rarest required literal (every match overlaps one), else the whole file.
-fn query_ranges(rule: &Rule, source: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let anchors = rule
+fn query_ranges(rule: &Rule, compiled: &Compiled, source: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let anchors = compiled
         .anchorable
         .then(|| rule.prefilter.anchors(source))
         .flatten();
@@ -642,7 +673,7 @@ fn merge_ranges(anchors: Option<Vec<(usize, usize)>>, len: usize) -> Vec<std::op
     ranges
 }
 
-fn reported_node<'t>(rule: &Rule, captures: &[(u32, Node<'t>)]) -> Option<Node<'t>> {
+fn reported_node<'t>(rule: &Compiled, captures: &[(u32, Node<'t>)]) -> Option<Node<'t>> {
     match rule.report {
         Some(idx) => capture_node(captures, idx),
         None => captures.iter().map(|(_, n)| *n).max_by_key(|n| {
@@ -912,6 +943,53 @@ tests:
             "{shown}"
         );
         assert!(shown.contains("between.yml:13"), "{shown}");
+    }
+
+    /// Every node's ancestors from the compact links are tree-sitter's own.
+    fn assert_links_agree(lang: crate::lang::Language, source: &str) {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&lang.grammar()).unwrap();
+        let tree = parser.parse(source, None).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let links = super::ParentLinks::new(&tree, deadline).unwrap();
+        let mut cursor = tree.walk();
+        let mut seen = 0;
+        loop {
+            let node = cursor.node();
+            assert_eq!(links.parent(node), node.parent(), "{node:?}");
+            let mut chain = Vec::new();
+            let mut up = node.parent();
+            while let Some(p) = up {
+                chain.push(p);
+                up = p.parent();
+            }
+            assert_eq!(links.ancestors(node), chain, "{node:?}");
+            seen += 1;
+            if cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    assert_eq!(seen, tree.root_node().descendant_count());
+                    return;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compact_parent_links_agree_with_tree_sitter_on_every_node() {
+        use crate::lang::Language;
+        assert_links_agree(
+            Language::Go,
+            "package p\nfunc f() {\n\tg := func() { if x { defer y() } }\n\t_ = g\n}\n",
+        );
+        // macros (token trees), nested modules and closures, an error node
+        assert_links_agree(
+            Language::Rust,
+            "mod a { fn f() { let c = || unsafe { g(x.unwrap()) }; println!(\"{}\", h(1)); } }\nfn broken( {",
+        );
+        assert_links_agree(Language::Go, "");
     }
 
     fn index<'t>(rows: &[Vec<Slot<'t>>]) -> ScopeIndex<'t> {

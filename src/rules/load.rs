@@ -9,7 +9,7 @@
 //! files, each with at most [`MAX_CONSTRAINTS_PER_RULE`] constraints and
 //! [`MAX_QUERIES_PER_RULE`] queries. The embedded library is not counted.
 
-use super::compile::{compile, CompileError, Origin, Rule, RuleSet};
+use super::compile::{compile, defer, CompileError, Origin, Rule, RuleSet};
 use super::library;
 use super::model::SerializableRule;
 use crate::yaml;
@@ -76,13 +76,10 @@ pub fn load_rules(sources: &[RuleSource]) -> (RuleSet, Vec<RuleError>) {
     for source in sources {
         match source {
             RuleSource::Embedded => {
+                // Compiled on first use: a run pays only for the rules its files need.
                 for (name, text) in library::EMBEDDED {
-                    load_text(
-                        &format!("{EMBEDDED_PREFIX}{name}"),
-                        text,
-                        &mut rules,
-                        &mut errors,
-                    );
+                    let file = format!("{EMBEDDED_PREFIX}{name}");
+                    load_documents(&file, text, &mut rules, &mut errors, usize::MAX, defer);
                 }
             }
             RuleSource::Path(path) => load_path(path, &mut rules, &mut errors),
@@ -241,7 +238,7 @@ fn is_rule_file(path: &Path) -> bool {
 fn load_file(path: &Path, follow: bool, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
     let file = path.display().to_string();
     match crate::textfile::read(path, RULE_FILE_MAX_BYTES, follow) {
-        Ok(text) => load_documents(&file, &text, rules, errors, room_left(rules)),
+        Ok(text) => load_documents(&file, &text, rules, errors, room_left(rules), compile),
         Err(e) => errors.push(RuleError {
             file,
             line: None,
@@ -254,17 +251,21 @@ fn load_file(path: &Path, follow: bool, rules: &mut Vec<Rule>, errors: &mut Vec<
 
 /// Loads every document of one rule file's text.
 pub fn load_text(file: &str, text: &str, rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
-    load_documents(file, text, rules, errors, usize::MAX);
+    load_documents(file, text, rules, errors, usize::MAX, compile);
 }
 
+/// Turns one rule's text into a [`Rule`]: [`compile`] or [`defer`].
+type Build = fn(SerializableRule, Origin) -> Result<Rule, Vec<CompileError>>;
+
 /// Loads the documents of one rule file, at most `room` of them (the rest
-/// are refused with one error at the first one left out).
+/// are refused with one error at the first one left out), each made a rule by `build`.
 fn load_documents(
     file: &str,
     text: &str,
     rules: &mut Vec<Rule>,
     errors: &mut Vec<RuleError>,
     room: usize,
+    build: Build,
 ) {
     let docs = yaml::documents(text);
     if docs.is_empty() {
@@ -311,7 +312,7 @@ fn load_documents(
             continue;
         }
         let id = raw.id.clone();
-        match compile(raw, origin) {
+        match build(raw, origin) {
             Ok(rule) => rules.push(rule),
             Err(problems) => {
                 for problem in problems {
@@ -476,6 +477,32 @@ mod tests {
         let within = "  - inside: [function_declaration]\n".repeat(MAX_CONSTRAINTS_PER_RULE);
         let (rules, errors) = load(&rule_with(&format!("where:\n{within}")));
         assert_eq!((rules.len(), errors.len()), (1, 0), "{errors:?}");
+    }
+
+    #[test]
+    fn every_rule_of_the_library_compiles_and_only_on_first_use() {
+        let (set, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(set.rules.iter().all(|r| !r.is_compiled()));
+        for rule in &set.rules {
+            assert!(
+                rule.compiled().is_ok(),
+                "{}: {:?}",
+                rule.id,
+                rule.compiled().err()
+            );
+            assert!(rule.is_compiled());
+        }
+    }
+
+    #[test]
+    fn a_rule_from_a_file_is_compiled_at_load_time_so_its_errors_have_lines() {
+        let (rules, errors) = load(&rule_with(""));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(rules[0].is_compiled());
+        let (rules, errors) = load(&rule_with("").replace("(identifier) @x", "(identifer) @x"));
+        assert!(rules.is_empty());
+        assert_eq!(errors[0].line, Some(5), "{errors:?}");
     }
 
     #[test]
