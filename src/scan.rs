@@ -69,6 +69,16 @@ pub struct ScanOutcome {
     /// Files of a scanned language that were not (fully) scanned: too big,
     /// unreadable, not UTF-8, over the time budget. Each also has a notice.
     pub not_scanned: Vec<PathBuf>,
+    /// Image references the environment's policy allows, in file order.
+    pub images_passed: Vec<PassedImage>,
+}
+
+/// An image reference that passed the environment's policy, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedImage {
+    pub path: PathBuf,
+    pub line: usize,
+    pub image: String,
 }
 
 /// What became of one file.

@@ -95,7 +95,7 @@ pub fn sync(args: JiraSyncArgs) -> anyhow::Result<i32> {
         dry_run: args.dry_run,
         output,
     };
-    Ok(runtime.block_on(flow::run(request, &env)))
+    Ok(runtime.block_on(flow::run(request, &env)).exit)
 }
 
 /// With `--format json`, an empty list: a script reads the same shape always.

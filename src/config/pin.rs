@@ -1,6 +1,7 @@
-//! Keys that decide where credentials are sent (`jira.url`, `notify`
-//! webhooks, forge API URLs) cannot be changed by the change under review:
-//! the base commit's value is used, and tollgate says so.
+//! Keys that decide where credentials are sent (forge API URLs, any `*url*`
+//! key) or what they are used for (the whole `jira` and `notify` sections)
+//! cannot be changed by the change under review: the base commit's value is
+//! used, and tollgate says so.
 
 use super::Config;
 use serde_json::{Map, Value};
@@ -31,9 +32,14 @@ pub fn pin_credential_destinations(head: &mut Config, base: Option<&Config>) -> 
         }
         set(&mut head_value, &path, wanted.cloned());
         notes.push(format!(
-            "`{}` is changed by this change: it decides where credentials are sent, so the base commit's {} used",
+            "`{}` is changed by this change: it decides {}, so the base commit's {} used",
             path.join("."),
-            if wanted.is_some() { "value is" } else { "configuration (without it) is" }
+            what_it_decides(&path),
+            if wanted.is_some() {
+                "value is"
+            } else {
+                "configuration (without it) is"
+            }
         ));
     }
     if notes.is_empty() {
@@ -51,12 +57,29 @@ pub fn pin_credential_destinations(head: &mut Config, base: Option<&Config>) -> 
     notes
 }
 
-/// Whether the key at the end of `path` decides where credentials go.
-/// `notify` is taken whole: its webhooks come from the environment, but a
-/// change must neither silence a channel nor flood it.
-fn is_destination(key: &str) -> bool {
+/// Whether the key at the end of `path` decides where credentials go or
+/// what they do. Two top-level sections are taken whole: `notify` (its
+/// webhooks come from the environment, but a change must neither silence a
+/// channel nor flood it) and `jira` (a change must not choose which issues
+/// its token moves, nor where to: `on.opened.status: Done`).
+fn is_destination(path: &[String]) -> bool {
+    let Some(key) = path.last() else {
+        return false;
+    };
     let key = key.to_ascii_lowercase();
-    key == "notify" || key.contains("url") || key.contains("webhook")
+    let section = path.len() == 1 && matches!(key.as_str(), "notify" | "jira");
+    section || key.contains("url") || key.contains("webhook")
+}
+
+/// What a pinned key decides, for the note.
+fn what_it_decides(path: &[String]) -> &'static str {
+    match path {
+        [section] if section == "jira" => {
+            "which Jira issues move, to which status, and where the token is sent"
+        }
+        [section] if section == "notify" => "which channels hear of the run",
+        _ => "where credentials are sent",
+    }
 }
 
 /// A settings table of a service tollgate sends credentials to: one that is
@@ -70,7 +93,7 @@ fn destinations(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>
     if let Value::Object(map) = value {
         for (key, item) in map {
             path.push(key.clone());
-            if is_destination(key) || (is_forge(key) && !item.is_object()) {
+            if is_destination(path) || (is_forge(key) && !item.is_object()) {
                 out.push(path.clone());
             } else {
                 destinations(item, path, out);
@@ -131,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn the_base_value_wins_for_urls_and_webhooks() {
+    fn the_base_value_wins_for_urls_and_the_jira_and_notify_sections() {
         let base = config(json!({
             "jira": {"url": "https://jira.example.com", "projects": ["OPS"]},
             "notify": {"on": "failure", "slack": {"on": "change"}},
@@ -147,31 +170,52 @@ mod tests {
             pinned,
             json!({
                 "fail_on": "warning",
-                "jira": {"url": "https://jira.example.com", "projects": ["DEV"], "key_pattern": "[A-Z]+-[0-9]+"},
+                "jira": {"url": "https://jira.example.com", "projects": ["OPS"]},
                 "notify": {"on": "failure", "slack": {"on": "change"}},
             })
         );
         assert_eq!(notes.len(), 2, "{notes:?}");
-        assert!(notes.iter().any(|n| n.starts_with("`jira.url` is changed")));
+        assert!(notes.iter().any(|n| n
+            .starts_with("`jira` is changed by this change: it decides which Jira issues move")));
+        assert!(notes.iter().any(|n| n.starts_with(
+            "`notify` is changed by this change: it decides which channels hear of the run"
+        )));
+        // Any other `*url*` key keeps the old reason.
+        assert_eq!(
+            what_it_decides(&["gitlab".into(), "url".into()]),
+            "where credentials are sent"
+        );
         assert!(notes
             .iter()
             .all(|n| !n.contains("evil") && !n.contains("hooks.example")));
     }
 
     #[test]
-    fn a_removed_or_added_jira_url_and_no_base_at_all() {
+    fn a_change_cannot_choose_the_status_its_issues_move_to() {
+        let base = config(json!({"jira": {"url": "https://jira.example.com",
+            "on": {"opened": {"status": "In Review"}}}}));
+        let mut head = config(json!({"jira": {"url": "https://jira.example.com",
+            "on": {"opened": {"status": "Done"}}}}));
+        assert_eq!(pin_credential_destinations(&mut head, Some(&base)).len(), 1);
+        assert_eq!(head.jira, base.jira);
+        // Only the top-level section is taken whole: a `jira` key deeper down is not.
+        assert!(!is_destination(&["rules".into(), "jira".into()]));
+    }
+
+    #[test]
+    fn a_removed_or_added_jira_section_and_no_base_at_all() {
         let base = config(json!({"jira": {"url": "https://jira.example.com"}}));
         // Without `url`, JIRA_URL is not the change's to choose either: the base's stays.
         let mut head = config(json!({"jira": {"projects": ["SHOP"]}}));
         assert_eq!(pin_credential_destinations(&mut head, Some(&base)).len(), 1);
         assert_eq!(
             serde_json::to_value(&head).unwrap(),
-            json!({"jira": {"url": "https://jira.example.com", "projects": ["SHOP"]}})
+            json!({"jira": {"url": "https://jira.example.com"}})
         );
         let mut added = config(json!({"jira": {"url": "https://evil.example"}}));
         let notes = pin_credential_destinations(&mut added, Some(&config(json!({}))));
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert_eq!(serde_json::to_value(&added).unwrap(), json!({"jira": {}}));
+        assert_eq!(added.jira, None);
         let mut unchanged = config(json!({"jira": {"url": "https://jira.example.com"}}));
         assert!(pin_credential_destinations(&mut unchanged, Some(&base)).is_empty());
         assert!(pin_credential_destinations(&mut head, None).is_empty());

@@ -190,7 +190,7 @@ fn config_at_base(
     let unreadable = |why: String| {
         (
             Some(Config::default()),
-            Some(format!("the base commit's configuration cannot be read ({why}): no key of this change that decides where credentials go is used")),
+            Some(format!("the base commit's configuration cannot be read ({why}): no key of this change that decides where credentials go or what they do (`jira`, `notify`, `*url*`) is used; fetch the base commit (e.g. `fetch-depth: 0`)")),
         )
     };
     let commit = match resolve(&repo, base) {

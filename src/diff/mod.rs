@@ -75,13 +75,18 @@ impl ChangeSet {
     /// repository root) is kept under `mode`. A finding spanning several
     /// lines counts when any of its lines qualifies.
     pub fn keeps(&self, mode: FilterMode, path: &Path, finding: &Finding) -> bool {
+        let (start, end) = (finding.start.line, finding.end.line.max(finding.start.line));
+        self.keeps_lines(mode, path, start, end)
+    }
+
+    /// Whether `filter` keeps lines `start..=end` of `path` (relative to the working tree).
+    pub fn keeps_lines(&self, mode: FilterMode, path: &Path, start: usize, end: usize) -> bool {
         if mode == FilterMode::All {
             return true;
         }
         let Some(change) = self.files.get(path) else {
             return false;
         };
-        let (start, end) = (finding.start.line, finding.end.line.max(finding.start.line));
         match mode {
             FilterMode::Added => overlaps(&change.added, start, end),
             FilterMode::DiffContext => overlaps(&change.hunks, start, end),

@@ -273,7 +273,7 @@ impl Job<'_> {
             .await;
         Ok(self
             .pipeline
-            .finish(&target, result, &scanned.outcome, scanned.exit, &|err| {
+            .finish(forge, &target, result, scanned.ran(), &|err| {
                 self.denied(err)
             })
             .await)

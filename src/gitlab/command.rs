@@ -206,7 +206,7 @@ impl Job<'_> {
         let result = self.pipeline.post(forge, target, &mut scanned).await;
         Ok(self
             .pipeline
-            .finish(target, result, &scanned.outcome, scanned.exit, &|err| {
+            .finish(forge, target, result, scanned.ran(), &|err| {
                 self.denied(err)
             })
             .await)

@@ -101,7 +101,8 @@ pub struct OnEvent {
     /// does not choose one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transition: Option<String>,
-    /// One comment per change and event on each issue, edited in place on a re-run.
+    /// One comment per change and event on each issue, edited in place on a
+    /// re-run; written unless `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<bool>,
 }

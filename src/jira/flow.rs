@@ -89,9 +89,18 @@ impl Said {
     }
 }
 
+/// What a sync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synced {
+    /// 0, or 2 when a problem arose and `jira.required` is true.
+    pub exit: i32,
+    /// The issues Jira took the change to (moved, or already there and
+    /// commented), once each: key and web page, for the notifications.
+    pub issues: Vec<(String, String)>,
+}
+
 /// Runs the sync `request` asks for, reading the environment through `env`.
-/// Returns 0, or 2 when a problem arose and `jira.required` is true.
-pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> i32 {
+pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> Synced {
     let config = request.config;
     let credentials = Credentials::from_env(env);
     let mut said = Said {
@@ -113,13 +122,16 @@ pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> 
         }
     }
     if events.is_empty() {
-        return finish(&said, &[]);
+        return finish(&said, &[], None);
     }
     let matcher = match KeyMatcher::new(config) {
         Ok(matcher) => matcher,
         Err(err) => {
             crate::say!("error: {err}");
-            return EXIT_ERROR;
+            return Synced {
+                exit: EXIT_ERROR,
+                issues: Vec::new(),
+            };
         }
     };
     let messages = commit_messages(request.range.as_ref(), request.facts, &said);
@@ -142,7 +154,7 @@ pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> 
                 None => String::new(),
             }
         ));
-        return finish(&said, &[]);
+        return finish(&said, &[], None);
     }
     if config.projects.is_none() {
         said.note("jira.projects is not set: every KEY-123 counts as an issue key (UTF-8 and SHA-256 too); list your projects to be sure");
@@ -164,13 +176,13 @@ pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> 
             for outcome in &outcomes {
                 said.result(&describe(outcome, true));
             }
-            return finish(&said, &outcomes);
+            return finish(&said, &outcomes, None);
         }
         said.problem(&format!(
             "Jira issues {} not synced: JIRA_API_TOKEN is not set (Cloud: an API token and JIRA_EMAIL; Data Center: a personal access token), from the CI's secrets",
             keys.join(", ")
         ));
-        return finish(&said, &[]);
+        return finish(&said, &[], None);
     };
     if credentials
         .token()
@@ -179,7 +191,7 @@ pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> 
         .any(char::is_control)
     {
         said.problem("JIRA_API_TOKEN or JIRA_EMAIL contains a line break or another control character (the value is not shown): fix the CI secret");
-        return finish(&said, &[]);
+        return finish(&said, &[], None);
     }
     mask(credentials.token(), request.output);
     let base_url = match super::site::base_url(config, env) {
@@ -189,7 +201,7 @@ pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> 
                 "Jira issues {} not synced: {err}",
                 keys.join(", ")
             ));
-            return finish(&said, &[]);
+            return finish(&said, &[], None);
         }
     };
     let options = Options {
@@ -232,11 +244,12 @@ pub async fn run(request: Request<'_>, env: &dyn Fn(&str) -> Option<String>) -> 
             )),
         }
     }
-    finish(&said, &all)
+    finish(&said, &all, Some(&options.base_url))
 }
 
-/// Prints the JSON document when asked, and returns the exit code.
-fn finish(said: &Said, outcomes: &[IssueOutcome]) -> i32 {
+/// Prints the JSON document when asked; the exit code and the issues
+/// reached on the Jira site at `base_url`.
+fn finish(said: &Said, outcomes: &[IssueOutcome], base_url: Option<&str>) -> Synced {
     if said.output == Output::Json {
         let document = serde_json::json!({ "issues": outcomes });
         let text = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -247,7 +260,22 @@ fn finish(said: &Said, outcomes: &[IssueOutcome]) -> i32 {
         let mut out = crate::ci_log::stdout(crate::ci_log::Kind::Json);
         let _ = std::io::Write::write_all(&mut out, format!("{text}\n").as_bytes());
     }
-    said.exit()
+    Synced {
+        exit: said.exit(),
+        issues: base_url.map(|url| links(url, outcomes)).unwrap_or_default(),
+    }
+}
+
+/// Each issue Jira took the change to, once: its key and `/browse/` page.
+/// A key has the shape `PROJECT-123` (see `keys`): safe in a URL as it is.
+fn links(base_url: &str, outcomes: &[IssueOutcome]) -> Vec<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Moved | Outcome::Unchanged))
+        .filter(|o| seen.insert(o.key.clone()))
+        .map(|o| (o.key.clone(), format!("{base_url}/browse/{}", o.key)))
+        .collect()
 }
 
 /// The messages of the change's commits: `git log base..head`, else what
@@ -299,7 +327,8 @@ fn offline_plan(config: &JiraConfig, keys: &[String], event: Event) -> Vec<Issue
             status_before: None,
             status_after: on.status.clone(),
             transition: on.transition.clone(),
-            comment: on.comment.unwrap_or(false).then(|| "planned".to_string()),
+            // As `sync` does: a comment unless `comment: false`.
+            comment: on.comment.unwrap_or(true).then(|| "planned".to_string()),
             outcome: Outcome::Planned,
             reason: Some(format!(
                 "{}: not read from Jira (JIRA_API_TOKEN is not set)",
@@ -318,9 +347,9 @@ fn describe(outcome: &IssueOutcome, dry_run: bool) -> String {
         .unwrap_or("(status not read)");
     match (&outcome.outcome, &outcome.status_after) {
         (Outcome::Unchanged, _) => line.push_str(&format!("already {before}")),
-        // A plan read from Jira: the status stays until the transition is taken.
+        // A plan read from Jira, with nothing to move: only a comment.
         (Outcome::Planned, after) if after.as_deref() == outcome.status_before.as_deref() => {
-            line.push_str(&format!("now {before}"))
+            line.push_str(&format!("already {before}"))
         }
         (_, Some(after)) => line.push_str(&format!("{before} → {after}")),
         (_, None) => line.push_str(&format!("stays {before}")),
@@ -399,6 +428,49 @@ mod tests {
         assert_eq!(
             describe(&unchanged, true),
             "SHOP-12: already Done; comment unchanged (dry run: nothing changed)"
+        );
+    }
+
+    #[test]
+    fn links_name_each_reached_issue_once_and_no_failed_one() {
+        let moved = IssueOutcome {
+            key: "SHOP-12".into(),
+            status_before: Some("To Do".into()),
+            status_after: Some("In Review".into()),
+            transition: None,
+            comment: None,
+            outcome: Outcome::Moved,
+            reason: None,
+        };
+        let again = IssueOutcome {
+            outcome: Outcome::Unchanged,
+            ..moved.clone()
+        };
+        let failed = IssueOutcome {
+            key: "SHOP-13".into(),
+            outcome: Outcome::Failed,
+            ..moved.clone()
+        };
+        let there = IssueOutcome {
+            key: "OPS-7".into(),
+            outcome: Outcome::Unchanged,
+            ..moved.clone()
+        };
+        assert_eq!(
+            links(
+                "https://jira.example.com/jira",
+                &[moved, failed, again, there]
+            ),
+            [
+                (
+                    "SHOP-12".to_string(),
+                    "https://jira.example.com/jira/browse/SHOP-12".to_string()
+                ),
+                (
+                    "OPS-7".to_string(),
+                    "https://jira.example.com/jira/browse/OPS-7".to_string()
+                )
+            ]
         );
     }
 

@@ -229,9 +229,10 @@ impl Run<'_> {
                 outcome.outcome = Outcome::Planned;
             } else {
                 self.transition(&key, transition).await?;
-                outcome.status_after = Some(transition.to.clone());
                 outcome.outcome = Outcome::Moved;
             }
+            // A plan names where the issue would go.
+            outcome.status_after = Some(transition.to.clone());
         }
 
         if self.action.comment.unwrap_or(true) {

@@ -5,7 +5,7 @@ use super::check::check;
 use super::sources::{dockerfile, is_dockerfile, manifests};
 use crate::config::EnvironmentPolicy;
 use crate::finding::{Finding, Position, Severity};
-use crate::scan::{Notice, ScanOutcome};
+use crate::scan::{Notice, PassedImage, ScanOutcome};
 use std::path::PathBuf;
 
 /// Rule id of an image that a policy denies.
@@ -99,7 +99,14 @@ pub fn check_files(
                 ),
                 None => match check(&m.image, env, policy).reason {
                     Some(reason) => (IMAGE_POLICY_RULE, Severity::Error, format!("`{}` is denied in {env}: {reason}", m.image)),
-                    None => continue,
+                    None => {
+                        outcome.images_passed.push(PassedImage {
+                            path: path.clone(),
+                            line: m.line,
+                            image: m.image.clone(),
+                        });
+                        continue;
+                    }
                 },
             };
             let column = m.column.max(1);

@@ -12,22 +12,23 @@ use crate::scan::ScanOutcome;
 use std::collections::BTreeMap;
 
 impl Pipeline<'_> {
-    /// Syncs Jira for `target` once posting is over; returns the exit code.
+    /// Syncs Jira for `target` once posting is over; returns the exit code
+    /// and the issues reached (key, web page) for the notifications.
     pub(crate) async fn follow_in_jira(
         &self,
         target: &Target,
         outcome: &ScanOutcome,
         exit: i32,
-    ) -> i32 {
+    ) -> (i32, Vec<(String, String)>) {
         let Some(config) = self.setup.effective.config.jira.clone() else {
-            return exit;
+            return (exit, Vec::new());
         };
         let env = crate::github::context::process_env;
         let facts = match event::read(&env) {
             Ok(facts) => facts,
             Err(err) => {
                 crate::say!("warning: Jira is not synced: {err}");
-                return exit;
+                return (exit, Vec::new());
             }
         };
         let failed = gate_fails(self.setup.fail_on, &outcome.findings);
@@ -44,7 +45,7 @@ impl Pipeline<'_> {
                 .and_then(|f| f.why.clone())
                 .unwrap_or_else(|| "the CI names no event".into());
             crate::say!("note: Jira is left alone: {why}");
-            return exit;
+            return (exit, Vec::new());
         }
         let request = flow::Request {
             config: &config,
@@ -55,9 +56,10 @@ impl Pipeline<'_> {
             dry_run: false,
             output: Output::Log,
         };
-        match flow::run(request, &env).await {
-            EXIT_ERROR => EXIT_ERROR,
-            _ => exit,
+        let synced = flow::run(request, &env).await;
+        match synced.exit {
+            EXIT_ERROR => (EXIT_ERROR, synced.issues),
+            _ => (exit, synced.issues),
         }
     }
 
@@ -103,8 +105,20 @@ impl Pipeline<'_> {
             passed: !failed,
             findings: by_severity.into_iter().rev().collect(),
             environment: self.args.scan.environment.clone(),
-            images_passed: Vec::new(),
+            images_passed: distinct_images(outcome),
         };
         change
     }
+}
+
+/// Each image reference that passed the environment's policy, once, in the
+/// order the change names them.
+fn distinct_images(outcome: &ScanOutcome) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    outcome
+        .images_passed
+        .iter()
+        .filter(|i| seen.insert(i.image.as_str()))
+        .map(|i| i.image.clone())
+        .collect()
 }

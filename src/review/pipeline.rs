@@ -161,6 +161,25 @@ pub(crate) struct Pipeline<'a> {
     pub(crate) checkout_advice: &'a str,
 }
 
+/// What the steps after posting need of the run.
+pub struct Ran<'a> {
+    pub outcome: &'a ScanOutcome,
+    /// The findings as posted: repository-relative, on the head's lines.
+    pub findings: &'a [Finding],
+    /// The exit code before posting.
+    pub exit: i32,
+}
+
+impl Scanned {
+    pub fn ran(&self) -> Ran<'_> {
+        Ran {
+            outcome: &self.outcome,
+            findings: &self.findings,
+            exit: self.exit,
+        }
+    }
+}
+
 /// A scanned change, ready to post.
 pub struct Scanned {
     pub outcome: ScanOutcome,
@@ -279,8 +298,15 @@ impl Pipeline<'_> {
         if forge.is_none() && !self.args.no_post {
             // No token, so no posting and no summary to compare with: the
             // channels still hear of the gate (`change` counts as changed).
-            self.notify(target, &findings, Outcome::of(exit != EXIT_OK), None, None)
-                .await;
+            self.notify(
+                target,
+                &findings,
+                Outcome::of(exit != EXIT_OK),
+                None,
+                None,
+                &[],
+            )
+            .await;
         }
         let notes = self.notes(&outcome, &paths);
         Ok(Scanned {
@@ -346,8 +372,8 @@ impl Pipeline<'_> {
         .await
     }
 
-    /// Posts through the forge: comments, resolutions and the summary; then
-    /// notifies (every forge's posting, scanned here or `--from` a report, ends here).
+    /// Posts through the forge: comments, resolutions and the summary (every
+    /// forge's posting, scanned here or `--from` a report, goes through here).
     #[allow(clippy::too_many_arguments)]
     async fn publish<F: Forge>(
         &self,
@@ -367,7 +393,7 @@ impl Pipeline<'_> {
             settings: self.settings,
         };
         let rule_url = |id: &str| self.rule_url(id);
-        let result = review
+        review
             .publish(Inputs {
                 findings,
                 files,
@@ -376,19 +402,7 @@ impl Pipeline<'_> {
                 line_text,
                 outcome,
             })
-            .await;
-        // Whatever came of posting: the channels hear of the gate. Without
-        // the earlier summary, `change` counts as changed.
-        let previous = result.as_ref().ok().and_then(|p| p.previous_outcome);
-        self.notify(
-            target,
-            findings,
-            outcome,
-            previous,
-            Some(forge.project_url()),
-        )
-        .await;
-        result
+            .await
     }
 
     /// Tells Slack and Discord about the run, as `notify` asks.
@@ -399,6 +413,7 @@ impl Pipeline<'_> {
         outcome: Outcome,
         previous: Option<Outcome>,
         project_url: Option<String>,
+        jira: &[(String, String)],
     ) {
         use crate::notify::message::{Inputs, Message};
         let Some(config) = self.setup.effective.config.notify.as_ref() else {
@@ -430,25 +445,38 @@ impl Pipeline<'_> {
                 .as_ref()
                 .map(|u| format!("{u}{infix}/blob/{}", target.head_sha)),
             run: target.run_url.as_deref().map(|url| (target.run_label, url)),
-            // The Jira step's issues (key, URL), once it runs before this.
-            jira: &[],
+            jira,
         });
         crate::notify::notify(config, &message, previous).await;
     }
 
-    /// What the run says and returns once posting is over (or failed).
-    /// `denied` says what a 403 usually means on this forge.
-    /// Then the change's Jira issues follow, whatever the forge said.
-    pub async fn finish(
+    /// The steps after posting, whatever the forge said: what the run says
+    /// of it (`denied` says what a 403 usually means on this forge), then
+    /// the change's Jira issues follow, then Slack and Discord hear of the
+    /// gate with links to those issues. Returns the exit code.
+    pub async fn finish<F: Forge>(
         &self,
+        forge: &F,
         target: &Target,
         result: Result<Published, ForgeError>,
-        outcome: &ScanOutcome,
-        exit: i32,
+        ran: Ran<'_>,
         denied: &dyn Fn(&ForgeError) -> String,
     ) -> i32 {
-        let exit = self.report_posting(target, result, outcome, exit, denied);
-        self.follow_in_jira(target, outcome, exit).await
+        // Without the earlier summary, `change` counts as changed.
+        let previous = result.as_ref().ok().and_then(|p| p.previous_outcome);
+        let exit = self.report_posting(target, result, ran.outcome, ran.exit, denied);
+        let (exit, issues) = self.follow_in_jira(target, ran.outcome, exit).await;
+        self.notify(
+            target,
+            ran.findings,
+            // The gate as the summary tells it: posting and Jira aside.
+            Outcome::of(ran.exit != EXIT_OK),
+            previous,
+            Some(forge.project_url()),
+            &issues,
+        )
+        .await;
+        exit
     }
 
     fn report_posting(
@@ -564,12 +592,17 @@ impl Pipeline<'_> {
                 Outcome::of(gate_fails),
             )
             .await;
+        let exit = if gate_fails { EXIT_FINDINGS } else { EXIT_OK };
         let outcome = ScanOutcome {
             findings,
             ..Default::default()
         };
-        let exit = if gate_fails { EXIT_FINDINGS } else { EXIT_OK };
-        self.finish(target, result, &outcome, exit, denied).await
+        let ran = Ran {
+            outcome: &outcome,
+            findings: &outcome.findings,
+            exit,
+        };
+        self.finish(forge, target, result, ran, denied).await
     }
 
     /// Says when the checked-out commit is not the change's head, and what follows.

@@ -33,6 +33,10 @@ impl Review {
         };
         outcome.findings.retain(|f| keeps(f));
         outcome.suppressed.retain(|f| keeps(f));
+        outcome.images_passed.retain(|i| {
+            self.relative(&cwd, &i.path)
+                .is_some_and(|rel| self.set.keeps_lines(filter, &rel, i.line, i.line))
+        });
         // Only the change's own files that could not be scanned fail the gate.
         outcome.not_scanned.retain(|p| {
             self.relative(&cwd, p)

@@ -44,6 +44,20 @@ fn sync(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     tollgate_env(dir, &all, env)
 }
 
+/// `jira sync --dry-run --format json` of `event` for the change from `main`, without credentials.
+fn plan(dir: &Path, event: &str) -> Run {
+    let args = [
+        "--event",
+        event,
+        "--dry-run",
+        "--base",
+        "main",
+        "--format",
+        "json",
+    ];
+    sync(dir, &args, &[])
+}
+
 fn output(run: &Run) -> String {
     format!("{}{}", run.stdout, run.stderr)
 }
@@ -79,19 +93,7 @@ fn a_dry_run_plans_for_the_keys_of_the_branch_and_the_commits_in_order() {
 #[test]
 fn json_lists_every_issue_with_the_documented_fields() {
     let dir = repo(CONFIG, "ops-3-rotate");
-    let run = sync(
-        dir.path(),
-        &[
-            "--event",
-            "merged",
-            "--dry-run",
-            "--base",
-            "main",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let run = plan(dir.path(), "merged");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let issues = json(&run)["issues"].as_array().unwrap().clone();
     let keys: Vec<&str> = issues.iter().map(|i| i["key"].as_str().unwrap()).collect();
@@ -118,7 +120,9 @@ fn json_lists_every_issue_with_the_documented_fields() {
 #[test]
 fn the_event_and_the_keys_come_from_a_github_pull_request_payload() {
     let dir = repo(CONFIG, "feature/x");
-    let payload = |action: &str, merged: bool| {
+    // The base is in the clone: its `jira:` section is the one used.
+    let main = git(dir.path(), &["rev-parse", "main"]).trim().to_string();
+    let payload = |action: &str, merged: bool, base: &str| {
         serde_json::json!({
             "action": action,
             "number": 12,
@@ -130,7 +134,7 @@ fn the_event_and_the_keys_come_from_a_github_pull_request_payload() {
                 "html_url": "https://github.com/acme/app/pull/12",
                 "merged": merged,
                 "head": {"ref": "shop-11-cart", "sha": "h".repeat(40)},
-                "base": {"ref": "main", "sha": "b".repeat(40)},
+                "base": {"ref": "main", "sha": base},
             }
         })
         .to_string()
@@ -138,7 +142,7 @@ fn the_event_and_the_keys_come_from_a_github_pull_request_payload() {
     let event = write(
         dir.path(),
         "event.json",
-        payload("opened", false).as_bytes(),
+        payload("opened", false, &main).as_bytes(),
     );
     let event_path = event.display().to_string();
     let env = [
@@ -168,7 +172,22 @@ fn the_event_and_the_keys_come_from_a_github_pull_request_payload() {
         .lines()
         .any(|l| l.trim_start().starts_with("::error")));
 
-    std::fs::write(&event, payload("closed", false)).unwrap();
+    // A base that is not in the clone (a shallow checkout): nothing of the
+    // change's `jira:` section is trusted, and tollgate says what to do.
+    std::fs::write(&event, payload("opened", false, &"b".repeat(40))).unwrap();
+    let shallow = sync(dir.path(), &["--dry-run", "--format", "json"], &env);
+    assert_eq!(shallow.code, 0, "{}", shallow.stderr);
+    assert_eq!(json(&shallow)["issues"], serde_json::json!([]));
+    assert!(
+        shallow
+            .stderr
+            .contains("the base commit's configuration cannot be read")
+            && shallow.stderr.contains("fetch-depth: 0"),
+        "{}",
+        shallow.stderr
+    );
+
+    std::fs::write(&event, payload("closed", false, &main)).unwrap();
     let closed = sync(dir.path(), &["--dry-run"], &env);
     assert_eq!(closed.code, 0, "{}", closed.stderr);
     assert!(
@@ -347,7 +366,7 @@ fn the_token_is_never_printed_and_is_masked_in_actions() {
 }
 
 #[test]
-fn a_change_cannot_redirect_the_jira_url() {
+fn a_change_can_neither_redirect_jira_nor_choose_its_issues_status() {
     let dir = repo(CONFIG, "shop-12-cart");
     let root = dir.path();
     write(
@@ -355,20 +374,26 @@ fn a_change_cannot_redirect_the_jira_url() {
         ".tollgate.yml",
         CONFIG
             .replace("https://jira.example.com", "https://evil.example")
+            .replace("status: In Review", "status: Done")
+            .replace("projects: [SHOP, OPS]", "projects: [SHOP, OPS, DEV]")
             .as_bytes(),
     );
     git(root, &["commit", "-qam", "SHOP-12 point Jira elsewhere"]);
-    let run = sync(
-        root,
-        &["--event", "opened", "--base", "main"],
-        &[("JIRA_API_TOKEN", TOKEN)],
-    );
+    let run = plan(root, "opened");
     assert!(
-        run.stderr.contains("note: `jira.url` is changed by this change: it decides where credentials are sent, so the base commit's value is used"),
+        run.stderr.contains("note: `jira` is changed by this change: it decides which Jira issues move, to which status, and where the token is sent, so the base commit's value is used"),
         "{}",
         run.stderr
     );
     assert!(!output(&run).contains("evil.example"), "{}", output(&run));
+    let issues = json(&run)["issues"].as_array().unwrap().clone();
+    let keys: Vec<&str> = issues.iter().map(|i| i["key"].as_str().unwrap()).collect();
+    // DEV-9 is in a commit message, but only the base's projects count.
+    assert_eq!(keys, ["SHOP-12", "SHOP-14", "OPS-7"]);
+    assert!(
+        issues.iter().all(|i| i["status_after"] == "In Review"),
+        "{issues:?}"
+    );
 }
 
 // ---- End to end, against a fake Jira (and a fake GitHub for `review`). ----
@@ -470,6 +495,10 @@ fn a_dry_run_reads_jira_and_changes_nothing() {
     assert_eq!(issue["key"], "SHOP-12");
     assert_eq!(issue["status_before"], "To Do");
     assert_eq!(issue["transition"], "Send to review (21)");
+    assert_eq!(
+        issue["status_after"], "In Review",
+        "the plan names the target"
+    );
     assert_eq!(issue["outcome"], "planned");
     assert!(jira.writes().is_empty(), "{:?}", jira.writes());
     assert_eq!(jira.issue("SHOP-12").status, "To Do");
@@ -621,6 +650,58 @@ fn review_moves_the_issues_after_posting_and_comments_once() {
     for key in ["SHOP-1", "SHOP-2"] {
         assert_eq!(jira.issue(key).comments.len(), 1, "{key}");
     }
+}
+
+#[test]
+fn the_channels_hear_of_the_jira_issues_and_jira_of_the_images_that_passed() {
+    use crate::fake_webhooks::FakeWebhooks;
+    let jira = FakeJira::start(Flavor::Cloud, TOKEN);
+    jira.add_issue("SHOP-1", "To Do");
+    // SHOP-2 (named by the commit) does not exist: no link to it.
+    let hooks = FakeWebhooks::start();
+    let images = "images:\n  environments:\n    production:\n      - deny_latest: true\nnotify:\n  on: always\n";
+    let pr = Review::new(
+        &jira_config(&jira.url(), images),
+        (
+            "Dockerfile",
+            "FROM registry.example.com/shop/base:v1.4.2 AS build\nFROM registry.example.com/shop/base:v1.4.2\nFROM gcr.io/distroless/static:nonroot\n",
+        ),
+    );
+    let (slack, discord) = (hooks.slack_url(), hooks.discord_url());
+    let mut env = credentials(Flavor::Cloud);
+    env.extend([
+        ("SLACK_WEBHOOK_URL", slack.as_str()),
+        ("DISCORD_WEBHOOK_URL", discord.as_str()),
+        ("TOLLGATE_ENV", "production"),
+    ]);
+    let run = pr.review(&env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Jira first, then the channels, with a link to each issue reached.
+    let browse = format!("{}/browse/SHOP-1", jira.url());
+    let slack = hooks.slack();
+    assert_eq!(slack.len(), 1, "{}", run.stderr);
+    let slack = slack[0].1.to_string();
+    assert!(slack.contains(&browse), "{slack}");
+    assert!(!slack.contains("SHOP-2"), "{slack}");
+    let discord = hooks.discord();
+    assert_eq!(discord.len(), 1, "{}", run.stderr);
+    let discord = discord[0].1.to_string();
+    assert!(discord.contains(&browse), "{discord}");
+    assert!(!discord.contains("SHOP-2"), "{discord}");
+    // The comment lists each image that passed production's policy, once.
+    let comment = jira.issue("SHOP-1").comments[0].to_string();
+    assert!(comment.contains("production"), "{comment}");
+    assert_eq!(
+        comment
+            .matches("registry.example.com/shop/base:v1.4.2")
+            .count(),
+        1,
+        "{comment}"
+    );
+    assert!(
+        comment.contains("gcr.io/distroless/static:nonroot"),
+        "{comment}"
+    );
 }
 
 #[test]

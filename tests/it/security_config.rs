@@ -589,10 +589,16 @@ fn a_change_cannot_redirect_where_credentials_go() {
     let dir = repo(&[(".tollgate.yml", base)], &[(".tollgate.yml", Some(head))]);
     let run = tollgate(dir.path(), &["scan", "--base", "main", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for key in ["jira.url", "notify"] {
+    for (key, what) in [
+        (
+            "jira",
+            "which Jira issues move, to which status, and where the token is sent",
+        ),
+        ("notify", "which channels hear of the run"),
+    ] {
         assert!(
             run.stderr.contains(&format!(
-                "note: `{key}` is changed by this change: it decides where credentials are sent, so the base commit's value is used"
+                "note: `{key}` is changed by this change: it decides {what}, so the base commit's value is used"
             )),
             "{}",
             run.stderr
