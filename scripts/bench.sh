@@ -13,7 +13,8 @@
 #   tollgate_L / astgrep_L   the three bench rules (benches/rules, benches/peers/astgrep)
 #   library_L                tollgate with the whole embedded library, opt-in rules
 #                            included (benches/all-rules.yml), against ast-grep's three rules
-#   review50 / review5000    `scan --base HEAD` of a Go checkout with 50 / 5,000 changed files
+#   review50 / review5000    `scan --base HEAD~1 --head HEAD` of a Go checkout whose last
+#                            commit changes 50 / 5,000 files (what a CI review runs)
 #   huge_*                   one generated 20 MB Go file: tollgate (whole library), ast-grep
 #                            (one rule, from stdin: it skips such a file in a walk), and
 #                            tree-sitter's parse alone (../shared/bench/parsefloor, when present)
@@ -92,10 +93,11 @@ library_cmd() { # dir out
 }
 
 # Inputs of a monorepo's CI job, made once per WORKDIR: checkouts of the Go corpus with
-# 50 and 5,000 changed files (uncommitted, reviewed with --base HEAD), and a 20 MB Go file.
+# 50 and 5,000 changed files (committed on top of the base, reviewed as CI does: --base
+# HEAD~1 --head HEAD), and a 20 MB Go file.
 review_repo() { # n
   local dir=$WORK/review-$1
-  [ -f "$dir.stamp" ] && return
+  [ -f "$dir.committed" ] && return
   log "making $dir"
   rm -rf "$dir"; mkdir -p "$dir"; cp -r "$C/go/." "$dir/"
   git -C "$dir" init -q
@@ -104,7 +106,9 @@ review_repo() { # n
   find "$dir" -type f -name '*.go' -not -path '*/.git/*' | sort | awk -v n="$1" -v total="$(find "$dir" -type f -name '*.go' | wc -l)" \
     'NR % int(total / n) == 0 && count < n { print; count++ }' |
     while read -r f; do printf '\nfunc tollgateBenchChanged() { println("changed") }\n' >> "$f"; done
-  touch "$dir.stamp"
+  git -C "$dir" add -A
+  git -C "$dir" -c user.name=bench -c user.email=bench@localhost commit -qm change
+  touch "$dir.committed"
 }
 review_repo 50
 review_repo 5000
@@ -154,7 +158,7 @@ for l in go rust; do
 done
 if has tollgate; then
   for n in 50 5000; do
-    add "review$n" "cd $WORK/review-$n && $NET $TG scan -j 2 --config $REPO/benches/all-rules.yml --base HEAD --format json --fail-on never > $RES/review$n.json 2>$RES/review$n.json.err"
+    add "review$n" "cd $WORK/review-$n && $NET $TG scan -j 2 --config $REPO/benches/all-rules.yml --base HEAD~1 --head HEAD --format json --fail-on never > $RES/review$n.json 2>$RES/review$n.json.err"
   done
   add "huge_tollgate" "$NET $TG scan -j 2 --config $REPO/benches/all-rules.yml --max-filesize 100000000 --file-timeout 600 --format json --fail-on never $HUGE/huge.go > $RES/huge_tollgate.json 2>$RES/huge_tollgate.json.err"
 fi

@@ -108,14 +108,43 @@ impl Repo {
         self.change_set_to(base, head, false)
     }
 
-    /// Whether the working tree holds changes HEAD does not: edited, staged
-    /// or new (untracked, not ignored) files.
-    pub fn has_uncommitted_changes(&self) -> bool {
-        let mut options = git2::StatusOptions::new();
-        options.include_untracked(true).include_ignored(false);
-        self.repo
-            .statuses(Some(&mut options))
-            .is_ok_and(|s| !s.is_empty())
+    /// Whether `set`, a change from its merge base to the working tree,
+    /// differs from the committed change (merge base to HEAD): a file of it
+    /// is edited, staged or new, or a file the commits change is not in it
+    /// (deleted or restored). Asked per file, and with a diff of two trees,
+    /// instead of a status walk of the whole working tree: the change set's
+    /// own walk already found every file that differs.
+    pub fn has_uncommitted_changes(&self, set: &ChangeSet) -> bool {
+        let differs = |path: &Path| {
+            self.repo
+                .status_file(path)
+                .is_ok_and(|status| !status.is_empty() && !status.contains(git2::Status::IGNORED))
+        };
+        let in_set = |path: &Path| {
+            set.files.contains_key(path) || set.binary.iter().chain(&set.deleted).any(|p| p == path)
+        };
+        let committed = || -> Result<bool, git2::Error> {
+            let Some(base) = set.base_commit.as_deref() else {
+                return Ok(false);
+            };
+            let old = self.repo.find_commit(git2::Oid::from_str(base)?)?.tree()?;
+            let head = self.repo.head()?.peel_to_tree()?;
+            let mut diff = self.repo.diff_tree_to_tree(Some(&old), Some(&head), None)?;
+            // As the change set does: a rename is one file, under its new name.
+            diff.find_similar(Some(git2::DiffFindOptions::new().renames(true)))?;
+            Ok(diff.deltas().any(|delta| {
+                [delta.old_file().path(), delta.new_file().path()]
+                    .into_iter()
+                    .flatten()
+                    .all(|path| !in_set(path))
+            }))
+        };
+        set.files
+            .keys()
+            .chain(&set.binary)
+            .chain(&set.deleted)
+            .any(|path| differs(path))
+            || committed().unwrap_or(false)
     }
 
     /// The change from the merge base of `base` and HEAD to the working tree:

@@ -102,10 +102,11 @@ pub(crate) fn review_change(base: &str, head: Option<&str>) -> anyhow::Result<Re
             repo.change_set(base, head)?
         }
         None => {
-            if repo.has_uncommitted_changes() {
+            let set = repo.change_set_to_workdir(base)?;
+            if repo.has_uncommitted_changes(&set) {
                 crate::say!("note: comparing the merge base of `{base}` with the working tree: uncommitted and new files count (--head HEAD compares commits only)");
             }
-            repo.change_set_to_workdir(base)?
+            set
         }
     };
     let workdir = repo

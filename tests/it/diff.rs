@@ -147,6 +147,17 @@ fn each_filter_mode_reports_exactly_its_findings() {
 }
 
 #[test]
+fn a_committed_change_with_a_rename_and_a_deletion_is_no_working_tree_change() {
+    let dir = repo();
+    let run = tollgate(dir.path(), &["scan", "--base", "main", "--format", "json"]);
+    assert!(!run.stderr.contains("working tree"), "{}", run.stderr);
+    // The same, renamed back in the working tree only: said.
+    git(dir.path(), &["mv", "moved.go", "old.go"]);
+    let run = tollgate(dir.path(), &["scan", "--base", "main", "--format", "json"]);
+    assert!(run.stderr.contains("working tree"), "{}", run.stderr);
+}
+
+#[test]
 fn diff_context_includes_lines_near_an_edit() {
     let dir = repo();
     let root = dir.path();
@@ -538,4 +549,18 @@ fn locally_the_working_tree_counts_and_head_compares_commits_only() {
         ],
     );
     assert_eq!(findings(&committed), vec![], "{}", committed.stdout);
+    // Once committed, the working tree adds nothing: no note, same findings.
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "feature"]);
+    let clean = tollgate(root, &["scan", "--base", "main", "--format", "json"]);
+    assert_eq!(findings(&clean).len(), 2, "{}", clean.stdout);
+    assert!(!clean.stderr.contains("working tree"), "{}", clean.stderr);
+    // Only deleting a file from the working tree is uncommitted too.
+    std::fs::remove_file(root.join("new.go")).unwrap();
+    let deleted = tollgate(root, &["scan", "--base", "main", "--format", "json"]);
+    assert!(
+        deleted.stderr.contains("with the working tree"),
+        "{}",
+        deleted.stderr
+    );
 }
