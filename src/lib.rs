@@ -18,6 +18,7 @@ pub mod lang;
 pub mod notify;
 pub mod policy;
 pub mod report;
+pub mod retry;
 pub mod review;
 pub mod rules;
 pub mod run;

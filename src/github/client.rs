@@ -5,10 +5,11 @@
 //! message, never the token.
 
 use super::context::{Endpoints, Token};
+use crate::retry::now_epoch;
 use octocrab::Octocrab;
 use serde_json::Value;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Retries after a 5xx, a timeout or a rate limit, per request.
 const MAX_RETRIES: u32 = 4;
@@ -444,12 +445,6 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// 1 s, 2 s, 4 s, … between retries after a 5xx or a timeout.

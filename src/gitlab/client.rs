@@ -8,21 +8,20 @@
 //! usually means, and never carry the token.
 
 use crate::github::context::Token;
+use crate::retry::{backoff, header_secs, noise, now_epoch};
 use crate::review::forge::{error_chain, ForgeError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use gitlab::api::{self, ApiError, AsyncQuery, Endpoint, Pageable, Pagination};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// Retries after a 5xx, a lost connection or a rate limit, per request.
 const MAX_RETRIES: u32 = 4;
 /// Never wait on one request longer than this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest pause between retries when GitLab does not say how long.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Items of any one listing.
 const MAX_ITEMS: usize = 10_000;
 
@@ -231,7 +230,7 @@ impl Client {
                 Ok(response) => response,
                 Err((unsent, reason)) => {
                     // A write that may have reached GitLab is not sent twice.
-                    let pause = backoff(self.backoff, attempt, now_nanos());
+                    let pause = backoff(self.backoff, attempt, noise());
                     if (idempotent || unsent) && attempt < MAX_RETRIES && pause < left {
                         self.pause(&method, &path, pause).await;
                         attempt += 1;
@@ -251,9 +250,9 @@ impl Client {
                     self.backoff,
                     attempt,
                     now_epoch(),
-                    now_nanos(),
+                    noise(),
                 )),
-                500..=599 if idempotent => Some(backoff(self.backoff, attempt, now_nanos())),
+                500..=599 if idempotent => Some(backoff(self.backoff, attempt, noise())),
                 _ => None,
             };
             match wait {
@@ -327,26 +326,6 @@ fn describe(endpoint: &impl Endpoint) -> String {
     format!("{} {}", endpoint.method(), endpoint.endpoint())
 }
 
-fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn now_nanos() -> u32 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
-}
-
-/// `first`, doubling per attempt, plus up to half of it again (jitter, so
-/// that parallel jobs do not retry in step), never past [`MAX_BACKOFF`].
-fn backoff(first: Duration, attempt: u32, noise: u32) -> Duration {
-    let base = first.saturating_mul(1 << attempt.min(6));
-    let jitter = base.mul_f64(f64::from(noise % 1000) / 2000.0);
-    (base + jitter).min(MAX_BACKOFF)
-}
-
 /// How long a 429 asks us to wait: `Retry-After` seconds, else until
 /// `RateLimit-Reset` (unix time), else a jittered backoff (GitLab.com
 /// sometimes sends neither).
@@ -357,16 +336,10 @@ fn rate_limit_wait(
     now: u64,
     noise: u32,
 ) -> Duration {
-    let number = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    if let Some(seconds) = number("retry-after") {
+    if let Some(seconds) = header_secs(headers, "retry-after") {
         return Duration::from_secs(seconds);
     }
-    if let Some(reset) = number("ratelimit-reset") {
+    if let Some(reset) = header_secs(headers, "ratelimit-reset") {
         return Duration::from_secs(reset.saturating_sub(now).max(1));
     }
     backoff(first, attempt, noise)
@@ -458,7 +431,7 @@ mod tests {
         assert_eq!(wait(&[]), Duration::from_secs(1));
         let late = rate_limit_wait(&headers(&[]), first, 2, 0, 999);
         assert!(late > Duration::from_secs(4) && late < Duration::from_secs(6));
-        assert_eq!(backoff(first, 20, 999), MAX_BACKOFF);
+        assert_eq!(backoff(first, 20, 999), crate::retry::MAX_BACKOFF);
     }
 
     #[test]

@@ -9,17 +9,16 @@
 //! carries the token.
 
 use crate::jira::Credentials;
+use crate::retry::{backoff, header_secs, noise, now_epoch};
 use crate::review::forge::error_chain;
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// Retries after a 5xx, a lost connection or a rate limit, per request.
 const MAX_RETRIES: u32 = 4;
 /// Never wait on one request longer than this.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest pause between retries when Jira does not say how long.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// The longest pause a rate limit may ask for before we give up instead.
 const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(120);
 
@@ -264,7 +263,7 @@ impl Client {
             let (status, headers, body) = match outcome {
                 Ok(answer) => answer,
                 Err((unsent, reason)) => {
-                    let pause = backoff(self.backoff, attempt, now_nanos());
+                    let pause = backoff(self.backoff, attempt, noise());
                     if (idempotent || unsent) && attempt < MAX_RETRIES && pause < left {
                         self.pause(&what, pause).await;
                         attempt += 1;
@@ -285,11 +284,11 @@ impl Client {
                     self.backoff,
                     attempt,
                     now_epoch(),
-                    now_nanos(),
+                    noise(),
                 )),
                 // Jira answers an overload with 503 and a Retry-After: nothing was done.
                 503 if retry_after.is_some() => retry_after.map(Duration::from_secs),
-                500..=599 if idempotent => Some(backoff(self.backoff, attempt, now_nanos())),
+                500..=599 if idempotent => Some(backoff(self.backoff, attempt, noise())),
                 _ => None,
             };
             match wait {
@@ -357,33 +356,6 @@ impl Client {
         );
         tokio::time::sleep(wait).await;
     }
-}
-
-fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn now_nanos() -> u32 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
-}
-
-fn header_secs(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-}
-
-/// `first`, doubling per attempt, plus up to half of it again (jitter, so
-/// that parallel jobs do not retry in step), never past [`MAX_BACKOFF`].
-fn backoff(first: Duration, attempt: u32, noise: u32) -> Duration {
-    let base = first.saturating_mul(1 << attempt.min(6));
-    let jitter = base.mul_f64(f64::from(noise % 1000) / 2000.0);
-    (base + jitter).min(MAX_BACKOFF)
 }
 
 /// How long a 429 asks us to wait: `Retry-After` seconds, else until
@@ -475,7 +447,7 @@ mod tests {
             wait(&[("x-ratelimit-reset", "soon")]),
             Duration::from_secs(1)
         );
-        assert_eq!(backoff(first, 20, 999), MAX_BACKOFF);
+        assert_eq!(backoff(first, 20, 999), crate::retry::MAX_BACKOFF);
     }
 
     #[test]
