@@ -15,18 +15,8 @@ pub const REPO: &str = "app";
 pub const PR: u64 = 7;
 const REPO_ID: u64 = 4242;
 
-/// A canned failure: the next `times` requests whose method and path match get it.
-#[derive(Default)]
-pub struct Injection {
-    pub method: &'static str,
-    pub path_suffix: &'static str,
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Value,
-    pub times: usize,
-    /// Answer this late (a hung connection).
-    pub delay_ms: u64,
-}
+pub use super::fake_server::Injection;
+use super::fake_server::{serve, take_injection};
 
 #[derive(Default)]
 pub struct State {
@@ -62,40 +52,6 @@ pub struct FakeGitHub {
     pub runtime: tokio::runtime::Runtime,
 }
 
-impl Injection {
-    /// The next request of `method` to a path ending in `path_suffix` gets this answer.
-    pub fn once(
-        method: &'static str,
-        path_suffix: &'static str,
-        status: u16,
-        body: Value,
-    ) -> Injection {
-        Injection {
-            method,
-            path_suffix,
-            status,
-            body,
-            times: 1,
-            ..Injection::default()
-        }
-    }
-
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Injection {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    pub fn times(mut self, times: usize) -> Injection {
-        self.times = times;
-        self
-    }
-
-    pub fn delay_ms(mut self, delay_ms: u64) -> Injection {
-        self.delay_ms = delay_ms;
-        self
-    }
-}
-
 impl FakeGitHub {
     /// Queues a canned answer.
     pub fn inject(&self, injection: Injection) {
@@ -103,25 +59,16 @@ impl FakeGitHub {
     }
 
     pub fn start(token: &str) -> FakeGitHub {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime.block_on(wiremock::MockServer::start());
         let state = Arc::new(Mutex::new(State {
             token: token.to_string(),
             head_repo: "eve/app".into(),
             next_id: 1000,
             ..State::default()
         }));
-        runtime.block_on(
-            wiremock::Mock::given(wiremock::matchers::any())
-                .respond_with(Handler {
-                    state: state.clone(),
-                    base: server.uri(),
-                })
-                .mount(&server),
-        );
+        let (server, runtime) = serve(|base| Handler {
+            state: state.clone(),
+            base,
+        });
         FakeGitHub {
             server,
             state,
@@ -426,22 +373,7 @@ impl Respond for Handler {
         if request.headers.get("user-agent").is_none() {
             return error(403, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header", &[]);
         }
-        if let Some(pos) = state
-            .injections
-            .iter()
-            .position(|i| i.method == method && path.ends_with(i.path_suffix))
-        {
-            let injection = &mut state.injections[pos];
-            let mut response =
-                ResponseTemplate::new(injection.status).set_body_json(injection.body.clone());
-            for (k, v) in &injection.headers {
-                response = response.insert_header(*k, v.as_str());
-            }
-            response = response.set_delay(std::time::Duration::from_millis(injection.delay_ms));
-            injection.times -= 1;
-            if injection.times == 0 {
-                state.injections.remove(pos);
-            }
+        if let Some(response) = take_injection(&mut state.injections, &method, &path) {
             return response;
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);

@@ -21,7 +21,8 @@ pub const LINE_CODE_ERROR: &str =
     "400 Bad request - Note {:line_code=>[\"can't be blank\", \"must be a valid line code\"]}";
 
 /// A canned answer, as for the fake GitHub (a string body is sent as text).
-pub use super::fake_github::Injection;
+pub use super::fake_server::Injection;
+use super::fake_server::{serve, take_injection};
 
 #[derive(Default)]
 pub struct State {
@@ -66,11 +67,6 @@ impl FakeGitLab {
 
     /// Serves the API under `prefix` (such as `/gitlab`) before `/api/v4`.
     pub fn start_at(token: &str, prefix: &str) -> FakeGitLab {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime.block_on(wiremock::MockServer::start());
         let state = Arc::new(Mutex::new(State {
             token: token.to_string(),
             base_sha: "b".repeat(40),
@@ -80,26 +76,17 @@ impl FakeGitLab {
             ..State::default()
         }));
         let api_path = format!("{prefix}/api/v4");
-        let fake = FakeGitLab {
+        let (server, runtime) = serve(|_| Handler {
+            state: state.clone(),
+            api_path: api_path.clone(),
+        });
+        FakeGitLab {
             server,
             state,
             runtime,
             api_path,
             seen: Mutex::new(0),
-        };
-        fake.mount();
-        fake
-    }
-
-    fn mount(&self) {
-        self.runtime.block_on(
-            wiremock::Mock::given(wiremock::matchers::any())
-                .respond_with(Handler {
-                    state: self.state.clone(),
-                    api_path: self.api_path.clone(),
-                })
-                .mount(&self.server),
-        );
+        }
     }
 
     /// The API root, as `CI_API_V4_URL` would give it.
@@ -333,26 +320,7 @@ impl Handler {
         let Some(path) = request.url.path().strip_prefix(&self.api_path) else {
             return error(404, "404 Not Found");
         };
-        if let Some(at) = state
-            .injections
-            .iter()
-            .position(|i| i.method == method && path.ends_with(i.path_suffix) && i.times > 0)
-        {
-            let injection = &mut state.injections[at];
-            let mut response = ResponseTemplate::new(injection.status);
-            response = match &injection.body {
-                Value::String(text) => response.set_body_string(text.clone()),
-                Value::Null => response,
-                other => response.set_body_json(other.clone()),
-            };
-            for (name, value) in &injection.headers {
-                response = response.insert_header(*name, value.as_str());
-            }
-            response = response.set_delay(std::time::Duration::from_millis(injection.delay_ms));
-            injection.times -= 1;
-            if injection.times == 0 {
-                state.injections.remove(at);
-            }
+        if let Some(response) = take_injection(&mut state.injections, &method, path) {
             return response;
         }
         let token = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());

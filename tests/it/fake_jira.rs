@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-pub use super::fake_github::Injection;
+pub use super::fake_server::Injection;
+use super::fake_server::{serve, take_injection};
 
 pub const EMAIL: &str = "bot@example.com";
 pub const CLOUD_ME: &str = "557058:tollgate-bot";
@@ -85,11 +86,6 @@ impl FakeJira {
     }
 
     pub fn start_at(flavor: Flavor, token: &str, prefix: &str) -> FakeJira {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime.block_on(wiremock::MockServer::start());
         let state = Arc::new(Mutex::new(State {
             token: token.to_string(),
             dc_type: "Server".into(),
@@ -97,15 +93,11 @@ impl FakeJira {
             next_id: 10_000,
             ..State::default()
         }));
-        runtime.block_on(
-            wiremock::Mock::given(wiremock::matchers::any())
-                .respond_with(Handler {
-                    state: state.clone(),
-                    flavor,
-                    prefix: prefix.to_string(),
-                })
-                .mount(&server),
-        );
+        let (server, runtime) = serve(|_| Handler {
+            state: state.clone(),
+            flavor,
+            prefix: prefix.to_string(),
+        });
         FakeJira {
             server,
             state,
@@ -306,26 +298,7 @@ impl Handler {
         let Some(path) = request.url.path().strip_prefix(self.prefix.as_str()) else {
             return ResponseTemplate::new(404).set_body_string("<html>Not found</html>");
         };
-        if let Some(at) = state
-            .injections
-            .iter()
-            .position(|i| i.method == method && path.ends_with(i.path_suffix) && i.times > 0)
-        {
-            let injection = &mut state.injections[at];
-            let mut response = ResponseTemplate::new(injection.status);
-            response = match &injection.body {
-                Value::String(text) => response.set_body_string(text.clone()),
-                Value::Null => response,
-                other => response.set_body_json(other.clone()),
-            };
-            for (name, value) in &injection.headers {
-                response = response.insert_header(*name, value.as_str());
-            }
-            response = response.set_delay(std::time::Duration::from_millis(injection.delay_ms));
-            injection.times -= 1;
-            if injection.times == 0 {
-                state.injections.remove(at);
-            }
+        if let Some(response) = take_injection(&mut state.injections, &method, path) {
             return response;
         }
         if !self.authorized(state, request) {

@@ -13,6 +13,7 @@ mod diff;
 mod fake_github;
 mod fake_gitlab;
 mod fake_jira;
+mod fake_server;
 mod fake_webhooks;
 mod fingerprints;
 mod github;
