@@ -11,15 +11,12 @@ use crate::cli::ReviewArgs;
 use crate::commands::review::Jenkins;
 use crate::review::forge::ForgeError;
 use crate::review::pipeline::{
-    config_place, in_actions, refuses_to_post, settings, Pipeline, Posting, Target,
+    config_place, in_actions, refuses_to_post, settings, time_limit, Pipeline, Posting, Target,
 };
 use crate::review::publish::Published;
 use crate::run::outcome::EXIT_ERROR;
 use crate::run::outputs::stdout_taken;
 use crate::run::setup::setup;
-use std::time::Duration;
-
-const DEFAULT_TIME_LIMIT: u64 = 120;
 
 /// Reviews a pull request; `jenkins` is the Jenkins build that named it
 /// (flags still win over what its `CHANGE_URL` says).
@@ -84,7 +81,7 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
         // The configuration is read from the base: ask GitHub for it first
         // when the event did not say (--pr, Jenkins).
         if let (None, Some(token)) = (&pr.base_sha, &token) {
-            let limit = Duration::from_secs(args.time_limit.unwrap_or(DEFAULT_TIME_LIMIT));
+            let limit = time_limit(args.time_limit, None);
             let info = match Client::new(&endpoints, token, limit) {
                 Ok(client) => runtime
                     .block_on(files::pull_info(&client.verbose(args.verbose), &pr))
@@ -108,11 +105,7 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
         return Ok(EXIT_ERROR);
     }
     let github = setup.effective.config.github.clone().unwrap_or_default();
-    let limit = Duration::from_secs(
-        args.time_limit
-            .or(github.time_limit)
-            .unwrap_or(DEFAULT_TIME_LIMIT),
-    );
+    let limit = time_limit(args.time_limit, github.time_limit);
     let posting = Posting {
         id_key: "github.id",
         id: github.id.as_deref(),

@@ -11,13 +11,11 @@ use crate::commands::review::Jenkins;
 use crate::github::context::process_env;
 use crate::review::forge::ForgeError;
 use crate::review::pipeline::{
-    config_place, read_report, refuses_to_post, settings, Pipeline, Posting, Target,
+    config_place, read_report, refuses_to_post, settings, time_limit, Pipeline, Posting, Target,
 };
 use crate::run::outcome::EXIT_ERROR;
 use crate::run::setup::setup;
 use std::time::Duration;
-
-const DEFAULT_TIME_LIMIT: u64 = 120;
 
 /// Reviews a merge request; `jenkins` is the Jenkins build that named it.
 pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
@@ -65,11 +63,10 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
     // the pipeline's commit (a merge in a merged-results pipeline). It is
     // read before the configuration only when that comes from a base no
     // variable names (outside GitLab CI).
-    let connect = |limit: Option<u64>| -> Result<Option<Result<GitLab, ForgeError>>, String> {
+    let connect = |limit: Duration| -> Result<Option<Result<GitLab, ForgeError>>, String> {
         let Some(token) = &token else {
             return Ok(None);
         };
-        let limit = Duration::from_secs(limit.unwrap_or(DEFAULT_TIME_LIMIT));
         let client = Client::new(&mr.api_url, token.clone(), limit)?.verbose(args.verbose);
         Ok(Some(runtime.block_on(GitLab::connect(client, mr.clone()))))
     };
@@ -78,7 +75,7 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
         && args.scan.base.is_none()
         && mr.diff_base_sha.is_none();
     let mut connected = if early {
-        match connect(args.time_limit) {
+        match connect(time_limit(args.time_limit, None)) {
             Ok(connected) => Some(connected),
             Err(err) => {
                 crate::say!("error: {err}");
@@ -108,7 +105,7 @@ pub fn run(args: ReviewArgs, jenkins: Option<Jenkins>) -> anyhow::Result<i32> {
         return Ok(EXIT_ERROR);
     };
     if connected.is_none() {
-        match connect(args.time_limit.or(gitlab.time_limit)) {
+        match connect(time_limit(args.time_limit, gitlab.time_limit)) {
             Ok(now) => connected = Some(now),
             Err(err) => {
                 crate::say!("error: {err}");

@@ -136,6 +136,13 @@ pub fn read_report(file: &std::path::Path) -> Option<crate::report::json::ReadRe
     }
 }
 
+/// How long a review may talk to its forge: `--time-limit`, else the
+/// forge's `time_limit` setting, else two minutes.
+pub fn time_limit(flag: Option<u64>, setting: Option<u64>) -> std::time::Duration {
+    const DEFAULT_SECONDS: u64 = 120;
+    std::time::Duration::from_secs(flag.or(setting).unwrap_or(DEFAULT_SECONDS))
+}
+
 /// One change request under review.
 pub struct Target {
     /// `acme/app`, `group/sub/app`: the report's `review.repository`.
