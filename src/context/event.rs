@@ -290,12 +290,13 @@ pub fn gitlab(env: Env<'_>) -> Facts {
     facts
 }
 
-/// Jenkins: a multibranch pull/merge request build (`CHANGE_*`) opens.
+/// Jenkins: a multibranch pull/merge request build (`CHANGE_*`) opens; a
+/// build of the primary branch (`BRANCH_IS_PRIMARY`) merges.
 pub fn jenkins(env: Env<'_>) -> Facts {
     let build = match crate::context::jenkins::read(env) {
         Ok(crate::context::jenkins::Build::Change(build)) => build,
         Ok(crate::context::jenkins::Build::NoChange { reason }) => {
-            return Facts::nothing(Ci::Jenkins, reason)
+            return jenkins_primary(env).unwrap_or_else(|| Facts::nothing(Ci::Jenkins, reason))
         }
         Ok(crate::context::jenkins::Build::NotJenkins) => {
             return Facts::nothing(Ci::Jenkins, "not a Jenkins build")
@@ -329,6 +330,29 @@ pub fn jenkins(env: Env<'_>) -> Facts {
         facts.range = Some((format!("origin/{target}"), "HEAD".to_string()));
     }
     facts
+}
+
+/// A multibranch build of the primary branch: what was merged since the last
+/// successful build (else the last commit), as a push to the default branch is.
+fn jenkins_primary(env: Env<'_>) -> Option<Facts> {
+    if env("BRANCH_IS_PRIMARY").as_deref() != Some("true") {
+        return None;
+    }
+    let sha = env("GIT_COMMIT").filter(|s| !s.trim().is_empty())?;
+    let mut facts = Facts::new(Ci::Jenkins);
+    facts.event = Some(Event::Merged);
+    facts.branch = env("BRANCH_NAME");
+    facts.id = Some(format!(
+        "{}@{sha}",
+        env("JOB_NAME").unwrap_or_else(|| "jenkins".into())
+    ));
+    facts.label = Some(format!("commit {}", short_sha(&sha)));
+    facts.run = env("BUILD_URL").map(|u| (u, "build".to_string()));
+    let base = env("GIT_PREVIOUS_SUCCESSFUL_COMMIT")
+        .filter(|b| !b.trim().is_empty() && *b != sha)
+        .unwrap_or_else(|| format!("{sha}~1"));
+    facts.range = Some((base, sha));
+    Some(facts)
 }
 
 /// `github.com` of `https://github.com`; the URL itself when it has no scheme.
@@ -592,6 +616,35 @@ mod tests {
         let branch = jenkins(&env_of(&[("JENKINS_URL", "https://ci.example.com/")]));
         assert_eq!(branch.event, None);
         assert!(branch.why.is_some());
+        let other = jenkins(&env_of(&[
+            ("JENKINS_URL", "https://ci.example.com/"),
+            ("BRANCH_IS_PRIMARY", "false"),
+            ("GIT_COMMIT", "c".repeat(40).as_str()),
+        ]));
+        assert_eq!(other.event, None);
+    }
+
+    #[test]
+    fn a_jenkins_build_of_the_primary_branch_merges_what_came_since_the_last_good_one() {
+        let sha = "c".repeat(40);
+        let vars = [
+            ("JENKINS_URL", "https://ci.example.com/"),
+            ("BUILD_URL", "https://ci.example.com/job/app/main/9/"),
+            ("JOB_NAME", "app/main"),
+            ("BRANCH_NAME", "main"),
+            ("BRANCH_IS_PRIMARY", "true"),
+            ("GIT_COMMIT", sha.as_str()),
+            ("GIT_PREVIOUS_SUCCESSFUL_COMMIT", "a1b2c3"),
+        ];
+        let facts = jenkins(&env_of(&vars));
+        assert_eq!(facts.event, Some(Event::Merged));
+        assert_eq!(facts.range, Some(("a1b2c3".into(), sha.clone())));
+        assert_eq!(facts.id, Some(format!("app/main@{sha}")));
+        assert_eq!(facts.label.as_deref(), Some("commit ccccccc"));
+        assert_eq!(facts.run.unwrap().1, "build");
+        // The first build of the branch: its last commit.
+        let first = jenkins(&env_of(&vars[..6]));
+        assert_eq!(first.range, Some((format!("{sha}~1"), sha)));
     }
 
     #[test]

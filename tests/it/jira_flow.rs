@@ -201,6 +201,33 @@ fn the_event_and_the_keys_come_from_a_github_pull_request_payload() {
 }
 
 #[test]
+fn a_jenkins_build_of_the_primary_branch_merges_the_issues_of_its_new_commits() {
+    let dir = repo(CONFIG, "main-next");
+    let (head, main) = (
+        git(dir.path(), &["rev-parse", "HEAD"]).trim().to_string(),
+        git(dir.path(), &["rev-parse", "main"]).trim().to_string(),
+    );
+    let env = [
+        ("JENKINS_URL", "https://ci.example.com/"),
+        ("BUILD_URL", "https://ci.example.com/job/app/main/9/"),
+        ("JOB_NAME", "app/main"),
+        ("BRANCH_NAME", "main"),
+        ("BRANCH_IS_PRIMARY", "true"),
+        ("GIT_COMMIT", head.as_str()),
+        ("GIT_PREVIOUS_SUCCESSFUL_COMMIT", main.as_str()),
+    ];
+    let run = sync(dir.path(), &["--dry-run", "--format", "json"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let issues = json(&run)["issues"].as_array().unwrap().clone();
+    let keys: Vec<&str> = issues.iter().map(|i| i["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["SHOP-14", "OPS-7"], "{}", run.stderr);
+    assert!(
+        issues.iter().all(|i| i["status_after"] == "Done"),
+        "{issues:?}"
+    );
+}
+
+#[test]
 fn no_event_no_section_and_no_keys_are_one_line_each() {
     let dir = repo(CONFIG, "feature/x");
     let run = sync(dir.path(), &["--dry-run"], &[]);
