@@ -399,11 +399,12 @@ fn check_source_as(
             timeout.as_secs_f64()
         )
     };
-    let unfinished = |why: Unfinished| match why {
+    let unfinished = |why: Unfinished, rule: &Rule| match why {
         Unfinished::Deadline => over_time(),
         Unfinished::MatchLimit => {
             "skipped: a rule's query had too many matches in progress to finish".to_string()
         }
+        Unfinished::Uncompiled(e) => format!("skipped: rule {} does not compile: {e}", rule.id),
     };
     let source = std::str::from_utf8(bytes).map_err(|e| {
         format!(
@@ -442,7 +443,7 @@ fn check_source_as(
         let found = run_rule(rule, compiled, &mut context, MAX_FINDINGS_PER_RULE, &|m| {
             !silenced(m)
         })
-        .map_err(unfinished)?;
+        .map_err(|why| unfinished(why, rule))?;
         if found.truncated {
             checked.notes.push(format!(
                 "rule {}: only the first {MAX_FINDINGS_PER_RULE} findings in this file are reported",
@@ -450,7 +451,9 @@ fn check_source_as(
             ));
         }
         for m in found.matches {
-            context.check_deadline().map_err(unfinished)?;
+            context
+                .check_deadline()
+                .map_err(|why| unfinished(why, rule))?;
             let start = position(source, m.start_byte, m.start);
             let finding = Finding {
                 rule: rule.id.clone(),
@@ -653,6 +656,69 @@ mod deferred_rule_tests {
         let message = result.unwrap_err();
         assert!(
             message.starts_with("skipped: rule t/bad does not compile: query:"),
+            "{message}"
+        );
+    }
+
+    /// A deferred rule whose `not_has` sub-query is `sub`.
+    fn deferred_with_sub(sub: &str) -> Rule {
+        let yaml = format!(
+            "id: t/sub\nlanguage: go\nseverity: warning\nmessage: m\nquery: '((call_expression function: (identifier) @f) @match (#eq? @f \"println\"))'\nwhere:\n  - not_has: '{sub}'\n"
+        );
+        let raw: crate::rules::model::SerializableRule = serde_yaml::from_str(&yaml).unwrap();
+        let origin = Origin {
+            file: "<embedded>/t.yml".into(),
+            line: 1,
+        };
+        defer(raw, origin).unwrap()
+    }
+
+    fn sub_queries_of(rule: &Rule) -> &crate::rules::compile::SubQueries {
+        match &rule.compiled().unwrap().constraints[0] {
+            crate::rules::Constraint::NotHas(queries) => queries,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_deferred_rule_compiles_its_sub_queries_only_when_a_match_needs_them() {
+        let rule = deferred_with_sub("((interpreted_string_literal) @s)");
+        let scan = |code: &[u8]| {
+            check_source(
+                &[&rule],
+                &mut Parser::new(),
+                Path::new("p.go"),
+                Language::Go,
+                code,
+                Duration::from_secs(60),
+            )
+            .unwrap()
+        };
+        // The literal `println` passes the prefilter, but nothing calls it.
+        let none = scan(b"package p\n// println\nfunc f() { print() }\n");
+        assert!(none.findings.is_empty());
+        assert!(rule.is_compiled());
+        assert!(!sub_queries_of(&rule).is_compiled());
+        let found = scan(b"package p\nfunc f() { println() }\nfunc g() { println(\"x\") }\n");
+        assert!(sub_queries_of(&rule).is_compiled());
+        let lines: Vec<usize> = found.findings.iter().map(|f| f.start.line).collect();
+        assert_eq!(lines, [2], "the sub-query applies once compiled");
+    }
+
+    #[test]
+    fn a_deferred_sub_query_that_does_not_compile_skips_the_file_with_a_notice() {
+        let rule = deferred_with_sub("((interpreted_strin_literal) @s)");
+        let result = check_source(
+            &[&rule],
+            &mut Parser::new(),
+            Path::new("p.go"),
+            Language::Go,
+            b"package p\nfunc f() { println() }\n",
+            Duration::from_secs(60),
+        );
+        let message = result.unwrap_err();
+        assert!(
+            message.starts_with("skipped: rule t/sub does not compile: not_has:"),
             "{message}"
         );
     }

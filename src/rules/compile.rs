@@ -89,13 +89,13 @@ pub enum Constraint {
     NotInside(Vec<u16>),
     /// Not in a test file, test function or test module.
     OutsideTests,
-    Has(Vec<SubQuery>),
-    NotHas(Vec<SubQuery>),
+    Has(SubQueries),
+    NotHas(SubQueries),
     Scope {
         kinds: Vec<u16>,
         outermost: bool,
-        contains: Vec<SubQuery>,
-        not_contains: Vec<SubQuery>,
+        contains: SubQueries,
+        not_contains: SubQueries,
         /// Only sub-query matches after the end of this main capture count.
         after: Option<u32>,
         /// Only sub-query matches before the start of this main capture count.
@@ -117,6 +117,75 @@ pub struct SubQuery {
     /// For each entry of `unify`: whether the capture holds a whole token,
     /// so the main match's text must stand alone where this query matches.
     pub unify_tokens: Vec<bool>,
+}
+
+/// The sub-queries of one constraint key. A deferred (embedded) rule
+/// compiles them on first use, when a main match needs them: most rules
+/// match nowhere in a small change, and tree-sitter's analysis of a query
+/// costs milliseconds. A rule from a file compiles them at load, so that a
+/// bad one is reported with its line.
+#[derive(Debug)]
+pub struct SubQueries {
+    sources: Vec<String>,
+    language: Language,
+    main_captures: Vec<String>,
+    key: &'static str,
+    built: OnceLock<Result<Vec<SubQuery>, String>>,
+}
+
+impl SubQueries {
+    fn new(
+        language: Language,
+        sources: Vec<String>,
+        main_captures: &[String],
+        key: &'static str,
+    ) -> SubQueries {
+        SubQueries {
+            sources,
+            language,
+            main_captures: main_captures.to_vec(),
+            key,
+            built: OnceLock::new(),
+        }
+    }
+
+    /// None given (an empty `contains`).
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// The compiled sub-queries, compiled on the first call (at most once,
+    /// whichever thread asks first); the compiler's error otherwise.
+    pub fn get(&self) -> Result<&[SubQuery], &str> {
+        self.built
+            .get_or_init(|| {
+                let grammar = self.language.grammar();
+                sub_queries(&grammar, &self.sources, &self.main_captures, self.key, 0)
+                    .map_err(|e| format!("{}: {}", e.key, e.message))
+            })
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(String::as_str)
+    }
+
+    /// Whether they have been compiled (tests of the laziness).
+    pub fn is_compiled(&self) -> bool {
+        self.built.get().is_some()
+    }
+
+    /// Compiles them now, for a rule whose errors are reported at load.
+    fn compile_now(self, occurrence: usize) -> Result<SubQueries, CompileError> {
+        let grammar = self.language.grammar();
+        let built = sub_queries(
+            &grammar,
+            &self.sources,
+            &self.main_captures,
+            self.key,
+            occurrence,
+        )?;
+        let _ = self.built.set(Ok(built));
+        Ok(self)
+    }
 }
 
 /// Text with `{{capture}}` placeholders.
@@ -234,7 +303,7 @@ impl Rule {
                 let Some(raw) = self.deferred.clone() else {
                     return Err("the rule was not compiled".into());
                 };
-                match compile(raw, self.origin.clone()) {
+                match compile_with(raw, self.origin.clone(), true) {
                     Ok(rule) => rule
                         .compiled
                         .into_inner()
@@ -368,6 +437,16 @@ fn check_header(
 
 /// Compiles one rule; returns every problem found, not just the first.
 pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<CompileError>> {
+    compile_with(raw, origin, false)
+}
+
+/// Compiles one rule; with `lazy_subs`, its constraints' sub-queries wait
+/// for their first use (see [`SubQueries`]).
+fn compile_with(
+    raw: SerializableRule,
+    origin: Origin,
+    lazy_subs: bool,
+) -> Result<Rule, Vec<CompileError>> {
     let mut errors = Vec::new();
     let Some((language, severity)) = check_header(&raw, &mut errors) else {
         return Err(errors);
@@ -455,6 +534,14 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
         }
     };
 
+    let subs = |sources: Vec<String>, key: &'static str, occurrence: usize| {
+        let queries = SubQueries::new(language, sources, &captures, key);
+        if lazy_subs {
+            Ok(queries)
+        } else {
+            queries.compile_now(occurrence)
+        }
+    };
     let mut constraints = Vec::new();
     let mut key_counts: std::collections::HashMap<&'static str, usize> = Default::default();
     let mut next_occurrence = |key: &'static str| {
@@ -496,11 +583,10 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
             kind_ids(&grammar, &kinds, "not_inside", occ).map(Constraint::NotInside)
         } else if let Some(queries) = constraint.has {
             let occ = next_occurrence("has");
-            sub_queries(&grammar, queries.into_vec(), &captures, "has", occ).map(Constraint::Has)
+            subs(queries.into_vec(), "has", occ).map(Constraint::Has)
         } else if let Some(queries) = constraint.not_has {
             let occ = next_occurrence("not_has");
-            sub_queries(&grammar, queries.into_vec(), &captures, "not_has", occ)
-                .map(Constraint::NotHas)
+            subs(queries.into_vec(), "not_has", occ).map(Constraint::NotHas)
         } else if let Some(scope) = constraint.scope {
             let occ = next_occurrence("scope");
             let kinds = kind_ids(&grammar, &scope.kinds, "kinds", occ);
@@ -518,16 +604,21 @@ pub fn compile(raw: SerializableRule, origin: Origin) -> Result<Rule, Vec<Compil
             let contains = match scope.contains {
                 Some(q) => {
                     let occ = next_occurrence("contains");
-                    sub_queries(&grammar, q.into_vec(), &captures, "contains", occ)
+                    subs(q.into_vec(), "contains", occ)
                 }
-                None => Ok(Vec::new()),
+                None => Ok(SubQueries::new(language, Vec::new(), &captures, "contains")),
             };
             let not_contains = match scope.not_contains {
                 Some(q) => {
                     let occ = next_occurrence("not_contains");
-                    sub_queries(&grammar, q.into_vec(), &captures, "not_contains", occ)
+                    subs(q.into_vec(), "not_contains", occ)
                 }
-                None => Ok(Vec::new()),
+                None => Ok(SubQueries::new(
+                    language,
+                    Vec::new(),
+                    &captures,
+                    "not_contains",
+                )),
             };
             // Every occurrence of the key counts, so an error names its own line.
             let mut bound = |name: Option<String>, key: &'static str| match name {
@@ -769,7 +860,7 @@ fn kind_ids(
 
 fn sub_queries(
     grammar: &tree_sitter::Language,
-    sources: Vec<String>,
+    sources: &[String],
     main_captures: &[String],
     key: &'static str,
     occurrence: usize,

@@ -1,6 +1,6 @@
 //! Evaluates compiled rules on one parsed file and yields raw matches.
 
-use super::compile::{Compiled, Constraint, Rule, SubQuery, Template, TemplatePart};
+use super::compile::{Compiled, Constraint, Rule, SubQueries, SubQuery, Template, TemplatePart};
 use super::prefilter::Literal;
 use super::spans::Spans;
 use std::collections::{HashMap, HashSet};
@@ -37,12 +37,14 @@ pub struct RawMatch {
 type ScopeKey = (usize, usize);
 
 /// Why the rules could not finish on a file: it then counts as not scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unfinished {
     /// The file's deadline passed.
     Deadline,
     /// A query had more matches in progress than [`MATCH_LIMIT`].
     MatchLimit,
+    /// A sub-query compiled on first use does not compile: the compiler's words.
+    Uncompiled(String),
 }
 
 /// What one unified capture of a sub-query match holds.
@@ -712,8 +714,8 @@ fn constraint_holds<'t>(
             let ancestors = file.ancestors(reported)?;
             !in_test_code(&ancestors, file)
         }
-        Constraint::Has(queries) => file.contains_any(reported, queries, captures)?,
-        Constraint::NotHas(queries) => !file.contains_any(reported, queries, captures)?,
+        Constraint::Has(queries) => file.contains_any(reported, subs(queries)?, captures)?,
+        Constraint::NotHas(queries) => !file.contains_any(reported, subs(queries)?, captures)?,
         Constraint::Scope {
             kinds,
             outermost,
@@ -737,14 +739,21 @@ fn constraint_holds<'t>(
                     return Ok(contains.is_empty());
                 };
                 (contains.is_empty()
-                    || file.contains_in(scope, window.clone(), contains, captures)?)
-                    && !file.contains_in(scope, window, not_contains, captures)?
+                    || file.contains_in(scope, window.clone(), subs(contains)?, captures)?)
+                    && !file.contains_in(scope, window, subs(not_contains)?, captures)?
             } else {
-                (contains.is_empty() || file.contains_any(scope, contains, captures)?)
-                    && !file.contains_any(scope, not_contains, captures)?
+                (contains.is_empty() || file.contains_any(scope, subs(contains)?, captures)?)
+                    && !file.contains_any(scope, subs(not_contains)?, captures)?
             }
         }
     })
+}
+
+/// A constraint's sub-queries, compiled on first use.
+fn subs(queries: &SubQueries) -> Result<&[SubQuery], Unfinished> {
+    queries
+        .get()
+        .map_err(|why| Unfinished::Uncompiled(why.to_string()))
 }
 
 /// The bytes of `scope` after the end of capture `after` and before the start
