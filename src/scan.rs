@@ -645,19 +645,25 @@ mod deferred_rule_tests {
         };
         let rule = defer(raw, origin).unwrap();
         assert!(!rule.is_compiled());
-        let result = check_source(
-            &[&rule],
-            &mut Parser::new(),
-            Path::new("p.go"),
-            Language::Go,
-            b"package p\nfunc f() { println() }\n",
-            Duration::from_secs(60),
-        );
-        let message = result.unwrap_err();
+        let message = scan_go(&rule, b"package p\nfunc f() { println() }\n").unwrap_err();
         assert!(
             message.starts_with("skipped: rule t/bad does not compile: query:"),
             "{message}"
         );
+    }
+
+    /// `code` as the Go file `p.go`, scanned with `rule` alone.
+    fn scan_go(rule: &Rule, code: &[u8]) -> Result<Checked, String> {
+        let mut parser = Parser::new();
+        let path = Path::new("p.go");
+        check_source(
+            &[rule],
+            &mut parser,
+            path,
+            Language::Go,
+            code,
+            Duration::from_secs(60),
+        )
     }
 
     /// A deferred rule whose `not_has` sub-query is `sub`.
@@ -683,17 +689,7 @@ mod deferred_rule_tests {
     #[test]
     fn a_deferred_rule_compiles_its_sub_queries_only_when_a_match_needs_them() {
         let rule = deferred_with_sub("((interpreted_string_literal) @s)");
-        let scan = |code: &[u8]| {
-            check_source(
-                &[&rule],
-                &mut Parser::new(),
-                Path::new("p.go"),
-                Language::Go,
-                code,
-                Duration::from_secs(60),
-            )
-            .unwrap()
-        };
+        let scan = |code: &[u8]| scan_go(&rule, code).unwrap();
         // The literal `println` passes the prefilter, but nothing calls it.
         let none = scan(b"package p\n// println\nfunc f() { print() }\n");
         assert!(none.findings.is_empty());
@@ -708,15 +704,7 @@ mod deferred_rule_tests {
     #[test]
     fn a_deferred_sub_query_that_does_not_compile_skips_the_file_with_a_notice() {
         let rule = deferred_with_sub("((interpreted_strin_literal) @s)");
-        let result = check_source(
-            &[&rule],
-            &mut Parser::new(),
-            Path::new("p.go"),
-            Language::Go,
-            b"package p\nfunc f() { println() }\n",
-            Duration::from_secs(60),
-        );
-        let message = result.unwrap_err();
+        let message = scan_go(&rule, b"package p\nfunc f() { println() }\n").unwrap_err();
         assert!(
             message.starts_with("skipped: rule t/sub does not compile: not_has:"),
             "{message}"
