@@ -32,6 +32,11 @@ pub const MAX_ERROR_TOKENS: usize = 10_000;
 /// frees stays with that thread's allocator arena, so large files spread
 /// over threads would add up their trees' memory instead of reusing it.
 const LARGE_FILE_BYTES: u64 = 128 * 1024;
+/// Before a file larger than this, whose tree (~50 times its size) sets the
+/// scan's peak memory, the memory the other threads freed is handed back to
+/// the system ([`release_free_memory`]); before smaller ones that would cost
+/// more time (pages faulted in again) than it saves.
+const HUGE_FILE_BYTES: u64 = 512 * 1024;
 /// Most findings of one rule in one file; the rest become one notice.
 pub const MAX_FINDINGS_PER_RULE: usize = 100;
 
@@ -148,14 +153,23 @@ fn scan_files(
     files: &[(PathBuf, Language)],
     options: &ScanOptions,
 ) -> Vec<FileResult> {
-    let (large, small): (Vec<usize>, Vec<usize>) = (0..files.len())
-        .partition(|&i| std::fs::metadata(&files[i].0).is_ok_and(|m| m.len() > LARGE_FILE_BYTES));
+    let size = |i: usize| std::fs::metadata(&files[i].0).map_or(0, |m| m.len());
+    let (large, small): (Vec<usize>, Vec<usize>) =
+        (0..files.len()).partition(|&i| size(i) > LARGE_FILE_BYTES);
     let scan_one =
         |parser: &mut Parser, i: usize| scan_file(rules, parser, &files[i].0, files[i].1, options);
     let (large_results, small_results): (Vec<FileResult>, Vec<FileResult>) = rayon::join(
         || {
             let mut parser = Parser::new();
-            large.iter().map(|&i| scan_one(&mut parser, i)).collect()
+            large
+                .iter()
+                .map(|&i| {
+                    if size(i) > HUGE_FILE_BYTES {
+                        release_free_memory();
+                    }
+                    scan_one(&mut parser, i)
+                })
+                .collect()
         },
         || {
             small
@@ -173,6 +187,25 @@ fn scan_files(
         results[i] = Some(result);
     }
     results.into_iter().flatten().collect()
+}
+
+/// Hands the memory the allocator keeps free back to the system, before a
+/// huge file's tree is built: glibc keeps what each thread freed in that
+/// thread's arena, so the pages the small files' thread used and freed
+/// would still count beside the huge tree (Rust corpus at `-j 2`: 137 ->
+/// 125 MiB peak).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim only returns unused pages of glibc's own heaps
+        // to the kernel; it takes no pointer and leaves every allocation alone.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 /// Returns true if and only if `path` matches the configuration's `exclude`

@@ -1,5 +1,6 @@
 //! Evaluates compiled rules on one parsed file and yields raw matches.
 
+use super::ancestry::Ancestry;
 use super::compile::{Compiled, Constraint, Rule, SubQueries, SubQuery, Template, TemplatePart};
 use super::prefilter::Literal;
 use super::spans::Spans;
@@ -199,14 +200,14 @@ impl<'t> WindowIndex<'t> {
 }
 
 /// What the engine knows about one parsed file, shared by all its rules:
-/// parent links and sub-query indexes are computed once, on first use, so
+/// sub-query indexes are computed once, on first use, so
 /// that a file with many matches in one huge scope stays linear. Every query
 /// run and constraint check stops at the file's deadline.
 pub struct FileContext<'t> {
     tree: &'t Tree,
     source: &'t [u8],
     deadline: Instant,
-    parents: Option<ParentLinks<'t>>,
+    ancestry: Ancestry<'t>,
     scope_index: HashMap<ScopeKey, ScopeEntry<'t>>,
     cursor: QueryCursor,
     main_cursor: QueryCursor,
@@ -226,7 +227,7 @@ impl<'t> FileContext<'t> {
             tree,
             source,
             deadline,
-            parents: None,
+            ancestry: Ancestry::new(tree, deadline),
             scope_index: HashMap::new(),
             cursor,
             main_cursor,
@@ -244,14 +245,9 @@ impl<'t> FileContext<'t> {
         }
     }
 
-    /// Ancestors of `node`, innermost first. `Node::parent` searches down from
-    /// the root through every sibling, which is quadratic on wide trees, so
-    /// the parent links of the whole tree are recorded once instead.
+    /// Ancestors of `node`, innermost first.
     fn ancestors(&mut self, node: Node<'t>) -> Result<Vec<Node<'t>>, Unfinished> {
-        if self.parents.is_none() {
-            self.parents = Some(ParentLinks::new(self.tree, self.deadline)?);
-        }
-        Ok(self.parents.as_ref().expect("just built").ancestors(node))
+        self.ancestry.ancestors(node)
     }
 
     fn test_items(&mut self, parent: Node<'t>) -> &HashSet<usize> {
@@ -484,72 +480,6 @@ fn for_each_match<'t>(
         Err(Unfinished::Deadline)
     } else {
         Ok(())
-    }
-}
-
-/// The parent of every node of a tree, compact: a node's id and the index
-/// of its parent among the nodes that have children, sorted by id (16 bytes
-/// a node), and those parents with the index of their own parent (40 bytes
-/// each), where a map from id to parent node took ~96 bytes a node. One
-/// binary search finds a node's parent; its further ancestors follow by index.
-struct ParentLinks<'t> {
-    links: Vec<(usize, usize)>,
-    parents: Vec<(Node<'t>, Option<usize>)>,
-}
-
-impl<'t> ParentLinks<'t> {
-    /// One walk of `tree`; stops at `deadline`.
-    fn new(tree: &'t Tree, deadline: Instant) -> Result<Self, Unfinished> {
-        let mut links = Vec::with_capacity(tree.root_node().descendant_count());
-        let mut parents: Vec<(Node<'t>, Option<usize>)> = Vec::new();
-        let mut cursor = tree.walk();
-        // Indexes in `parents` of the nodes above the cursor.
-        let mut stack: Vec<usize> = Vec::new();
-        loop {
-            if links.len() % 65_536 == 65_535 && Instant::now() > deadline {
-                return Err(Unfinished::Deadline);
-            }
-            let node = cursor.node();
-            if let Some(parent) = stack.last() {
-                links.push((node.id(), *parent));
-            }
-            if cursor.goto_first_child() {
-                parents.push((node, stack.last().copied()));
-                stack.push(parents.len() - 1);
-                continue;
-            }
-            loop {
-                if cursor.goto_next_sibling() {
-                    break;
-                }
-                if !cursor.goto_parent() {
-                    links.sort_unstable();
-                    parents.shrink_to_fit();
-                    return Ok(ParentLinks { links, parents });
-                }
-                stack.pop();
-            }
-        }
-    }
-
-    /// The ancestors of `node`, innermost first.
-    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
-        let mut out = Vec::new();
-        let Ok(at) = self.links.binary_search_by_key(&node.id(), |(id, _)| *id) else {
-            return out;
-        };
-        let mut next = Some(self.links[at].1);
-        while let Some(index) = next {
-            let (parent, above) = self.parents[index];
-            out.push(parent);
-            next = above;
-        }
-        out
-    }
-
-    #[cfg(test)]
-    fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
-        self.ancestors(node).first().copied()
     }
 }
 
@@ -952,53 +882,6 @@ tests:
             "{shown}"
         );
         assert!(shown.contains("between.yml:13"), "{shown}");
-    }
-
-    /// Every node's ancestors from the compact links are tree-sitter's own.
-    fn assert_links_agree(lang: crate::lang::Language, source: &str) {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&lang.grammar()).unwrap();
-        let tree = parser.parse(source, None).unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let links = super::ParentLinks::new(&tree, deadline).unwrap();
-        let mut cursor = tree.walk();
-        let mut seen = 0;
-        loop {
-            let node = cursor.node();
-            assert_eq!(links.parent(node), node.parent(), "{node:?}");
-            let mut chain = Vec::new();
-            let mut up = node.parent();
-            while let Some(p) = up {
-                chain.push(p);
-                up = p.parent();
-            }
-            assert_eq!(links.ancestors(node), chain, "{node:?}");
-            seen += 1;
-            if cursor.goto_first_child() {
-                continue;
-            }
-            while !cursor.goto_next_sibling() {
-                if !cursor.goto_parent() {
-                    assert_eq!(seen, tree.root_node().descendant_count());
-                    return;
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn compact_parent_links_agree_with_tree_sitter_on_every_node() {
-        use crate::lang::Language;
-        assert_links_agree(
-            Language::Go,
-            "package p\nfunc f() {\n\tg := func() { if x { defer y() } }\n\t_ = g\n}\n",
-        );
-        // macros (token trees), nested modules and closures, an error node
-        assert_links_agree(
-            Language::Rust,
-            "mod a { fn f() { let c = || unsafe { g(x.unwrap()) }; println!(\"{}\", h(1)); } }\nfn broken( {",
-        );
-        assert_links_agree(Language::Go, "");
     }
 
     fn index<'t>(rows: &[Vec<Slot<'t>>]) -> ScopeIndex<'t> {

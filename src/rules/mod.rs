@@ -1,6 +1,7 @@
 //! The rule engine: YAML rules compiled into tree-sitter queries plus
 //! constraints on a match's surroundings, evaluated per parsed file.
 
+mod ancestry;
 pub mod compile;
 pub mod engine;
 pub mod library;

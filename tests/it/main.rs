@@ -25,6 +25,7 @@ mod jenkins;
 mod jira_flow;
 mod jira_sync;
 mod library;
+mod memory;
 mod noise;
 mod notify;
 mod opt_in;
