@@ -15,7 +15,9 @@ use tree_sitter::{
 /// make a query use unbounded memory.
 const MATCH_LIMIT: u32 = 4096;
 /// Above this many literal places a rule's query runs over the whole tree.
-const MAX_ANCHORS: usize = 256;
+/// Runs around places stay cheaper than one whole walk well past a few
+/// hundred places (`unsafe` in the SIMD intrinsics files of the Rust corpus).
+const MAX_ANCHORS: usize = 4096;
 /// Literal places closer than this many bytes share one query run.
 const ANCHOR_MERGE_GAP: usize = 512;
 /// Longest capture text interpolated into a message.
@@ -959,6 +961,25 @@ tests:
         let result = test_rule(&rules[0]);
         assert!(result.failures.is_empty(), "{:?}", result.failures);
         assert_eq!(result.cases, 2);
+    }
+
+    #[test]
+    fn hundreds_of_literal_places_each_get_their_own_run_past_the_old_limit() {
+        // More places than the old limit of 256: the query now runs around
+        // each group of them instead of over the whole file.
+        let mut source = String::from("package p\n");
+        for n in 0..600 {
+            source.push_str(&format!("func f{n}() {{ g(\"{}\") }}\n", "x".repeat(600)));
+        }
+        let places: Vec<(usize, usize)> = source
+            .match_indices("g(")
+            .map(|(at, _)| (at, at + 1))
+            .collect();
+        assert!(places.len() > 256);
+        let ranges = super::merge_ranges(Some(places.clone()), source.len());
+        assert_eq!(ranges.len(), places.len());
+        let too_many = vec![(0, 1); super::MAX_ANCHORS + 1];
+        assert_eq!(super::merge_ranges(Some(too_many), 9), vec![0..9]);
     }
 
     #[test]
