@@ -153,18 +153,32 @@ fn scan_files(
     files: &[(PathBuf, Language)],
     options: &ScanOptions,
 ) -> Vec<FileResult> {
-    let size = |i: usize| std::fs::metadata(&files[i].0).map_or(0, |m| m.len());
-    let (large, small): (Vec<usize>, Vec<usize>) =
-        (0..files.len()).partition(|&i| size(i) > LARGE_FILE_BYTES);
-    let scan_one =
-        |parser: &mut Parser, i: usize| scan_file(rules, parser, &files[i].0, files[i].1, options);
-    let (large_results, small_results): (Vec<FileResult>, Vec<FileResult>) = rayon::join(
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|(path, _)| std::fs::metadata(path).map_or(0, |m| m.len()))
+        .collect();
+    run_apart(&sizes, |parser, i| {
+        scan_file(rules, parser, &files[i].0, files[i].1, options)
+    })
+}
+
+/// Runs `scan_one` on every file index (`sizes` holds each file's size) and
+/// returns the results in index order. Files over [`LARGE_FILE_BYTES`] run
+/// one after the other on one thread, so that one large tree lives at a
+/// time; the others run largest first, one file per task, so that a thread
+/// done with the large files still finds small ones to take over and the
+/// smallest files come last, when the threads even out.
+fn run_apart<R: Send>(sizes: &[u64], scan_one: impl Fn(&mut Parser, usize) -> R + Sync) -> Vec<R> {
+    let (large, mut small): (Vec<usize>, Vec<usize>) =
+        (0..sizes.len()).partition(|&i| sizes[i] > LARGE_FILE_BYTES);
+    small.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let (large_results, small_results): (Vec<R>, Vec<R>) = rayon::join(
         || {
             let mut parser = Parser::new();
             large
                 .iter()
                 .map(|&i| {
-                    if size(i) > HUGE_FILE_BYTES {
+                    if sizes[i] > HUGE_FILE_BYTES {
                         release_free_memory();
                     }
                     scan_one(&mut parser, i)
@@ -172,13 +186,17 @@ fn scan_files(
                 .collect()
         },
         || {
+            // One file per task: rayon otherwise cuts the list into as many
+            // runs as threads up front, and a thread busy with the large
+            // files finds nothing left to steal once it is free.
             small
                 .par_iter()
+                .with_max_len(1)
                 .map_init(Parser::new, |parser, &i| scan_one(parser, i))
                 .collect()
         },
     );
-    let mut results: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
+    let mut results: Vec<Option<R>> = (0..sizes.len()).map(|_| None).collect();
     for (i, result) in large
         .into_iter()
         .zip(large_results)
@@ -780,5 +798,49 @@ mod large_file_tests {
             .collect();
         assert_eq!(files, ["a.go", "b.go", "c.go", "d.go"]);
         assert_eq!(outcome.files_parsed, 4);
+    }
+
+    #[test]
+    fn results_come_in_file_order_whatever_the_sizes() {
+        let sizes = [5, LARGE_FILE_BYTES + 1, 1, 900, LARGE_FILE_BYTES * 2, 0, 7];
+        let results = run_apart(&sizes, |_, i| i);
+        assert_eq!(results, (0..sizes.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_thread_done_with_the_large_files_takes_over_small_ones() {
+        use std::sync::{Condvar, Mutex};
+        // One large file that is busy until the small-file thread has
+        // started the last quarter of the small files: rayon's default
+        // split hands that whole quarter to that thread, leaving nothing
+        // for the other one to take over.
+        let mut sizes = vec![LARGE_FILE_BYTES + 1];
+        sizes.extend((0..64).map(|n| 1000 - n));
+        let started = (Mutex::new(0usize), Condvar::new());
+        let threads = Mutex::new(std::collections::HashSet::new());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            run_apart(&sizes, |_, i| {
+                let (count, changed) = &started;
+                if i == 0 {
+                    let guard = count.lock().unwrap();
+                    let _ = changed
+                        .wait_timeout_while(guard, Duration::from_secs(20), |n| *n < 50)
+                        .unwrap();
+                    return;
+                }
+                *count.lock().unwrap() += 1;
+                changed.notify_all();
+                threads
+                    .lock()
+                    .unwrap()
+                    .insert(rayon::current_thread_index());
+                std::thread::sleep(Duration::from_millis(20));
+            })
+        });
+        assert_eq!(threads.into_inner().unwrap().len(), 2);
     }
 }

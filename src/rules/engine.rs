@@ -16,7 +16,9 @@ use tree_sitter::{
 /// make a query use unbounded memory.
 const MATCH_LIMIT: u32 = 4096;
 /// Above this many literal places a rule's query runs over the whole tree.
-const MAX_ANCHORS: usize = 256;
+/// Runs around places stay cheaper than one whole walk well past a few
+/// hundred places (`unsafe` in the SIMD intrinsics files of the Rust corpus).
+const MAX_ANCHORS: usize = 4096;
 /// Literal places closer than this many bytes share one query run.
 const ANCHOR_MERGE_GAP: usize = 512;
 /// Longest capture text interpolated into a message.
@@ -316,30 +318,41 @@ impl<'t> FileContext<'t> {
     }
 
     /// Every match of `sub` in `scope`: its unified slots and the span from
-    /// its first capture's start to its last capture's end.
+    /// its first capture's start to its last capture's end. The query runs
+    /// only around the places of its rarest literal (every match overlaps
+    /// one); a match found by two runs is listed twice, which no lookup minds.
     fn positioned_matches(
         &mut self,
         scope: Node<'t>,
         sub: &SubQuery,
     ) -> Result<Vec<(Vec<Slot<'t>>, usize, usize)>, Unfinished> {
         let source = self.source;
+        let base = scope.start_byte();
+        let slice = &source[base..scope.end_byte()];
+        let anchors = if sub.anchorable {
+            sub.prefilter.anchors(slice)
+        } else {
+            None
+        };
         let mut rows = Vec::new();
-        self.cursor
-            .set_byte_range(scope.start_byte()..scope.end_byte());
-        for_each_match(
-            &mut self.cursor,
-            &sub.query,
-            scope,
-            source,
-            self.deadline,
-            |found| {
-                let start = found.iter().map(|c| c.node.start_byte()).min();
-                let end = found.iter().map(|c| c.node.end_byte()).max();
-                if let (Some(start), Some(end)) = (start, end) {
-                    rows.push((slots_of(sub, found, source), start, end));
-                }
-            },
-        )?;
+        for range in merge_ranges(anchors, slice.len()) {
+            self.cursor
+                .set_byte_range(range.start + base..range.end + base);
+            for_each_match(
+                &mut self.cursor,
+                &sub.query,
+                scope,
+                source,
+                self.deadline,
+                |found| {
+                    let start = found.iter().map(|c| c.node.start_byte()).min();
+                    let end = found.iter().map(|c| c.node.end_byte()).max();
+                    if let (Some(start), Some(end)) = (start, end) {
+                        rows.push((slots_of(sub, found, source), start, end));
+                    }
+                },
+            )?;
+        }
         Ok(rows)
     }
 
@@ -855,6 +868,57 @@ tests:
         let result = test_rule(&rules[0]);
         assert!(result.failures.is_empty(), "{:?}", result.failures);
         assert_eq!(result.cases, 3);
+    }
+
+    #[test]
+    fn a_scope_window_finds_its_sub_matches_around_their_literals_only() {
+        // Guards far apart (more than the merge gap), a guard whose literal
+        // appears again in the same run, a literal outside any match, and a
+        // window that excludes the guard: each must be judged as over the
+        // whole scope.
+        let filler = format!("\t// {}\n", "filler ".repeat(100));
+        let valid = format!(
+            "package p\nfunc f() {{\n\tx := open()\n{filler}\ty.Close()\n{filler}\tx.Close()\n\t_ = \"Close\"\n\treturn\n}}\n"
+        );
+        let invalid = format!(
+            "package p\nfunc f() {{\n\tx.Close()\n{filler}\tx := open()\n{filler}\ty.Close(); Close()\n\treturn\n}}\n"
+        );
+        let indent = |code: &str, by: &str| {
+            code.lines()
+                .map(|l| format!("{by}{l}\n"))
+                .collect::<String>()
+        };
+        let head = &BETWEEN_RULE[..BETWEEN_RULE.find("tests:").unwrap()];
+        let text = format!(
+            "{head}tests:\n  valid:\n    - |\n{}  invalid:\n    - code: |\n{}      lines: [8]\n",
+            indent(&valid, "      "),
+            indent(&invalid, "        ")
+        );
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("between.yml", &text, &mut rules, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let result = test_rule(&rules[0]);
+        assert!(result.failures.is_empty(), "{:?}", result.failures);
+        assert_eq!(result.cases, 2);
+    }
+
+    #[test]
+    fn hundreds_of_literal_places_each_get_their_own_run_past_the_old_limit() {
+        // More places than the old limit of 256: the query now runs around
+        // each group of them instead of over the whole file.
+        let mut source = String::from("package p\n");
+        for n in 0..600 {
+            source.push_str(&format!("func f{n}() {{ g(\"{}\") }}\n", "x".repeat(600)));
+        }
+        let places: Vec<(usize, usize)> = source
+            .match_indices("g(")
+            .map(|(at, _)| (at, at + 1))
+            .collect();
+        assert!(places.len() > 256);
+        let ranges = super::merge_ranges(Some(places.clone()), source.len());
+        assert_eq!(ranges.len(), places.len());
+        let too_many = vec![(0, 1); super::MAX_ANCHORS + 1];
+        assert_eq!(super::merge_ranges(Some(too_many), 9), vec![0..9]);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! treated conservatively, so the filter never drops a file that could match.
 //! Literals that are whole tokens (keywords, and `#eq?` values of identifier
 //! captures) must also stand alone: `panic` does not count inside `panics`.
+//! A `#match?` regex that is plain text (`"(?i)safety:"`) is a literal too,
+//! matched in any ASCII case when the regex ignores case.
 
 use memchr::memmem;
 
@@ -20,16 +22,20 @@ pub enum Requirement {
 }
 
 /// A string the file must contain; `word` when it must not touch identifier
-/// characters on either side.
+/// characters on either side; `caseless` when any ASCII case will do (the
+/// needle is then lower case).
 #[derive(Debug, Clone)]
 pub struct Literal {
     finder: memmem::Finder<'static>,
     word: bool,
+    caseless: bool,
 }
 
 impl PartialEq for Literal {
     fn eq(&self, other: &Self) -> bool {
-        self.finder.needle() == other.finder.needle() && self.word == other.word
+        self.finder.needle() == other.finder.needle()
+            && self.word == other.word
+            && self.caseless == other.caseless
     }
 }
 
@@ -41,22 +47,43 @@ impl Literal {
             finder: memmem::Finder::new(text.as_bytes()).into_owned(),
             // Only a word-shaped token can be checked for word boundaries.
             word: token && !text.is_empty() && text.bytes().all(is_ident_byte),
+            caseless: false,
+        }
+    }
+
+    /// `text` in any ASCII case, anywhere (not only as a whole token).
+    fn caseless(text: &str) -> Literal {
+        Literal {
+            finder: memmem::Finder::new(text.to_ascii_lowercase().as_bytes()).into_owned(),
+            word: false,
+            caseless: true,
         }
     }
 
     fn found_in(&self, text: &[u8]) -> bool {
-        self.finder
-            .find_iter(text)
-            .any(|at| self.stands_alone(text, at))
+        self.starts(text).any(|at| self.stands_alone(text, at))
     }
 
     pub fn occurrences(&self, text: &[u8]) -> Vec<(usize, usize)> {
         let len = self.finder.needle().len();
-        self.finder
-            .find_iter(text)
+        self.starts(text)
             .filter(|at| self.stands_alone(text, *at))
             .map(|at| (at, at + len))
             .collect()
+    }
+
+    /// Where the needle starts in `text` (in any ASCII case if `caseless`).
+    fn starts<'a>(&'a self, text: &'a [u8]) -> Box<dyn Iterator<Item = usize> + 'a> {
+        let needle = self.finder.needle();
+        match needle.first() {
+            Some(&first) if self.caseless => Box::new(
+                memchr::memchr2_iter(first, first.to_ascii_uppercase(), text).filter(move |&at| {
+                    text.get(at..at + needle.len())
+                        .is_some_and(|found| found.eq_ignore_ascii_case(needle))
+                }),
+            ),
+            _ => Box::new(self.finder.find_iter(text)),
+        }
     }
 
     fn stands_alone(&self, text: &[u8], at: usize) -> bool {
@@ -115,9 +142,11 @@ impl Requirement {
     pub fn describe(&self) -> String {
         match self {
             Requirement::Always => "none".into(),
-            Requirement::Literal(lit) => {
-                format!("{:?}", String::from_utf8_lossy(lit.finder.needle()))
-            }
+            Requirement::Literal(lit) => format!(
+                "{}{:?}",
+                if lit.caseless { "(?i)" } else { "" },
+                String::from_utf8_lossy(lit.finder.needle())
+            ),
             Requirement::All(parts) => parts
                 .iter()
                 .map(|p| p.describe_nested())
@@ -154,10 +183,18 @@ impl Requirement {
         if parts.is_empty() || parts.contains(&Requirement::Always) {
             return Requirement::Always;
         }
-        if parts.len() == 1 {
-            return parts.into_iter().next().unwrap_or(Requirement::Always);
+        // The same choice twice (patterns repeating one literal) would count
+        // its places twice when anchoring.
+        let mut unique: Vec<Requirement> = Vec::new();
+        for part in parts {
+            if !unique.contains(&part) {
+                unique.push(part);
+            }
         }
-        Requirement::Any(parts)
+        if unique.len() == 1 {
+            return unique.into_iter().next().unwrap_or(Requirement::Always);
+        }
+        Requirement::Any(unique)
     }
 }
 
@@ -320,10 +357,41 @@ fn predicate_requirement(predicates: &[Predicate], captures: &[(String, bool)]) 
         match name.as_str() {
             "eq?" if strings.len() == 1 => parts.extend(strings),
             "any-of?" if !strings.is_empty() => parts.push(Requirement::any(strings)),
+            "match?" => {
+                if let [_, Arg::Str(pattern)] = args.as_slice() {
+                    parts.extend(regex_literal(pattern).map(|l| Requirement::Literal(Box::new(l))));
+                }
+            }
             _ => {}
         }
     }
     Requirement::all(parts)
+}
+
+/// Shortest run of a case-insensitive regex worth searching for.
+const MIN_CASELESS_LITERAL: usize = 3;
+
+/// The literal that every text a `#match?` regex matches contains, when the
+/// regex is plain text (letters, digits, `_`, `:` and spaces), optionally
+/// preceded by `(?i)`. A case-insensitive regex also matches `ſ` for `s` and
+/// the Kelvin sign for `k` (Unicode case folding), which an ASCII caseless
+/// search would miss: only the longest run without those letters is kept.
+fn regex_literal(pattern: &str) -> Option<Literal> {
+    let (caseless, body) = match pattern.strip_prefix("(?i)") {
+        Some(body) => (true, body),
+        None => (false, pattern),
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | ' ');
+    if body.is_empty() || !body.chars().all(plain) {
+        return None;
+    }
+    if !caseless {
+        return Some(Literal::new(body, false));
+    }
+    let run = body
+        .split(|c: char| matches!(c.to_ascii_lowercase(), 's' | 'k'))
+        .max_by_key(|run| run.len())?;
+    (run.len() >= MIN_CASELESS_LITERAL).then(|| Literal::caseless(run))
 }
 
 /// Returns the structural requirement of a mandatory `item` and records the
@@ -651,6 +719,81 @@ mod tests {
         assert!(req.holds(b"os.Create"));
         assert!(!req.holds(b"os.Remove"));
         assert!(!req.holds(b"Open"));
+    }
+
+    #[test]
+    fn a_plain_match_regex_is_a_literal_in_any_case() {
+        let req = requirement_of_query(r#"((line_comment) @c (#match? @c "(?i)safety:"))"#);
+        // `s` also matches `ſ` under Unicode case folding: only `afety:` is required.
+        assert_eq!(
+            req,
+            Requirement::Literal(Box::new(Literal::caseless("afety:")))
+        );
+        for text in [
+            "// SAFETY: ok",
+            "x// Safety:",
+            "// ſAFETY: odd",
+            "//safety:",
+        ] {
+            assert!(req.holds(text.as_bytes()), "{text}");
+        }
+        assert!(!req.holds(b"// # Safety\n// safety without colon"));
+        assert_eq!(
+            req.anchors(b"a SAFETY: b safety:"),
+            Some(vec![(3, 9), (13, 19)])
+        );
+        let req = requirement_of_query(r#"((identifier) @c (#match? @c "Lock"))"#);
+        assert!(req.holds(b"mutexLocker") && !req.holds(b"lock"));
+    }
+
+    #[test]
+    fn other_regexes_and_negations_require_nothing() {
+        for query in [
+            r#"((identifier) @c (#match? @c "^err$"))"#,
+            r#"((identifier) @c (#match? @c "(?i)dump|debug"))"#,
+            r#"((identifier) @c (#not-match? @c "(?i)safety:"))"#,
+            r#"((identifier) @c (#match? @c "(?i)sk"))"#,
+            r#"((identifier)? @c (#match? @c "(?i)safety:"))"#,
+        ] {
+            assert_eq!(requirement_of_query(query), Requirement::Always, "{query}");
+        }
+    }
+
+    #[test]
+    fn a_match_regex_literal_never_rejects_text_the_query_matches() {
+        let grammar = crate::lang::Language::Rust.grammar();
+        let source = r#"((line_comment) @c (#match? @c "(?i)safety:"))"#;
+        let query = tree_sitter::Query::new(&grammar, source).unwrap();
+        let req = requirement_of_query(source);
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&grammar).unwrap();
+        for comment in [
+            "SAFETY:", "Safety:", "ſafety:", "ſAFETY:", "SAFETY", "afety:", "safety",
+        ] {
+            let text = format!("fn f() {{\n    // {comment} x\n}}\n");
+            let tree = parser.parse(&text, None).unwrap();
+            use tree_sitter::StreamingIterator;
+            let mut cursor = tree_sitter::QueryCursor::new();
+            let mut matches = cursor.matches(&query, tree.root_node(), text.as_bytes());
+            let matched = matches.next().is_some();
+            if matched {
+                assert!(req.holds(text.as_bytes()), "{comment}");
+                assert!(
+                    !req.anchors(text.as_bytes()).unwrap().is_empty(),
+                    "{comment}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_choice_repeated_by_several_patterns_counts_its_places_once() {
+        let req = requirement_of_query(
+            r#"((a) @f (#any-of? @f "x" "y")) ((b) @f (#any-of? @f "x" "y"))"#,
+        );
+        assert_eq!(req.anchors(b"x y"), Some(vec![(0, 1), (2, 3)]));
+        let req = requirement_of_query(r#"(a "x") (b "x")"#);
+        assert_eq!(req, lit("x"));
     }
 
     #[test]
