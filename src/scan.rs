@@ -164,14 +164,18 @@ fn scan_files(
 
 /// Runs `scan_one` on every file index (`sizes` holds each file's size) and
 /// returns the results in index order. Files over [`LARGE_FILE_BYTES`] run
-/// one after the other on one thread, so that one large tree lives at a
-/// time; the others run largest first, one file per task, so that a thread
-/// done with the large files still finds small ones to take over and the
-/// smallest files come last, when the threads even out.
+/// one after the other on one thread, largest first, so that one large tree
+/// lives at a time and the largest lives beside the smallest files; the
+/// others run smallest first, one file per task, so that a thread done with
+/// the large files still finds small ones to take over.
 fn run_apart<R: Send>(sizes: &[u64], scan_one: impl Fn(&mut Parser, usize) -> R + Sync) -> Vec<R> {
-    let (large, mut small): (Vec<usize>, Vec<usize>) =
+    let (mut large, mut small): (Vec<usize>, Vec<usize>) =
         (0..sizes.len()).partition(|&i| sizes[i] > LARGE_FILE_BYTES);
-    small.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    // The largest trees first, beside the smallest files: the peak is the
+    // largest tree plus what lives beside it. The largest small files come
+    // last, when a thread done with the large files shares them.
+    large.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    small.sort_by_key(|&i| sizes[i]);
     let (large_results, small_results): (Vec<R>, Vec<R>) = rayon::join(
         || {
             let mut parser = Parser::new();
@@ -805,6 +809,18 @@ mod large_file_tests {
         let sizes = [5, LARGE_FILE_BYTES + 1, 1, 900, LARGE_FILE_BYTES * 2, 0, 7];
         let results = run_apart(&sizes, |_, i| i);
         assert_eq!(results, (0..sizes.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_largest_tree_comes_first_and_the_small_files_smallest_first() {
+        let sizes = [5, LARGE_FILE_BYTES + 1, 1, 900, LARGE_FILE_BYTES * 2, 0, 7];
+        let order = std::sync::Mutex::new(Vec::new());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        pool.install(|| run_apart(&sizes, |_, i| order.lock().unwrap().push(i)));
+        assert_eq!(order.into_inner().unwrap(), [4, 1, 5, 2, 0, 6, 3]);
     }
 
     #[test]
