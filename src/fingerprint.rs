@@ -44,7 +44,9 @@ pub fn sort_and_assign(
     let scopes = if findings.is_empty() {
         scope::Scopes::default()
     } else {
-        scope::Scopes::find(tree, source, lang, deadline)?
+        let mut around = starts.to_vec();
+        around.sort_unstable();
+        scope::Scopes::find(tree, source, lang, Some(&around), deadline)?
     };
     let mut scoped: Vec<(Finding, String)> = findings
         .drain(..)

@@ -28,13 +28,23 @@ impl Scopes {
     /// Finds the named scopes of `tree` (the file `source` in `lang`), in
     /// one walk that stops at `deadline`. Go declares functions and methods
     /// at the top level only; Rust items nest (a `fn` in a `fn`, in an
-    /// `impl`, in a `mod`), so its whole tree is walked.
+    /// `impl`, in a `mod`), so the walk goes down into every node that holds
+    /// a byte of `around` (sorted; the places [`Scopes::at`] will be asked
+    /// about), or into every node with `None`: a scope holding none of them
+    /// cannot answer for them.
     pub fn find(
         tree: &Tree,
         source: &[u8],
         lang: Language,
+        around: Option<&[usize]>,
         deadline: Instant,
     ) -> Result<Scopes, OverTime> {
+        let asked_about = |node: Node<'_>| {
+            around.is_none_or(|bytes| {
+                let first = bytes.partition_point(|&b| b < node.start_byte());
+                bytes.get(first).is_some_and(|&b| b < node.end_byte())
+            })
+        };
         let mut scopes = Scopes::default();
         let mut cursor = tree.walk();
         // Scopes enclosing the cursor: index into `spans`.
@@ -60,7 +70,10 @@ impl Scopes {
                     .push((node.start_byte(), node.end_byte(), name, parent));
                 open.push(scopes.spans.len() - 1);
             }
-            if descends(node, cursor.depth(), lang) && cursor.goto_first_child() {
+            if descends(node, cursor.depth(), lang)
+                && asked_about(node)
+                && cursor.goto_first_child()
+            {
                 continue;
             }
             while !cursor.goto_next_sibling() {
@@ -176,8 +189,13 @@ mod tests {
         parser.set_language(&lang.grammar()).unwrap();
         let tree = parser.parse(source, None).unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
-        let scopes = Scopes::find(&tree, source.as_bytes(), lang, deadline).unwrap();
-        scopes.at(source.find(needle).expect("needle")).join("::")
+        let at = source.find(needle).expect("needle");
+        let scopes = Scopes::find(&tree, source.as_bytes(), lang, None, deadline).unwrap();
+        let named = scopes.at(at).join("::");
+        // Walking only towards the place asked about finds the same scope.
+        let towards = Scopes::find(&tree, source.as_bytes(), lang, Some(&[at]), deadline);
+        assert_eq!(towards.unwrap().at(at).join("::"), named);
+        named
     }
 
     #[test]
@@ -218,6 +236,29 @@ mod tests {
     }
 
     #[test]
+    fn walking_towards_some_places_names_their_scopes_as_the_whole_walk_does() {
+        let src = "static A: u8 = x(0);\nmod m {\n    impl Read for Bar<u8> {\n        fn baz() { x(1); fn inner() { x(2) } }\n    }\n    impl Bar<u8> { fn baz() { let c = || x(3); } }\n    trait T { fn d() { x(4) } }\n}\nfn z() { fn y() {} }\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&Language::Rust.grammar()).unwrap();
+        let tree = parser.parse(src, None).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let whole = Scopes::find(&tree, src.as_bytes(), Language::Rust, None, deadline).unwrap();
+        let every: Vec<usize> = (0..=src.len()).collect();
+        for step in [1, 3, 7, 40] {
+            let some: Vec<usize> = every.iter().copied().step_by(step).collect();
+            let towards =
+                Scopes::find(&tree, src.as_bytes(), Language::Rust, Some(&some), deadline).unwrap();
+            for &byte in &some {
+                assert_eq!(
+                    towards.key(byte),
+                    whole.key(byte),
+                    "byte {byte}, step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_place_after_a_nested_scope_belongs_to_the_outer_one() {
         let src = "fn outer() {\n    fn inner() {}\n    y();\n}\nfn z() {}\n";
         assert_eq!(scope_of(Language::Rust, src, "y()"), "fn outer");
@@ -239,7 +280,7 @@ mod tests {
         parser.set_language(&Language::Rust.grammar()).unwrap();
         let tree = parser.parse(&src, None).unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
-        let scopes = Scopes::find(&tree, src.as_bytes(), Language::Rust, deadline).unwrap();
+        let scopes = Scopes::find(&tree, src.as_bytes(), Language::Rust, None, deadline).unwrap();
         let at = src.find("x(1)").unwrap();
         assert_eq!(scopes.at(at).len(), n + 1);
         assert_eq!(scopes.key(at).len(), 32);
