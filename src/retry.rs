@@ -37,6 +37,16 @@ pub fn backoff(first: Duration, attempt: u32, noise: u32) -> Duration {
     (base + jitter).min(MAX_BACKOFF)
 }
 
+/// A header map of `pairs`, for the clients' tests.
+#[cfg(test)]
+pub fn header_map(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for (name, value) in pairs {
+        map.insert(*name, value.parse().expect("a header value"));
+    }
+    map
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,9 +65,7 @@ mod tests {
 
     #[test]
     fn only_whole_seconds_are_read_from_a_header() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("retry-after", " 7 ".parse().unwrap());
-        headers.insert("ratelimit-reset", "soon".parse().unwrap());
+        let headers = header_map(&[("retry-after", " 7 "), ("ratelimit-reset", "soon")]);
         assert_eq!(header_secs(&headers, "retry-after"), Some(7));
         assert_eq!(header_secs(&headers, "ratelimit-reset"), None);
         assert_eq!(header_secs(&headers, "x-missing"), None);

@@ -408,14 +408,7 @@ fn from_api(what: &str, error: ApiError<TransportError>) -> ForgeError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
-        let mut map = http::HeaderMap::new();
-        for (k, v) in pairs {
-            map.insert(*k, v.parse().unwrap());
-        }
-        map
-    }
+    use crate::retry::header_map as headers;
 
     #[test]
     fn rate_limits_are_read_as_gitlab_documents_them() {
