@@ -46,6 +46,13 @@ impl Language {
         }
     }
 
+    /// The kind of the root node of every tree, and of no other node.
+    pub fn root_kind(self) -> &'static str {
+        match self {
+            Language::Go | Language::Rust => "source_file",
+        }
+    }
+
     /// The file name used for rule test snippets of this language.
     pub fn snippet_file_name(self) -> &'static str {
         match self {

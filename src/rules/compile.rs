@@ -2,7 +2,9 @@
 //! kind ids and templates are resolved once, at load time, never per file.
 
 use super::model::{SerializableFix, SerializableInvalidCase, SerializableRule};
-use super::prefilter::{is_anchorable, requirement_of_query, token_captures, Requirement};
+use super::prefilter::{
+    is_anchorable, is_rooted_at, requirement_of_query, token_captures, Requirement,
+};
 use crate::finding::Severity;
 use crate::lang::Language;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -114,6 +116,9 @@ pub struct SubQuery {
     pub prefilter: Requirement,
     /// Whether the query may run only around literal places (see `prefilter::is_anchorable`).
     pub anchorable: bool,
+    /// Whether every pattern starts at the tree's root node (see
+    /// `prefilter::is_rooted_at`): then a run needs to start matches only there.
+    pub rooted_at_file: bool,
     /// For each entry of `unify`: whether the capture holds a whole token,
     /// so the main match's text must stand alone where this query matches.
     pub unify_tokens: Vec<bool>,
@@ -159,9 +164,14 @@ impl SubQueries {
     pub fn get(&self) -> Result<&[SubQuery], &str> {
         self.built
             .get_or_init(|| {
-                let grammar = self.language.grammar();
-                sub_queries(&grammar, &self.sources, &self.main_captures, self.key, 0)
-                    .map_err(|e| format!("{}: {}", e.key, e.message))
+                sub_queries(
+                    self.language,
+                    &self.sources,
+                    &self.main_captures,
+                    self.key,
+                    0,
+                )
+                .map_err(|e| format!("{}: {}", e.key, e.message))
             })
             .as_ref()
             .map(Vec::as_slice)
@@ -175,9 +185,8 @@ impl SubQueries {
 
     /// Compiles them now, for a rule whose errors are reported at load.
     fn compile_now(self, occurrence: usize) -> Result<SubQueries, CompileError> {
-        let grammar = self.language.grammar();
         let built = sub_queries(
-            &grammar,
+            self.language,
             &self.sources,
             &self.main_captures,
             self.key,
@@ -859,12 +868,13 @@ fn kind_ids(
 }
 
 fn sub_queries(
-    grammar: &tree_sitter::Language,
+    language: Language,
     sources: &[String],
     main_captures: &[String],
     key: &'static str,
     occurrence: usize,
 ) -> Result<Vec<SubQuery>, CompileError> {
+    let grammar = &language.grammar();
     sources
         .iter()
         .map(|source| {
@@ -890,9 +900,13 @@ fn sub_queries(
                         .any(|t| t == query.capture_names()[*i as usize])
                 })
                 .collect();
+            // A query rooted at the file walks the file's top level whatever
+            // the range it runs in: runs around places would each repeat that.
+            let rooted_at_file = is_rooted_at(source, language.root_kind());
             Ok(SubQuery {
                 prefilter: requirement_of_query(source),
-                anchorable: is_anchorable(source),
+                anchorable: is_anchorable(source) && !rooted_at_file,
+                rooted_at_file,
                 query,
                 unify,
                 unify_tokens,

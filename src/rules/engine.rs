@@ -341,6 +341,7 @@ impl<'t> FileContext<'t> {
             for_each_match(
                 &mut self.cursor,
                 &sub.query,
+                sub.rooted_at_file,
                 scope,
                 source,
                 self.deadline,
@@ -374,7 +375,9 @@ impl<'t> FileContext<'t> {
                 None => answers.len(),
             },
         };
-        if runs < ANCHORED_LOOKUPS {
+        // A query that cannot run around places runs over the whole scope
+        // anyway: one run, indexed, answers every later text as well.
+        if runs < ANCHORED_LOOKUPS && sub.anchorable {
             let rows = self.sub_matches(scope, sub, Some(&wanted))?;
             let answer = ScopeIndex::new(rows).any_agrees(&wanted);
             if let Some(ScopeEntry::Anchored(answers)) = self.scope_index.get_mut(&key) {
@@ -426,6 +429,7 @@ impl<'t> FileContext<'t> {
             for_each_match(
                 &mut self.cursor,
                 &sub.query,
+                sub.rooted_at_file,
                 scope,
                 source,
                 self.deadline,
@@ -460,9 +464,12 @@ fn slots_of<'t>(sub: &SubQuery, found: &[QueryCapture<'t>], source: &'t [u8]) ->
 /// Runs `query` under `node` and hands each match's captures to `each`.
 /// Stops once `deadline` passes (inside tree-sitter too, through its
 /// progress callback), and fails when the match limit cut results short.
+/// With `only_at_node`, matches start at `node` itself: the cursor then
+/// descends only as deep as the matches in progress need.
 fn for_each_match<'t>(
     cursor: &mut QueryCursor,
     query: &Query,
+    only_at_node: bool,
     node: Node<'t>,
     source: &'t [u8],
     deadline: Instant,
@@ -475,6 +482,7 @@ fn for_each_match<'t>(
             ControlFlow::Continue(())
         }
     };
+    cursor.set_max_start_depth(only_at_node.then_some(0));
     let options = QueryCursorOptions::new().progress_callback(&mut progress);
     let mut matches = cursor.matches_with_options(query, node, source, options);
     while let Some(m) = matches.next() {
@@ -525,6 +533,7 @@ pub fn run_rule<'t>(
         for_each_match(
             &mut file.main_cursor,
             &compiled.query,
+            false,
             root,
             source,
             file.deadline,
@@ -808,6 +817,7 @@ fn render(template: &Template, captures: &[(u32, Node<'_>)], source: &[u8], max:
 #[cfg(test)]
 mod tests {
     use super::{ScopeIndex, Slot};
+    use crate::rules::compile::Constraint;
     use crate::rules::load::load_text;
     use crate::rules::testing::test_rule;
 
@@ -859,6 +869,59 @@ tests:
         }
       lines: [5]
 "#;
+
+    /// A sub-query of `source_file` patterns (run starting at the root only)
+    /// must still find its captures three levels down, and nothing when the
+    /// scope is a function.
+    const ROOTED_RULE: &str = r#"
+id: t/rooted
+language: rust
+severity: warning
+message: "m"
+query: (unsafe_block) @u
+where:
+  - scope:
+      kinds: [function_item]
+      not_contains: |
+        (source_file (line_comment) @_c . (_ (_ (_) @u)) (#match? @_c "ok"))
+tests:
+  valid:
+    - |
+      // ok
+      static X: [u8; 1] = [unsafe { 1 }];
+  invalid:
+    # the comment is not just above, or the block is four levels down
+    - code: |
+        // ok
+        static X: u8 = 1;
+        static Y: [u8; 1] = [unsafe { 1 }];
+        // ok
+        static Z: [[u8; 1]; 1] = [[unsafe { 1 }]];
+      lines: [3, 5]
+    # inside a function the scope is the function, where no `source_file` is
+    - code: |
+        fn f() {
+            // ok
+            let x = [unsafe { 1 }];
+        }
+      lines: [3]
+"#;
+
+    #[test]
+    fn a_sub_query_rooted_at_the_file_finds_its_captures_below_the_top_level_only_there() {
+        let (mut rules, mut errors) = (Vec::new(), Vec::new());
+        load_text("rooted.yml", ROOTED_RULE, &mut rules, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let Constraint::Scope { not_contains, .. } =
+            &rules[0].compiled().expect("compiles").constraints[0]
+        else {
+            panic!("a scope constraint");
+        };
+        assert!(not_contains.get().expect("compiled")[0].rooted_at_file);
+        let result = test_rule(&rules[0]);
+        assert!(result.failures.is_empty(), "{:?}", result.failures);
+        assert_eq!(result.cases, 3);
+    }
 
     #[test]
     fn a_scope_with_after_and_before_counts_only_matches_between_the_two_captures() {

@@ -267,6 +267,41 @@ pub fn is_anchorable(source: &str) -> bool {
     parse(source).is_some_and(|items| items.iter().all(single_root))
 }
 
+/// Returns true if and only if every top-level pattern of the query is a node
+/// of kind `root_kind` (with predicates, or alone in a group): given the root
+/// kind of a grammar, its matches can start only at the root, and a cursor
+/// limited to start there walks the root's children instead of the whole tree.
+pub fn is_rooted_at(source: &str, root_kind: &str) -> bool {
+    fn rooted(item: &Item, root_kind: &str) -> bool {
+        match item {
+            Item::Predicate { .. } => true,
+            Item::Node {
+                children,
+                alternation: false,
+                optional: false,
+                literal: None,
+                kind: None,
+                ..
+            } => match children.first() {
+                Some(Item::Node { kind: Some(k), .. }) => k == root_kind,
+                // a group: one node pattern in it, rooted there
+                _ => {
+                    let nodes: Vec<&Item> = children
+                        .iter()
+                        .filter(|c| !matches!(c, Item::Predicate { .. }))
+                        .collect();
+                    nodes.len() == 1 && rooted(nodes[0], root_kind)
+                }
+            },
+            Item::Node { .. } => false,
+        }
+    }
+    parse(source).is_some_and(|items| {
+        items.iter().any(|i| !matches!(i, Item::Predicate { .. }))
+            && items.iter().all(|i| rooted(i, root_kind))
+    })
+}
+
 /// Names of the captures that are on identifier nodes or anonymous tokens in
 /// every place they appear: their text is always a whole token.
 pub fn token_captures(source: &str) -> Vec<String> {
@@ -687,6 +722,25 @@ mod tests {
         ));
         assert!(!is_anchorable(r#"[(a) ((b) (c))]"#));
         assert!(!is_anchorable("(a"));
+    }
+
+    #[test]
+    fn a_query_is_rooted_at_a_kind_only_when_every_pattern_starts_there() {
+        let rooted = |q: &str| is_rooted_at(q, "source_file");
+        assert!(rooted("(source_file (line_comment) @c)"));
+        assert!(rooted(
+            r#"(source_file (a) @x (#match? @x "y")) (source_file . (b))"#
+        ));
+        assert!(rooted(r#"((source_file (a) @x) (#eq? @x "y"))"#));
+        // another root, a wildcard, an alternation, a quantifier, a sibling group
+        assert!(!rooted("(source_file (a)) (block (a))"));
+        assert!(!rooted("(_ (a))"));
+        assert!(!rooted("[(source_file (a)) (source_file (b))]"));
+        assert!(!rooted("(source_file (a))?"));
+        assert!(!rooted("((source_file) (a))"));
+        assert!(!rooted("(source_file_x (a))"));
+        assert!(!rooted("(source_file"));
+        assert!(!rooted(""));
     }
 
     #[test]
