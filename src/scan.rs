@@ -467,11 +467,7 @@ fn check_source_as(
             e.valid_up_to()
         )
     })?;
-    let candidates: Vec<&Rule> = rules
-        .iter()
-        .copied()
-        .filter(|r| !(test_file && r.skips_test_files()) && r.prefilter.holds(bytes))
-        .collect();
+    let candidates = candidates(rules.iter().copied(), bytes, test_file);
     if candidates.is_empty() {
         return Ok(Checked::default());
     }
@@ -539,6 +535,65 @@ fn check_source_as(
         finding.snippet = String::new();
     }
     Ok(checked)
+}
+
+/// The rules that run on a file: those its literals let through, less the
+/// rules kept out of test files when it is one.
+fn candidates<'r>(
+    rules: impl Iterator<Item = &'r Rule>,
+    bytes: &[u8],
+    test_file: bool,
+) -> Vec<&'r Rule> {
+    rules
+        .filter(|r| !(test_file && r.skips_test_files()) && r.prefilter.holds(bytes))
+        .collect()
+}
+
+/// Compiles ahead the rules (main queries first, then their sub-queries)
+/// that `files` will need, until `stop` is set: run on a spare thread while
+/// git is still reading a change, so that the scan finds them compiled. Only
+/// a head start: whatever is not compiled yet compiles on first use as
+/// always, and the scan decides what runs. Symbolic links and files over
+/// `max_filesize` are not read here.
+pub fn compile_ahead(
+    rules: &RuleSet,
+    files: &[PathBuf],
+    max_filesize: u64,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use std::sync::atomic::Ordering;
+    let mut needed: Vec<&Rule> = Vec::new();
+    for path in files {
+        let Some(lang) = Language::from_path(path) else {
+            continue;
+        };
+        let readable = std::fs::symlink_metadata(path)
+            .is_ok_and(|m| m.is_file() && m.len() <= max_filesize);
+        let Some(bytes) = readable.then(|| std::fs::read(path).ok()).flatten() else {
+            continue;
+        };
+        let shown = display_path(path);
+        let applicable = rules
+            .for_language(lang)
+            .filter(|r| r.paths.allows(&shown) && !needed.iter().any(|n| std::ptr::eq(*n, *r)));
+        needed.extend(candidates(applicable, &bytes, is_test_file(path, lang)));
+    }
+    for rule in &needed {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let _ = rule.compiled();
+    }
+    let sub_queries = needed
+        .iter()
+        .filter_map(|rule| rule.compiled().ok())
+        .flat_map(Compiled::sub_queries);
+    for queries in sub_queries {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let _ = queries.get();
+    }
 }
 
 /// The compiled form of each rule, in order; compiles those not compiled yet.
