@@ -298,8 +298,10 @@ impl Repo {
         match new_side {
             Side::Tree(new_tree) => match self.without_index() {
                 Ok(repo) => {
-                    let (old_tree, new_tree) =
-                        (repo.find_tree(old_tree.id())?, repo.find_tree(new_tree.id())?);
+                    let (old_tree, new_tree) = (
+                        repo.find_tree(old_tree.id())?,
+                        repo.find_tree(new_tree.id())?,
+                    );
                     let diff = repo.diff_tree_to_tree(
                         Some(&old_tree),
                         Some(&new_tree),
@@ -743,8 +745,8 @@ mod tests {
 
 #[cfg(test)]
 mod safety_tests {
-    use super::{ci_workspace_covers, looks_corrupt};
-    use std::path::Path;
+    use super::{ci_workspace_covers, looks_corrupt, ChangeSet, FileChange, FileStatus, Repo};
+    use std::path::{Path, PathBuf};
 
     /// The environment of a job with one variable set.
     fn one(var: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
@@ -777,6 +779,125 @@ mod safety_tests {
             Path::new("/nonexistent-ws/build/repo2"),
             &one("WORKSPACE", "/nonexistent-ws/build/repo")
         ));
+    }
+
+    fn run_git(root: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    fn numbered(n: usize) -> String {
+        (1..=n).map(|i| format!("// line {i}\n")).collect()
+    }
+
+    /// base: a.go, old.go, gone.go, notes.txt and a `.gitattributes` that
+    /// makes `notes.txt` binary; head: a.go gains a
+    /// line, old.go is renamed to moved.go with a new line, gone.go is
+    /// deleted, new.go is added, notes.txt and the NUL-holding img.bin change.
+    fn change_repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let put = |name: &str, text: &[u8]| std::fs::write(root.join(name), text).unwrap();
+        run_git(root, &["init", "-q", "-b", "main"]);
+        put(".gitattributes", b"notes.txt binary\n");
+        put("a.go", format!("package p\n{}", numbered(10)).as_bytes());
+        put("old.go", format!("package p\n{}", numbered(20)).as_bytes());
+        let gone: String = (1..=15).map(|i| format!("var gone{i} = {i}\n")).collect();
+        put("gone.go", format!("package gone\n{gone}").as_bytes());
+        put("notes.txt", b"notes\n");
+        run_git(root, &["add", "-A"]);
+        run_git(root, &["commit", "-qm", "base"]);
+        put(
+            "a.go",
+            format!("package p\n{}// new\n", numbered(10)).as_bytes(),
+        );
+        run_git(root, &["mv", "old.go", "moved.go"]);
+        put(
+            "moved.go",
+            format!("package p\n{}// more\n", numbered(20)).as_bytes(),
+        );
+        run_git(root, &["rm", "-q", "gone.go"]);
+        put("new.go", b"package q\n\nfunc fresh() {}\n");
+        put("notes.txt", b"more notes\n");
+        put("img.bin", b"\x00\x01\x02");
+        run_git(root, &["add", "-A"]);
+        run_git(root, &["commit", "-qm", "head"]);
+        dir
+    }
+
+    fn expected_change() -> ChangeSet {
+        let change = |status, added, hunks| FileChange {
+            status,
+            added: vec![added],
+            hunks: vec![hunks],
+        };
+        let files = [
+            ("a.go", change(FileStatus::Modified, (12, 12), (9, 12))),
+            ("new.go", change(FileStatus::Added, (1, 3), (1, 3))),
+            (
+                "moved.go",
+                change(
+                    FileStatus::Renamed {
+                        from: "old.go".into(),
+                    },
+                    (22, 22),
+                    (19, 22),
+                ),
+            ),
+        ];
+        ChangeSet {
+            files: files
+                .into_iter()
+                .map(|(p, c)| (PathBuf::from(p), c))
+                .collect(),
+            binary: vec!["img.bin".into(), "notes.txt".into()],
+            deleted: vec!["gone.go".into()],
+            base_commit: None,
+        }
+    }
+
+    #[test]
+    fn a_change_of_two_commits_lists_renames_deletions_binaries_and_changed_lines() {
+        let dir = change_repo();
+        let repo = Repo::discover(dir.path()).unwrap();
+        let mut told = Vec::new();
+        let mut set = repo
+            .change_set_telling("HEAD~1", "HEAD", &mut |files| told.extend_from_slice(files))
+            .unwrap();
+        assert!(set.base_commit.take().is_some());
+        assert_eq!(set, expected_change());
+        // Told every file of the new side, deleted ones left out.
+        told.sort();
+        let expected: Vec<PathBuf> = ["a.go", "img.bin", "moved.go", "new.go", "notes.txt"]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(told, expected);
+    }
+
+    /// The index is not read for a diff of two commits: a damaged one (an
+    /// interrupted `git add`) does not stop the review, and the working
+    /// tree's `.gitattributes` still apply.
+    #[test]
+    fn a_change_of_two_commits_does_not_read_the_index() {
+        let dir = change_repo();
+        std::fs::write(dir.path().join(".git/index"), b"DIRC garbage").unwrap();
+        let repo = Repo::discover(dir.path()).unwrap();
+        let mut set = repo.change_set("HEAD~1", "HEAD").unwrap();
+        assert!(set.base_commit.take().is_some());
+        assert_eq!(set, expected_change());
     }
 
     #[test]
