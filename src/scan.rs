@@ -549,12 +549,12 @@ fn candidates<'r>(
         .collect()
 }
 
-/// Compiles ahead the rules (main queries first, then their sub-queries)
-/// that `files` will need, until `stop` is set: run on a spare thread while
-/// git is still reading a change, so that the scan finds them compiled. Only
-/// a head start: whatever is not compiled yet compiles on first use as
-/// always, and the scan decides what runs. Symbolic links and files over
-/// `max_filesize` are not read here.
+/// Compiles ahead the rules that `files` will need, until `stop` is set:
+/// run on a spare thread while git is still reading a change, so that the
+/// scan finds them compiled. Only a head start: the scan compiles these
+/// rules for these files anyway (sub-queries stay lazy: they compile only
+/// when a match needs them), and decides what runs. Symbolic links and
+/// files over `max_filesize` are not read here.
 pub fn compile_ahead(
     rules: &RuleSet,
     files: &[PathBuf],
@@ -564,6 +564,9 @@ pub fn compile_ahead(
     use std::sync::atomic::Ordering;
     let mut needed: Vec<&Rule> = Vec::new();
     for path in files {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         let Some(lang) = Language::from_path(path) else {
             continue;
         };
@@ -578,21 +581,11 @@ pub fn compile_ahead(
             .filter(|r| r.paths.allows(&shown) && !needed.iter().any(|n| std::ptr::eq(*n, *r)));
         needed.extend(candidates(applicable, &bytes, is_test_file(path, lang)));
     }
-    for rule in &needed {
+    for rule in needed {
         if stop.load(Ordering::Relaxed) {
             return;
         }
         let _ = rule.compiled();
-    }
-    let sub_queries = needed
-        .iter()
-        .filter_map(|rule| rule.compiled().ok())
-        .flat_map(Compiled::sub_queries);
-    for queries in sub_queries {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let _ = queries.get();
     }
 }
 

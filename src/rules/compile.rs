@@ -82,23 +82,6 @@ pub struct Compiled {
     pub anchorable: bool,
 }
 
-impl Compiled {
-    /// The sub-queries of its constraints, for compiling them ahead.
-    pub fn sub_queries(&self) -> impl Iterator<Item = &SubQueries> {
-        self.constraints
-            .iter()
-            .flat_map(|constraint| match constraint {
-                Constraint::Has(queries) | Constraint::NotHas(queries) => vec![queries],
-                Constraint::Scope {
-                    contains,
-                    not_contains,
-                    ..
-                } => vec![contains, not_contains],
-                _ => Vec::new(),
-            })
-    }
-}
-
 /// A condition on a match's surroundings.
 #[derive(Debug)]
 pub enum Constraint {
