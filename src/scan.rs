@@ -467,11 +467,7 @@ fn check_source_as(
             e.valid_up_to()
         )
     })?;
-    let candidates: Vec<&Rule> = rules
-        .iter()
-        .copied()
-        .filter(|r| !(test_file && r.skips_test_files()) && r.prefilter.holds(bytes))
-        .collect();
+    let candidates = candidates(rules.iter().copied(), bytes, test_file);
     if candidates.is_empty() {
         return Ok(Checked::default());
     }
@@ -539,6 +535,58 @@ fn check_source_as(
         finding.snippet = String::new();
     }
     Ok(checked)
+}
+
+/// The rules that run on a file: those its literals let through, less the
+/// rules kept out of test files when it is one.
+fn candidates<'r>(
+    rules: impl Iterator<Item = &'r Rule>,
+    bytes: &[u8],
+    test_file: bool,
+) -> Vec<&'r Rule> {
+    rules
+        .filter(|r| !(test_file && r.skips_test_files()) && r.prefilter.holds(bytes))
+        .collect()
+}
+
+/// Compiles ahead the rules that `files` will need, until `stop` is set:
+/// run on a spare thread while git is still reading a change, so that the
+/// scan finds them compiled. Only a head start: the scan compiles these
+/// rules for these files anyway (sub-queries stay lazy: they compile only
+/// when a match needs them), and decides what runs. Symbolic links and
+/// files over `max_filesize` are not read here.
+pub fn compile_ahead(
+    rules: &RuleSet,
+    files: &[PathBuf],
+    max_filesize: u64,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use std::sync::atomic::Ordering;
+    let mut needed: Vec<&Rule> = Vec::new();
+    for path in files {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(lang) = Language::from_path(path) else {
+            continue;
+        };
+        let readable =
+            std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() <= max_filesize);
+        let Some(bytes) = readable.then(|| std::fs::read(path).ok()).flatten() else {
+            continue;
+        };
+        let shown = display_path(path);
+        let applicable = rules
+            .for_language(lang)
+            .filter(|r| r.paths.allows(&shown) && !needed.iter().any(|n| std::ptr::eq(*n, *r)));
+        needed.extend(candidates(applicable, &bytes, is_test_file(path, lang)));
+    }
+    for rule in needed {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let _ = rule.compiled();
+    }
 }
 
 /// The compiled form of each rule, in order; compiles those not compiled yet.
@@ -653,6 +701,50 @@ fn position(source: &str, byte: usize, point: Point) -> Position {
 mod tests {
     use super::*;
     use crate::rules::{load_rules, RuleSource};
+
+    #[test]
+    fn compiling_ahead_compiles_what_the_files_need_and_stops_when_told() {
+        use std::sync::atomic::AtomicBool;
+        let dir = tempfile::tempdir().unwrap();
+        let code = dir.path().join("p.go");
+        std::fs::write(&code, "package p\n\nfunc f() { println(\"x\") }\n").unwrap();
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "println").unwrap();
+        let files = [code.clone(), notes];
+
+        let (stopped, _) = load_rules(&[RuleSource::Embedded]);
+        compile_ahead(&stopped, &files, u64::MAX, &AtomicBool::new(true));
+        assert!(stopped.rules.iter().all(|r| !r.is_compiled()));
+
+        let (set, errors) = load_rules(&[RuleSource::Embedded]);
+        assert!(errors.is_empty(), "{errors:?}");
+        compile_ahead(&set, &files, u64::MAX, &AtomicBool::new(false));
+        let bytes = std::fs::read(&code).unwrap();
+        let needed = candidates(set.for_language(Language::Go), &bytes, false);
+        assert!(needed.iter().any(|r| r.id == "go/builtin-print"));
+        for rule in &set.rules {
+            let expected = needed.iter().any(|n| std::ptr::eq(*n, rule));
+            assert_eq!(rule.is_compiled(), expected, "{}", rule.id);
+        }
+        // A file over the size limit is not read.
+        let (limited, _) = load_rules(&[RuleSource::Embedded]);
+        compile_ahead(&limited, &files, 4, &AtomicBool::new(false));
+        assert!(limited.rules.iter().all(|r| !r.is_compiled()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn compiling_ahead_does_not_read_through_a_symbolic_link() {
+        use std::sync::atomic::AtomicBool;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("secret.txt");
+        std::fs::write(&outside, "package p\nfunc f() { println(1) }\n").unwrap();
+        let link = dir.path().join("main.go");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let (set, _) = load_rules(&[RuleSource::Embedded]);
+        compile_ahead(&set, &[link], u64::MAX, &AtomicBool::new(false));
+        assert!(set.rules.iter().all(|r| !r.is_compiled()));
+    }
 
     #[test]
     fn only_the_rules_a_file_lets_through_its_prefilter_are_compiled() {

@@ -2,7 +2,7 @@
 //! image policies, version downgrades, then the change's filter.
 
 use super::setup::Setup;
-use super::source::{review_change, ChangeSource};
+use super::source::{review_change, review_change_telling, ChangeSource};
 use crate::cli::ScanArgs;
 use crate::config;
 use crate::diff::FilterMode;
@@ -44,9 +44,10 @@ pub(crate) fn scan_change(
     };
     let change = match source {
         ChangeSource::None => None,
-        ChangeSource::Git { base, head } => {
-            Some(review_change(&base, head.as_deref()).map_err(|e| format!("{e:#}"))?)
-        }
+        ChangeSource::Git { base, head } => Some(
+            read_change_compiling_ahead(setup, &base, head.as_deref(), args.max_filesize)
+                .map_err(|e| format!("{e:#}"))?,
+        ),
         ChangeSource::Given(review) => Some(review),
     };
     let mut scan_paths = paths.clone();
@@ -107,6 +108,34 @@ pub(crate) fn scan_change(
         outcome,
         bad_images,
         missing_paths: missing,
+    })
+}
+
+/// Reads the change from git; with more than one worker thread, a spare
+/// thread compiles the rules its files need while git diffs their lines
+/// (rule compilation is a large part of a small review's time).
+fn read_change_compiling_ahead(
+    setup: &Setup,
+    base: &str,
+    head: Option<&str>,
+    max_filesize: u64,
+) -> anyhow::Result<super::source::Review> {
+    if rayon::current_num_threads() < 2 {
+        return review_change(base, head);
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|threads| {
+        let stop = &stop;
+        let mut compile_ahead = |files: &[std::path::PathBuf]| {
+            let files = files.to_vec();
+            threads.spawn(move || {
+                crate::scan::compile_ahead(&setup.rules, &files, max_filesize, stop);
+            });
+        };
+        let review = review_change_telling(base, head, &mut compile_ahead);
+        // The scan compiles the rest on its own threads.
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        review
     })
 }
 

@@ -90,6 +90,17 @@ impl Review {
 
 /// Reads the change from git.
 pub(crate) fn review_change(base: &str, head: Option<&str>) -> anyhow::Result<Review> {
+    review_change_telling(base, head, &mut |_| {})
+}
+
+/// [`review_change`], telling `on_files` the changed files of a committed
+/// change (`--head`; absolute paths) as soon as git knows them, before it
+/// diffs their lines.
+pub(crate) fn review_change_telling(
+    base: &str,
+    head: Option<&str>,
+    on_files: &mut dyn FnMut(&[std::path::PathBuf]),
+) -> anyhow::Result<Review> {
     let cwd = std::env::current_dir()?;
     let repo = Repo::discover(&cwd)?;
     let set = match head {
@@ -99,7 +110,13 @@ pub(crate) fn review_change(base: &str, head: Option<&str>) -> anyhow::Result<Re
                     "--head `{head}` is not the checked-out commit: check it out first (tollgate reads the files from the working tree)"
                 );
             }
-            repo.change_set(base, head)?
+            let root = repo.workdir().map(std::path::Path::to_path_buf);
+            let mut absolute = |rel: &[std::path::PathBuf]| {
+                if let Some(root) = &root {
+                    on_files(&rel.iter().map(|p| root.join(p)).collect::<Vec<_>>());
+                }
+            };
+            repo.change_set_telling(base, head, &mut absolute)?
         }
         None => {
             let set = repo.change_set_to_workdir(base)?;

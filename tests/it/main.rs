@@ -30,6 +30,7 @@ mod noise;
 mod notify;
 mod opt_in;
 mod reports;
+mod review_ahead;
 mod robustness;
 mod rule_classes;
 mod scan;
