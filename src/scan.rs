@@ -815,8 +815,15 @@ mod deferred_rule_tests {
 
     /// A deferred rule whose `not_has` sub-query is `sub`.
     fn deferred_with_sub(sub: &str) -> Rule {
+        deferred_with_subs(&[sub])
+    }
+
+    /// A deferred rule whose `not_has` sub-queries are `subs`.
+    fn deferred_with_subs(subs: &[&str]) -> Rule {
+        let subs: Vec<String> = subs.iter().map(|s| format!("'{s}'")).collect();
         let yaml = format!(
-            "id: t/sub\nlanguage: go\nseverity: warning\nmessage: m\nquery: '((call_expression function: (identifier) @f) @match (#eq? @f \"println\"))'\nwhere:\n  - not_has: '{sub}'\n"
+            "id: t/sub\nlanguage: go\nseverity: warning\nmessage: m\nquery: '((call_expression function: (identifier) @f) @match (#eq? @f \"println\"))'\nwhere:\n  - not_has: [{}]\n",
+            subs.join(", ")
         );
         let raw: crate::rules::model::SerializableRule = serde_yaml::from_str(&yaml).unwrap();
         let origin = Origin {
@@ -841,11 +848,29 @@ mod deferred_rule_tests {
         let none = scan(b"package p\n// println\nfunc f() { print() }\n");
         assert!(none.findings.is_empty());
         assert!(rule.is_compiled());
-        assert!(!sub_queries_of(&rule).is_compiled());
+        assert_eq!(sub_queries_of(&rule).compiled_count(), 0);
         let found = scan(b"package p\nfunc f() { println() }\nfunc g() { println(\"x\") }\n");
-        assert!(sub_queries_of(&rule).is_compiled());
+        assert_eq!(sub_queries_of(&rule).compiled_count(), 1);
         let lines: Vec<usize> = found.findings.iter().map(|f| f.start.line).collect();
         assert_eq!(lines, [2], "the sub-query applies once compiled");
+    }
+
+    #[test]
+    fn a_later_sub_query_compiles_only_when_the_earlier_ones_do_not_match() {
+        let rule = deferred_with_subs(&[
+            "((interpreted_string_literal) @s)",
+            "((argument_list (identifier)) @a)",
+        ]);
+        let lines = |code: &[u8]| -> Vec<usize> {
+            let checked = scan_go(&rule, code).unwrap();
+            checked.findings.iter().map(|f| f.start.line).collect()
+        };
+        // The first sub-query settles `println("x")`: the second is not needed.
+        assert!(lines(b"package p\nfunc f() { println(\"x\") }\n").is_empty());
+        assert_eq!(sub_queries_of(&rule).compiled_count(), 1);
+        assert!(lines(b"package p\nfunc f() { println(y) }\n").is_empty());
+        assert_eq!(sub_queries_of(&rule).compiled_count(), 2);
+        assert_eq!(lines(b"package p\nfunc f() { println(1) }\n"), [2]);
     }
 
     #[test]

@@ -135,7 +135,9 @@ pub struct SubQueries {
     language: Language,
     main_captures: Vec<String>,
     key: &'static str,
-    built: OnceLock<Result<Vec<SubQuery>, String>>,
+    /// One per source, each compiled when first needed: a constraint holds
+    /// at its first sub-query that matches, and the rest may never run.
+    built: Vec<OnceLock<Result<SubQuery, String>>>,
 }
 
 impl SubQueries {
@@ -145,12 +147,13 @@ impl SubQueries {
         main_captures: &[String],
         key: &'static str,
     ) -> SubQueries {
+        let built = sources.iter().map(|_| OnceLock::new()).collect();
         SubQueries {
             sources,
             language,
             main_captures: main_captures.to_vec(),
             key,
-            built: OnceLock::new(),
+            built,
         }
     }
 
@@ -159,14 +162,19 @@ impl SubQueries {
         self.sources.is_empty()
     }
 
-    /// The compiled sub-queries, compiled on the first call (at most once,
-    /// whichever thread asks first); the compiler's error otherwise.
-    pub fn get(&self) -> Result<&[SubQuery], &str> {
-        self.built
+    /// How many sub-queries there are.
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Sub-query `i`, compiled on the first call (at most once, whichever
+    /// thread asks first); the compiler's error otherwise.
+    pub fn get(&self, i: usize) -> Result<&SubQuery, &str> {
+        self.built[i]
             .get_or_init(|| {
-                sub_queries(
+                sub_query(
                     self.language,
-                    &self.sources,
+                    &self.sources[i],
                     &self.main_captures,
                     self.key,
                     0,
@@ -174,25 +182,26 @@ impl SubQueries {
                 .map_err(|e| format!("{}: {}", e.key, e.message))
             })
             .as_ref()
-            .map(Vec::as_slice)
             .map_err(String::as_str)
     }
 
-    /// Whether they have been compiled (tests of the laziness).
-    pub fn is_compiled(&self) -> bool {
-        self.built.get().is_some()
+    /// How many have been compiled (tests of the laziness).
+    pub fn compiled_count(&self) -> usize {
+        self.built.iter().filter(|b| b.get().is_some()).count()
     }
 
     /// Compiles them now, for a rule whose errors are reported at load.
     fn compile_now(self, occurrence: usize) -> Result<SubQueries, CompileError> {
-        let built = sub_queries(
-            self.language,
-            &self.sources,
-            &self.main_captures,
-            self.key,
-            occurrence,
-        )?;
-        let _ = self.built.set(Ok(built));
+        for (source, built) in self.sources.iter().zip(&self.built) {
+            let sub = sub_query(
+                self.language,
+                source,
+                &self.main_captures,
+                self.key,
+                occurrence,
+            )?;
+            let _ = built.set(Ok(sub));
+        }
         Ok(self)
     }
 }
@@ -867,52 +876,46 @@ fn kind_ids(
     Ok(ids)
 }
 
-fn sub_queries(
+fn sub_query(
     language: Language,
-    sources: &[String],
+    source: &str,
     main_captures: &[String],
     key: &'static str,
     occurrence: usize,
-) -> Result<Vec<SubQuery>, CompileError> {
-    let grammar = &language.grammar();
-    sources
+) -> Result<SubQuery, CompileError> {
+    let query = compile_query(&language.grammar(), source, key, occurrence)?;
+    let unify: Vec<(u32, u32)> = query
+        .capture_names()
         .iter()
-        .map(|source| {
-            let query = compile_query(grammar, source, key, occurrence)?;
-            let unify: Vec<(u32, u32)> = query
-                .capture_names()
+        .enumerate()
+        .filter(|(_, name)| !name.starts_with('_'))
+        .filter_map(|(i, name)| {
+            main_captures
                 .iter()
-                .enumerate()
-                .filter(|(_, name)| !name.starts_with('_'))
-                .filter_map(|(i, name)| {
-                    main_captures
-                        .iter()
-                        .position(|m| m == name)
-                        .map(|m| (i as u32, m as u32))
-                })
-                .collect();
-            let tokens = token_captures(source);
-            let unify_tokens = unify
-                .iter()
-                .map(|(i, _)| {
-                    tokens
-                        .iter()
-                        .any(|t| t == query.capture_names()[*i as usize])
-                })
-                .collect();
-            // A query rooted at the file walks the file's top level whatever
-            // the range it runs in: runs around places would each repeat that.
-            let rooted_at_file = is_rooted_at(source, language.root_kind());
-            Ok(SubQuery {
-                prefilter: requirement_of_query(source),
-                anchorable: is_anchorable(source) && !rooted_at_file,
-                rooted_at_file,
-                query,
-                unify,
-                unify_tokens,
-            })
+                .position(|m| m == name)
+                .map(|m| (i as u32, m as u32))
         })
-        .collect()
+        .collect();
+    let tokens = token_captures(source);
+    let unify_tokens = unify
+        .iter()
+        .map(|(i, _)| {
+            tokens
+                .iter()
+                .any(|t| t == query.capture_names()[*i as usize])
+        })
+        .collect();
+    // A query rooted at the file walks the file's top level whatever
+    // the range it runs in: runs around places would each repeat that.
+    let rooted_at_file = is_rooted_at(source, language.root_kind());
+    Ok(SubQuery {
+        prefilter: requirement_of_query(source),
+        anchorable: is_anchorable(source) && !rooted_at_file,
+        rooted_at_file,
+        query,
+        unify,
+        unify_tokens,
+    })
 }
 
 /// The 0-based row of the first predicate that stands outside every pattern's

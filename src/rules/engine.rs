@@ -271,10 +271,11 @@ impl<'t> FileContext<'t> {
     fn contains_any(
         &mut self,
         scope: Node<'t>,
-        queries: &[SubQuery],
+        queries: &SubQueries,
         captures: &[(u32, Node<'t>)],
     ) -> Result<bool, Unfinished> {
-        for sub in queries {
+        for i in 0..queries.len() {
+            let sub = sub_query(queries, i)?;
             let wanted = self.wanted(sub, captures);
             if self.sub_contains(scope, sub, wanted)? {
                 return Ok(true);
@@ -299,10 +300,11 @@ impl<'t> FileContext<'t> {
         &mut self,
         scope: Node<'t>,
         window: std::ops::Range<usize>,
-        queries: &[SubQuery],
+        queries: &SubQueries,
         captures: &[(u32, Node<'t>)],
     ) -> Result<bool, Unfinished> {
-        for sub in queries {
+        for i in 0..queries.len() {
+            let sub = sub_query(queries, i)?;
             let wanted = self.wanted(sub, captures);
             let key = (scope.id(), sub as *const SubQuery as usize);
             if !self.window_index.contains_key(&key) {
@@ -666,8 +668,8 @@ fn constraint_holds<'t>(
             let ancestors = file.ancestors(reported)?;
             !in_test_code(&ancestors, file)
         }
-        Constraint::Has(queries) => file.contains_any(reported, subs(queries)?, captures)?,
-        Constraint::NotHas(queries) => !file.contains_any(reported, subs(queries)?, captures)?,
+        Constraint::Has(queries) => file.contains_any(reported, queries, captures)?,
+        Constraint::NotHas(queries) => !file.contains_any(reported, queries, captures)?,
         Constraint::Scope {
             kinds,
             outermost,
@@ -691,20 +693,20 @@ fn constraint_holds<'t>(
                     return Ok(contains.is_empty());
                 };
                 (contains.is_empty()
-                    || file.contains_in(scope, window.clone(), subs(contains)?, captures)?)
-                    && !file.contains_in(scope, window, subs(not_contains)?, captures)?
+                    || file.contains_in(scope, window.clone(), contains, captures)?)
+                    && !file.contains_in(scope, window, not_contains, captures)?
             } else {
-                (contains.is_empty() || file.contains_any(scope, subs(contains)?, captures)?)
-                    && !file.contains_any(scope, subs(not_contains)?, captures)?
+                (contains.is_empty() || file.contains_any(scope, contains, captures)?)
+                    && !file.contains_any(scope, not_contains, captures)?
             }
         }
     })
 }
 
-/// A constraint's sub-queries, compiled on first use.
-fn subs(queries: &SubQueries) -> Result<&[SubQuery], Unfinished> {
+/// A constraint's sub-query `i`, compiled on first use.
+fn sub_query(queries: &SubQueries, i: usize) -> Result<&SubQuery, Unfinished> {
     queries
-        .get()
+        .get(i)
         .map_err(|why| Unfinished::Uncompiled(why.to_string()))
 }
 
@@ -917,7 +919,7 @@ tests:
         else {
             panic!("a scope constraint");
         };
-        assert!(not_contains.get().expect("compiled")[0].rooted_at_file);
+        assert!(not_contains.get(0).expect("compiled").rooted_at_file);
         let result = test_rule(&rules[0]);
         assert!(result.failures.is_empty(), "{:?}", result.failures);
         assert_eq!(result.cases, 3);

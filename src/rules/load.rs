@@ -492,6 +492,24 @@ mod tests {
                 rule.compiled().err()
             );
             assert!(rule.is_compiled());
+            // Sub-queries compile one by one when first needed: all of them must.
+            use crate::rules::compile::Constraint;
+            for constraint in &rule.compiled().unwrap().constraints {
+                let subs: Vec<&crate::rules::compile::SubQueries> = match constraint {
+                    Constraint::Has(q) | Constraint::NotHas(q) => vec![q],
+                    Constraint::Scope {
+                        contains,
+                        not_contains,
+                        ..
+                    } => vec![contains, not_contains],
+                    _ => Vec::new(),
+                };
+                for q in subs {
+                    for i in 0..q.len() {
+                        assert!(q.get(i).is_ok(), "{}: {:?}", rule.id, q.get(i).err());
+                    }
+                }
+            }
         }
     }
 
