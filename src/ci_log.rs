@@ -120,10 +120,18 @@ impl<W: Write> Drop for Guarded<W> {
     }
 }
 
-/// Standard output, guarded.
-pub fn stdout(kind: Kind) -> Guarded<io::StdoutLock<'static>> {
-    Guarded::new(io::stdout().lock(), kind)
+/// Standard output, guarded and buffered: Rust's stdout writes each line
+/// on its own, and a JSON report of ten thousand findings is 280,000 lines.
+/// Flushed when dropped.
+pub fn stdout(kind: Kind) -> Guarded<io::BufWriter<io::StdoutLock<'static>>> {
+    Guarded::new(
+        io::BufWriter::with_capacity(STDOUT_BUFFER, io::stdout().lock()),
+        kind,
+    )
 }
+
+/// Bytes of standard output written at once.
+const STDOUT_BUFFER: usize = 64 * 1024;
 
 /// Standard error, guarded.
 pub fn stderr() -> Guarded<io::StderrLock<'static>> {
