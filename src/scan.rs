@@ -107,11 +107,16 @@ pub struct Checked {
 
 /// Scans every file under `options.paths` with `rules`.
 pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
-    let (mut files, mut walk_notices) = collect_files(&options.paths);
+    let (mut walked, mut walk_notices) = collect_files(&options.paths);
     if let Some(exclude) = &options.exclude {
-        files.retain(|(path, _)| !excluded(exclude, path));
+        walked.retain(|(path, _, _)| !excluded(exclude, path));
     }
-    let results = scan_files(rules, &files, options);
+    let sizes: Vec<u64> = walked.iter().map(|(_, _, size)| *size).collect();
+    let files: Vec<(PathBuf, Language)> = walked
+        .into_iter()
+        .map(|(path, lang, _)| (path, lang))
+        .collect();
+    let results = scan_files(rules, &files, &sizes, options);
 
     let mut outcome = ScanOutcome {
         files_checked: files.len(),
@@ -151,13 +156,10 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
 fn scan_files(
     rules: &RuleSet,
     files: &[(PathBuf, Language)],
+    sizes: &[u64],
     options: &ScanOptions,
 ) -> Vec<FileResult> {
-    let sizes: Vec<u64> = files
-        .iter()
-        .map(|(path, _)| std::fs::metadata(path).map_or(0, |m| m.len()))
-        .collect();
-    run_apart(&sizes, |parser, i| {
+    run_apart(sizes, |parser, i| {
         scan_file(rules, parser, &files[i].0, files[i].1, options)
     })
 }
@@ -242,13 +244,20 @@ pub fn excluded(exclude: &(globset::GlobSet, globset::GlobSet), path: &Path) -> 
 /// itself, so `.ignore`/`.rgignore` files and the runner's global gitignore
 /// are not read. Hidden files and folders are skipped in a walk; paths named
 /// explicitly (such as a change's files) are scanned even when ignored or hidden.
-fn collect_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Language)>, Vec<Notice>) {
+/// The Go and Rust files under `paths`, in path order, each with its size
+/// in bytes (for the scheduling), and what the walk could not read. Folders
+/// are walked on all threads: a large checkout has tens of thousands of
+/// files to list and measure before the first one is scanned.
+fn collect_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Language, u64)>, Vec<Notice>) {
     let mut files = Vec::new();
     let mut notices = Vec::new();
     for root in paths {
         if root.is_file() {
             match Language::from_path(root) {
-                Some(lang) => files.push((display_path(root), lang)),
+                Some(lang) => {
+                    let size = std::fs::metadata(root).map_or(0, |m| m.len());
+                    files.push((display_path(root), lang, size));
+                }
                 None => notices.push(Notice {
                     path: root.clone(),
                     message: "skipped: not a Go or Rust file".into(),
@@ -263,27 +272,45 @@ fn collect_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Language)>, Vec<Notice>) {
             });
             continue;
         }
-        let walker = ignore::WalkBuilder::new(root)
+        let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+        ignore::WalkBuilder::new(root)
             .require_git(false)
             .ignore(false)
             .git_global(false)
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(entry) => {
-                    if !entry.file_type().is_some_and(|t| t.is_file()) {
-                        continue;
+            .threads(rayon::current_num_threads())
+            .build_parallel()
+            .run(|| {
+                let found = &found;
+                Box::new(move |entry| {
+                    let item = match entry {
+                        Ok(entry) => {
+                            let lang = Language::from_path(entry.path());
+                            match lang.filter(|_| entry.file_type().is_some_and(|t| t.is_file())) {
+                                Some(lang) => {
+                                    let size = entry.metadata().map_or(0, |m| m.len());
+                                    Ok((display_path(entry.path()), lang, size))
+                                }
+                                None => return ignore::WalkState::Continue,
+                            }
+                        }
+                        Err(err) => Err(Notice {
+                            path: error_path(&err).unwrap_or_else(|| root.clone()),
+                            message: format!("skipped: {err}"),
+                        }),
+                    };
+                    let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
+                    match item {
+                        Ok(file) => found.0.push(file),
+                        Err(notice) => found.1.push(notice),
                     }
-                    if let Some(lang) = Language::from_path(entry.path()) {
-                        files.push((display_path(entry.path()), lang));
-                    }
-                }
-                Err(err) => notices.push(Notice {
-                    path: error_path(&err).unwrap_or_else(|| root.clone()),
-                    message: format!("skipped: {err}"),
-                }),
-            }
-        }
+                    ignore::WalkState::Continue
+                })
+            });
+        let (walked, mut walk_notices) = found.into_inner().unwrap_or_else(|e| e.into_inner());
+        files.extend(walked);
+        // The threads list them in any order.
+        walk_notices.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+        notices.append(&mut walk_notices);
     }
     files.sort();
     files.dedup();
@@ -919,6 +946,39 @@ mod large_file_tests {
             .collect();
         assert_eq!(files, ["a.go", "b.go", "c.go", "d.go"]);
         assert_eq!(outcome.files_parsed, 4);
+    }
+
+    #[test]
+    fn the_walk_on_all_threads_lists_the_files_in_path_order_with_their_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = Vec::new();
+        for d in 0..6 {
+            for f in 0..20 {
+                let path = dir.path().join(format!("d{d}/s{f}/f.go"));
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, "x".repeat(d * 20 + f)).unwrap();
+                expected.push((path, Language::Go, (d * 20 + f) as u64));
+            }
+        }
+        std::fs::write(dir.path().join("d0/notes.txt"), "not code").unwrap();
+        expected.sort();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (files, notices) = pool.install(|| collect_files(&[dir.path().to_path_buf()]));
+        assert!(notices.is_empty(), "{notices:?}");
+        let files: Vec<(PathBuf, Language, u64)> = files
+            .into_iter()
+            .map(|(p, l, s)| {
+                (
+                    dir.path().join(p.strip_prefix(dir.path()).unwrap_or(&p)),
+                    l,
+                    s,
+                )
+            })
+            .collect();
+        assert_eq!(files, expected);
     }
 
     #[test]
