@@ -14,11 +14,11 @@ use crate::cli::ReviewArgs;
 use crate::config::trust::{BaseCommit, Place};
 use crate::finding::Finding;
 use crate::report::json::ReviewMeta;
-use crate::run::change::scan_change;
+use crate::run::change::{read_change_compiling_ahead, scan_change};
 use crate::run::outcome::{exit_code, gate_fails, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::run::outputs::{github_output, github_step_summary, print_outcome, write_reports};
 use crate::run::setup::Setup;
-use crate::run::source::{review_change, ChangeSource, Review as Change};
+use crate::run::source::{ChangeSource, Review as Change};
 use crate::scan::ScanOutcome;
 
 pub fn in_actions() -> bool {
@@ -236,9 +236,11 @@ impl Pipeline<'_> {
         let (sources, checkout) = Sources::new(&root, &target.head_sha);
         self.say_checkout(&checkout, target);
         let mut files = None;
-        let source = match review_change(
+        let source = match read_change_compiling_ahead(
+            self.setup,
             &target.base,
             Some(scan_args.head.as_deref().unwrap_or("HEAD")),
+            scan_args.max_filesize,
         ) {
             Ok(review) => ChangeSource::Given(review),
             Err(git_err) => {

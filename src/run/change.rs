@@ -114,7 +114,7 @@ pub(crate) fn scan_change(
 /// Reads the change from git; with more than one worker thread, a spare
 /// thread compiles the rules its files need while git diffs their lines
 /// (rule compilation is a large part of a small review's time).
-fn read_change_compiling_ahead(
+pub(crate) fn read_change_compiling_ahead(
     setup: &Setup,
     base: &str,
     head: Option<&str>,
