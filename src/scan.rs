@@ -37,6 +37,12 @@ const LARGE_FILE_BYTES: u64 = 128 * 1024;
 /// the system ([`release_free_memory`]); before smaller ones that would cost
 /// more time (pages faulted in again) than it saves.
 const HUGE_FILE_BYTES: u64 = 512 * 1024;
+/// A scan of at most this many files (a review's change) compiles the rules
+/// its files need first, on all threads: compiling is then most of its time,
+/// and done file by file it falls to whichever thread meets the rule first.
+/// A larger scan's compilation is small beside its files, which it would read
+/// twice.
+const COMPILE_FIRST_MAX_FILES: usize = 1000;
 /// Most findings of one rule in one file; the rest become one notice.
 pub const MAX_FINDINGS_PER_RULE: usize = 100;
 
@@ -116,6 +122,9 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> ScanOutcome {
         .into_iter()
         .map(|(path, lang, _)| (path, lang))
         .collect();
+    if files.len() <= COMPILE_FIRST_MAX_FILES && rayon::current_num_threads() > 1 {
+        compile_needed(rules, &files, options);
+    }
     let results = scan_files(rules, &files, &sizes, options);
 
     let mut outcome = ScanOutcome {
@@ -169,7 +178,8 @@ fn scan_files(
 /// one after the other on one thread, largest first, so that one large tree
 /// lives at a time and the largest lives beside the smallest files; the
 /// others run smallest first, one file per task, so that a thread done with
-/// the large files still finds small ones to take over.
+/// the large files still finds small ones to take over. Without large
+/// files, the small ones run largest first.
 fn run_apart<R: Send>(sizes: &[u64], scan_one: impl Fn(&mut Parser, usize) -> R + Sync) -> Vec<R> {
     let (mut large, mut small): (Vec<usize>, Vec<usize>) =
         (0..sizes.len()).partition(|&i| sizes[i] > LARGE_FILE_BYTES);
@@ -177,7 +187,13 @@ fn run_apart<R: Send>(sizes: &[u64], scan_one: impl Fn(&mut Parser, usize) -> R 
     // largest tree plus what lives beside it. The largest small files come
     // last, when a thread done with the large files shares them.
     large.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
-    small.sort_by_key(|&i| sizes[i]);
+    if large.is_empty() {
+        // No thread is busy with large files: the largest first, so that
+        // the threads end together instead of waiting on the last one.
+        small.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    } else {
+        small.sort_by_key(|&i| sizes[i]);
+    }
     let (large_results, small_results): (Vec<R>, Vec<R>) = rayon::join(
         || {
             let mut parser = Parser::new();
@@ -388,45 +404,19 @@ fn scan_file(
         not_scanned: true,
         ..FileResult::default()
     };
-    let applicable: Vec<&Rule> = rules
-        .for_language(lang)
-        .filter(|r| r.paths.allows(path))
-        .collect();
-    if applicable.is_empty() {
-        return FileResult::default();
-    }
-    if let Err(message) = link_stays_inside(path) {
-        return skipped(message);
-    }
-    let max_filesize = options.max_filesize;
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > max_filesize => {
-            return skipped(format!(
-                "skipped: {} bytes is over the size limit of {max_filesize} bytes (--max-filesize)",
-                meta.len()
-            ))
-        }
-        Ok(_) => {}
-        Err(e) => return skipped(format!("skipped: cannot read: {e}")),
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return skipped(format!("skipped: cannot read: {e}")),
+    let file = match read_for_rules(rules, path, lang, options) {
+        Ok(Some(file)) => file,
+        Ok(None) => return FileResult::default(),
+        Err(message) => return skipped(message),
     };
-    // A Rust file can be test code by a `#[cfg(test)] mod x;` in its parent,
-    // or be a compile-test fixture beside its expected compiler output.
-    let test_file = is_test_file(path, lang)
-        || (lang == Language::Rust
-            && (crate::test_modules::is_compile_test_fixture(path)
-                || crate::test_modules::declared_as_test_module(path)));
     match check_source_as(
-        &applicable,
+        &file.rules,
         parser,
         path,
         lang,
-        &bytes,
+        &file.bytes,
         options.file_timeout,
-        test_file,
+        file.test_file,
     ) {
         Ok(checked) => FileResult {
             parsed: checked.parsed,
@@ -443,6 +433,56 @@ fn scan_file(
         },
         Err(message) => skipped(message),
     }
+}
+
+/// A file as the rules see it: its bytes, the rules its path lets run, and
+/// whether it is test code.
+struct ReadFile<'r> {
+    rules: Vec<&'r Rule>,
+    bytes: Vec<u8>,
+    test_file: bool,
+}
+
+/// Reads `path` for its language's rules: nothing if no rule applies to its
+/// path, why not if it must not or cannot be read (a link out of the working
+/// tree, over the size limit, unreadable).
+fn read_for_rules<'r>(
+    rules: &'r RuleSet,
+    path: &Path,
+    lang: Language,
+    options: &ScanOptions,
+) -> Result<Option<ReadFile<'r>>, String> {
+    let applicable: Vec<&Rule> = rules
+        .for_language(lang)
+        .filter(|r| r.paths.allows(path))
+        .collect();
+    if applicable.is_empty() {
+        return Ok(None);
+    }
+    link_stays_inside(path)?;
+    let max_filesize = options.max_filesize;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > max_filesize => {
+            return Err(format!(
+                "skipped: {} bytes is over the size limit of {max_filesize} bytes (--max-filesize)",
+                meta.len()
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(format!("skipped: cannot read: {e}")),
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("skipped: cannot read: {e}"))?;
+    // A Rust file can be test code by a `#[cfg(test)] mod x;` in its parent,
+    // or be a compile-test fixture beside its expected compiler output.
+    let test_file = is_test_file(path, lang)
+        || (lang == Language::Rust
+            && (crate::test_modules::is_compile_test_fixture(path)
+                || crate::test_modules::declared_as_test_module(path)));
+    Ok(Some(ReadFile {
+        rules: applicable,
+        bytes,
+        test_file,
+    }))
 }
 
 /// Checks one file's contents with the given rules (all of language `lang`)
@@ -576,44 +616,31 @@ fn candidates<'r>(
         .collect()
 }
 
-/// Compiles ahead the rules that `files` will need, until `stop` is set:
-/// run on a spare thread while git is still reading a change, so that the
-/// scan finds them compiled. Only a head start: the scan compiles these
-/// rules for these files anyway (sub-queries stay lazy: they compile only
-/// when a match needs them), and decides what runs. Symbolic links and
-/// files over `max_filesize` are not read here.
-pub fn compile_ahead(
-    rules: &RuleSet,
-    files: &[PathBuf],
-    max_filesize: u64,
-    stop: &std::sync::atomic::AtomicBool,
-) {
-    use std::sync::atomic::Ordering;
-    let mut needed: Vec<&Rule> = Vec::new();
-    for path in files {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let Some(lang) = Language::from_path(path) else {
-            continue;
-        };
-        let readable =
-            std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() <= max_filesize);
-        let Some(bytes) = readable.then(|| std::fs::read(path).ok()).flatten() else {
-            continue;
-        };
-        let shown = display_path(path);
-        let applicable = rules
-            .for_language(lang)
-            .filter(|r| r.paths.allows(&shown) && !needed.iter().any(|n| std::ptr::eq(*n, *r)));
-        needed.extend(candidates(applicable, &bytes, is_test_file(path, lang)));
-    }
-    for rule in needed {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
+/// Compiles, on all threads, every rule that the scan of `files` will run
+/// (those each file lets through its prefilter), so that the scan finds
+/// them compiled. Reads the files as the scan does; a file the scan would
+/// skip needs nothing. A rule that does not compile is left to the scan,
+/// which says so for each file that needs it. Sub-queries stay lazy: they
+/// compile only when a match needs them.
+fn compile_needed(rules: &RuleSet, files: &[(PathBuf, Language)], options: &ScanOptions) {
+    let needs: Vec<Vec<&Rule>> = files
+        .par_iter()
+        .with_max_len(1)
+        .map(
+            |(path, lang)| match read_for_rules(rules, path, *lang, options) {
+                Ok(Some(file)) => candidates(file.rules.into_iter(), &file.bytes, file.test_file),
+                _ => Vec::new(),
+            },
+        )
+        .collect();
+    let needed: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|rule| needs.iter().flatten().any(|n| std::ptr::eq(*n, *rule)))
+        .collect();
+    needed.par_iter().with_max_len(1).for_each(|rule| {
         let _ = rule.compiled();
-    }
+    });
 }
 
 /// The compiled form of each rule, in order; compiles those not compiled yet.
@@ -729,23 +756,25 @@ mod tests {
     use super::*;
     use crate::rules::{load_rules, RuleSource};
 
+    fn options(max_filesize: u64) -> ScanOptions {
+        ScanOptions {
+            paths: Vec::new(),
+            max_filesize,
+            exclude: None,
+            file_timeout: Duration::from_secs(5),
+        }
+    }
+
     #[test]
-    fn compiling_ahead_compiles_what_the_files_need_and_stops_when_told() {
-        use std::sync::atomic::AtomicBool;
+    fn compiling_first_compiles_exactly_what_the_files_need() {
         let dir = tempfile::tempdir().unwrap();
         let code = dir.path().join("p.go");
         std::fs::write(&code, "package p\n\nfunc f() { println(\"x\") }\n").unwrap();
-        let notes = dir.path().join("notes.txt");
-        std::fs::write(&notes, "println").unwrap();
-        let files = [code.clone(), notes];
-
-        let (stopped, _) = load_rules(&[RuleSource::Embedded]);
-        compile_ahead(&stopped, &files, u64::MAX, &AtomicBool::new(true));
-        assert!(stopped.rules.iter().all(|r| !r.is_compiled()));
+        let files = [(code.clone(), Language::Go)];
 
         let (set, errors) = load_rules(&[RuleSource::Embedded]);
         assert!(errors.is_empty(), "{errors:?}");
-        compile_ahead(&set, &files, u64::MAX, &AtomicBool::new(false));
+        compile_needed(&set, &files, &options(u64::MAX));
         let bytes = std::fs::read(&code).unwrap();
         let needed = candidates(set.for_language(Language::Go), &bytes, false);
         assert!(needed.iter().any(|r| r.id == "go/builtin-print"));
@@ -753,24 +782,33 @@ mod tests {
             let expected = needed.iter().any(|n| std::ptr::eq(*n, rule));
             assert_eq!(rule.is_compiled(), expected, "{}", rule.id);
         }
-        // A file over the size limit is not read.
+        // A file over the size limit is not read: the scan skips it.
         let (limited, _) = load_rules(&[RuleSource::Embedded]);
-        compile_ahead(&limited, &files, 4, &AtomicBool::new(false));
+        compile_needed(&limited, &files, &options(4));
         assert!(limited.rules.iter().all(|r| !r.is_compiled()));
     }
 
     #[cfg(unix)]
     #[test]
-    fn compiling_ahead_does_not_read_through_a_symbolic_link() {
-        use std::sync::atomic::AtomicBool;
+    fn compiling_first_does_not_read_through_a_link_out_of_the_working_tree() {
         let dir = tempfile::tempdir().unwrap();
         let outside = dir.path().join("secret.txt");
         std::fs::write(&outside, "package p\nfunc f() { println(1) }\n").unwrap();
-        let link = dir.path().join("main.go");
+        let tree = dir.path().join("repo");
+        git2::Repository::init(&tree).unwrap();
+        let link = tree.join("main.go");
         std::os::unix::fs::symlink(&outside, &link).unwrap();
         let (set, _) = load_rules(&[RuleSource::Embedded]);
-        compile_ahead(&set, &[link], u64::MAX, &AtomicBool::new(false));
+        compile_needed(&set, &[(link, Language::Go)], &options(u64::MAX));
         assert!(set.rules.iter().all(|r| !r.is_compiled()));
+        // The same text inside the tree is read.
+        let inside = tree.join("inside.go");
+        std::fs::copy(&outside, &inside).unwrap();
+        compile_needed(&set, &[(inside, Language::Go)], &options(u64::MAX));
+        assert!(set
+            .rules
+            .iter()
+            .any(|r| r.id == "go/builtin-print" && r.is_compiled()));
     }
 
     #[test]
@@ -991,13 +1029,24 @@ mod large_file_tests {
     #[test]
     fn the_largest_tree_comes_first_and_the_small_files_smallest_first() {
         let sizes = [5, LARGE_FILE_BYTES + 1, 1, 900, LARGE_FILE_BYTES * 2, 0, 7];
+        assert_eq!(order_on_one_thread(&sizes), [4, 1, 5, 2, 0, 6, 3]);
+    }
+
+    /// The order in which [`run_apart`] runs the files on one thread.
+    fn order_on_one_thread(sizes: &[u64]) -> Vec<usize> {
         let order = std::sync::Mutex::new(Vec::new());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap();
-        pool.install(|| run_apart(&sizes, |_, i| order.lock().unwrap().push(i)));
-        assert_eq!(order.into_inner().unwrap(), [4, 1, 5, 2, 0, 6, 3]);
+        pool.install(|| run_apart(sizes, |_, i| order.lock().unwrap().push(i)));
+        order.into_inner().unwrap()
+    }
+
+    #[test]
+    fn without_large_files_the_largest_small_file_comes_first() {
+        let sizes = [5, 1, 900, 0, 7, LARGE_FILE_BYTES];
+        assert_eq!(order_on_one_thread(&sizes), [5, 2, 4, 0, 1, 3]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::cli::ReviewArgs;
 use crate::config::trust::{BaseCommit, Place};
 use crate::finding::Finding;
 use crate::report::json::ReviewMeta;
-use crate::run::change::{read_change_compiling_ahead, scan_change};
+use crate::run::change::{read_change_scanning_ahead, scan_change};
 use crate::run::outcome::{exit_code, gate_fails, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::run::outputs::{github_output, github_step_summary, print_outcome, write_reports};
 use crate::run::setup::Setup;
@@ -236,13 +236,13 @@ impl Pipeline<'_> {
         let (sources, checkout) = Sources::new(&root, &target.head_sha);
         self.say_checkout(&checkout, target);
         let mut files = None;
-        let source = match read_change_compiling_ahead(
+        let source = match read_change_scanning_ahead(
+            scan_args,
             self.setup,
             &target.base,
             Some(scan_args.head.as_deref().unwrap_or("HEAD")),
-            scan_args.max_filesize,
         ) {
-            Ok(review) => ChangeSource::Given(review),
+            Ok((review, early)) => ChangeSource::Given(review, early),
             Err(git_err) => {
                 let Some(forge) = forge else {
                     crate::say!("error: {git_err:#}\nerror: and without a token tollgate cannot read the change from {} instead (set its token, or fetch the whole history)", self.dialect.forge);
@@ -264,7 +264,7 @@ impl Pipeline<'_> {
                             image_files_before: Vec::new(),
                         };
                         files = Some(listed);
-                        ChangeSource::Given(review)
+                        ChangeSource::Given(review, None)
                     }
                     Err(err) => {
                         crate::say!("error: {err}");

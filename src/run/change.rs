@@ -2,12 +2,13 @@
 //! image policies, version downgrades, then the change's filter.
 
 use super::setup::Setup;
-use super::source::{review_change, review_change_telling, ChangeSource};
+use super::source::{changed_paths, review_change, review_change_telling, ChangeSource, Review};
 use crate::cli::ScanArgs;
 use crate::config;
 use crate::diff::FilterMode;
 use crate::finding::Severity;
-use crate::scan::{scan, ScanOptions};
+use crate::scan::{scan, ScanOptions, ScanOutcome};
+use std::path::PathBuf;
 
 pub(crate) struct Scanned {
     pub outcome: crate::scan::ScanOutcome,
@@ -26,29 +27,17 @@ pub(crate) fn scan_change(
 ) -> Result<Scanned, String> {
     let effective = &setup.effective;
     let missing = say_missing(&args.paths);
-    let mut paths = if args.paths.is_empty() {
-        vec![".".into()]
-    } else {
-        args.paths.clone()
-    };
+    let mut paths = given_paths(args);
     let has_change = !matches!(source, ChangeSource::None);
-    let filter = match (has_change, args.filter.or(effective.config.filter)) {
-        (false, None | Some(FilterMode::All)) => FilterMode::All,
-        (false, Some(_)) if args.filter.is_none() => FilterMode::All,
-        (false, Some(mode)) => {
-            return Err(format!(
-                "--filter {mode:?} needs --base REF: it filters the findings of a change"
-            ))
+    let filter = filter_mode(args, effective, has_change)?;
+    let (change, early) = match source {
+        ChangeSource::None => (None, None),
+        ChangeSource::Git { base, head } => {
+            let (review, early) = read_change_scanning_ahead(args, setup, &base, head.as_deref())
+                .map_err(|e| format!("{e:#}"))?;
+            (Some(review), early)
         }
-        (true, mode) => mode.unwrap_or(FilterMode::Added),
-    };
-    let change = match source {
-        ChangeSource::None => None,
-        ChangeSource::Git { base, head } => Some(
-            read_change_compiling_ahead(setup, &base, head.as_deref(), args.max_filesize)
-                .map_err(|e| format!("{e:#}"))?,
-        ),
-        ChangeSource::Given(review) => Some(review),
+        ChangeSource::Given(review, early) => (Some(review), early),
     };
     let mut scan_paths = paths.clone();
     // Changed files that are not code: image files, or files nothing reads.
@@ -57,31 +46,24 @@ pub(crate) fn scan_change(
         // The change's own files are named, so they are scanned even when
         // hidden or ignored (a walk of the whole tree would skip them).
         let changed = review.changed_paths(&paths);
-        (scan_paths, changed_other) = changed
-            .iter()
-            .cloned()
-            .partition(|p| crate::lang::Language::from_path(p).is_some());
+        (scan_paths, changed_other) = split_code(changed.clone());
         if filter != FilterMode::All {
             paths = changed;
         } else {
             scan_paths.extend(paths.iter().cloned());
         }
     }
-    let exclude = effective.exclude();
-    let mut outcome = scan(
-        &setup.rules,
-        &ScanOptions {
-            paths: scan_paths,
-            max_filesize: args.max_filesize,
-            exclude: exclude.clone(),
-            file_timeout: std::time::Duration::from_secs(args.file_timeout),
-        },
-    );
+    let options = scan_options(args, setup, scan_paths);
+    let mut outcome = match early {
+        // The same scan, already done while git diffed lines.
+        Some(early) if early.paths == options.paths => early.outcome,
+        _ => scan(&setup.rules, &options),
+    };
     let (bad_images, image_files) = check_images(
         effective,
         args.environment.as_deref(),
         &paths,
-        exclude.as_ref(),
+        options.exclude.as_ref(),
         &mut outcome,
     );
     // One count, not a notice each: a change's README is nobody's concern.
@@ -111,31 +93,97 @@ pub(crate) fn scan_change(
     })
 }
 
-/// Reads the change from git; with more than one worker thread, a spare
-/// thread compiles the rules its files need while git diffs their lines
-/// (rule compilation is a large part of a small review's time).
-pub(crate) fn read_change_compiling_ahead(
+/// The paths named on the command line; the current folder if none.
+fn given_paths(args: &ScanArgs) -> Vec<PathBuf> {
+    if args.paths.is_empty() {
+        vec![".".into()]
+    } else {
+        args.paths.clone()
+    }
+}
+
+/// Which findings of the scan count: every one without a change, else those
+/// the filter keeps (added lines by default).
+fn filter_mode(
+    args: &ScanArgs,
+    effective: &config::Effective,
+    has_change: bool,
+) -> Result<FilterMode, String> {
+    Ok(
+        match (has_change, args.filter.or(effective.config.filter)) {
+            (false, None | Some(FilterMode::All)) => FilterMode::All,
+            (false, Some(_)) if args.filter.is_none() => FilterMode::All,
+            (false, Some(mode)) => {
+                return Err(format!(
+                    "--filter {mode:?} needs --base REF: it filters the findings of a change"
+                ))
+            }
+            (true, mode) => mode.unwrap_or(FilterMode::Added),
+        },
+    )
+}
+
+/// Splits paths into code files, which the rules scan, and the others.
+fn split_code(paths: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    paths
+        .into_iter()
+        .partition(|p| crate::lang::Language::from_path(p).is_some())
+}
+
+fn scan_options(args: &ScanArgs, setup: &Setup, paths: Vec<PathBuf>) -> ScanOptions {
+    ScanOptions {
+        paths,
+        max_filesize: args.max_filesize,
+        exclude: setup.effective.exclude(),
+        file_timeout: std::time::Duration::from_secs(args.file_timeout),
+    }
+}
+
+/// A scan of a change's code files made while git was still diffing their
+/// lines. [`scan_change`] takes it only if the change, once read, names the
+/// same files to scan; otherwise it scans again.
+pub(crate) struct EarlyScan {
+    paths: Vec<PathBuf>,
+    outcome: ScanOutcome,
+}
+
+/// Reads the change from git. Of a change between two commits, git names
+/// the files well before it has diffed their lines (a large part of a small
+/// review's time): with more than one worker thread, and when only the
+/// change's files are scanned, the scan runs meanwhile. Its result does not
+/// depend on the lines; the filter applies them afterwards.
+pub(crate) fn read_change_scanning_ahead(
+    args: &ScanArgs,
     setup: &Setup,
     base: &str,
     head: Option<&str>,
-    max_filesize: u64,
-) -> anyhow::Result<super::source::Review> {
-    if rayon::current_num_threads() < 2 {
-        return review_change(base, head);
-    }
-    let stop = std::sync::atomic::AtomicBool::new(false);
+) -> anyhow::Result<(Review, Option<Box<EarlyScan>>)> {
+    let scans_changed_files =
+        filter_mode(args, &setup.effective, true).is_ok_and(|filter| filter != FilterMode::All);
+    let head = match head {
+        Some(head) if scans_changed_files && rayon::current_num_threads() > 1 => head,
+        _ => return review_change(base, head).map(|review| (review, None)),
+    };
+    let (named, files) = std::sync::mpsc::channel();
     std::thread::scope(|threads| {
-        let stop = &stop;
-        let mut compile_ahead = |files: &[std::path::PathBuf]| {
-            let files = files.to_vec();
-            threads.spawn(move || {
-                crate::scan::compile_ahead(&setup.rules, &files, max_filesize, stop);
-            });
-        };
-        let review = review_change_telling(base, head, &mut compile_ahead);
-        // The scan compiles the rest on its own threads.
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        review
+        let git = threads.spawn(move || {
+            review_change_telling(base, Some(head), &mut |workdir, changed| {
+                let _ = named.send((workdir.to_path_buf(), changed.to_vec()));
+            })
+        });
+        // No files named: git failed first, and says why below.
+        let early = files.recv().ok().map(|(workdir, changed)| {
+            let (code, _) = split_code(changed_paths(&workdir, &changed, &given_paths(args)));
+            let options = scan_options(args, setup, code);
+            Box::new(EarlyScan {
+                outcome: scan(&setup.rules, &options),
+                paths: options.paths,
+            })
+        });
+        let review = git
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok((review, early))
     })
 }
 
@@ -189,4 +237,99 @@ fn check_images(
         .findings
         .sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
     (bad, files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::diff::{ChangeSet, FileChange, FileStatus};
+    use crate::finding::{Finding, Position};
+    use clap::Parser;
+
+    fn scan_args(folder: &std::path::Path) -> ScanArgs {
+        let argv = ["tollgate", "scan", "--fail-on", "never"];
+        let cli = Cli::try_parse_from(argv.iter().copied().chain([folder.to_str().unwrap()]));
+        match cli.unwrap().command {
+            Command::Scan(args) => args,
+            _ => unreachable!("a scan command"),
+        }
+    }
+
+    /// A change that adds `a.go`, which calls `println` on line 2.
+    fn change(workdir: &std::path::Path) -> Review {
+        std::fs::write(workdir.join("a.go"), "package p\nfunc f() { println(1) }\n").unwrap();
+        let mut set = ChangeSet::default();
+        set.files.insert(
+            "a.go".into(),
+            FileChange {
+                status: FileStatus::Added,
+                added: vec![(1, 2)],
+                hunks: vec![(1, 2)],
+            },
+        );
+        Review {
+            set,
+            workdir: workdir.to_path_buf(),
+            image_files_before: Vec::new(),
+        }
+    }
+
+    fn marker(path: PathBuf) -> Finding {
+        Finding {
+            rule: "test/early".into(),
+            severity: Severity::Error,
+            path,
+            start: Position { line: 1, column: 1 },
+            end: Position { line: 1, column: 2 },
+            message: "from the early scan".into(),
+            fingerprint: "early".into(),
+            fix: None,
+            snippet: String::new(),
+            suppressed: false,
+        }
+    }
+
+    fn rules_found(scanned: &Scanned) -> Vec<&str> {
+        scanned
+            .outcome
+            .findings
+            .iter()
+            .map(|f| f.rule.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn an_early_scan_counts_only_when_it_scanned_the_files_the_change_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let workdir = dir.path().canonicalize().unwrap();
+        let args = scan_args(&workdir);
+        let setup =
+            super::super::setup::setup(&args, &config::trust::Place::Checkout { base: None });
+        let code = crate::scan::display_path(&workdir.join("a.go"));
+        let early = |paths: Vec<PathBuf>| {
+            Box::new(EarlyScan {
+                paths,
+                outcome: ScanOutcome {
+                    findings: vec![marker(code.clone())],
+                    ..ScanOutcome::default()
+                },
+            })
+        };
+
+        let same = ChangeSource::Given(change(&workdir), Some(early(vec![code.clone()])));
+        let taken = scan_change(&args, &setup, same).unwrap();
+        assert_eq!(rules_found(&taken), ["test/early"]);
+
+        let other = workdir.join("b.go");
+        let stale = ChangeSource::Given(change(&workdir), Some(early(vec![other])));
+        let rescanned = scan_change(&args, &setup, stale).unwrap();
+        assert_eq!(rules_found(&rescanned), ["go/builtin-print"]);
+
+        let none = ChangeSource::Given(change(&workdir), None);
+        assert_eq!(
+            rules_found(&scan_change(&args, &setup, none).unwrap()),
+            ["go/builtin-print"]
+        );
+    }
 }

@@ -10,8 +10,9 @@ pub(crate) enum ChangeSource {
     None,
     /// Read it from git.
     Git { base: String, head: Option<String> },
-    /// Already known (from a forge's API).
-    Given(Review),
+    /// Already read (from git, perhaps with its files scanned meanwhile, or
+    /// from a forge's API).
+    Given(Review, Option<Box<super::change::EarlyScan>>),
 }
 
 /// A change under review: its files, and where the repository lies.
@@ -73,36 +74,49 @@ impl Review {
     /// The changed files that exist and lie under `paths`: what a filtered
     /// scan needs to look at.
     pub(crate) fn changed_paths(&self, paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let roots: Vec<std::path::PathBuf> = paths
-            .iter()
-            .map(|p| cwd.join(p).canonicalize().unwrap_or_else(|_| cwd.join(p)))
-            .collect();
-        self.set
-            .files
-            .keys()
-            .map(|rel| self.workdir.join(rel))
-            .filter(|abs| roots.iter().any(|r| abs.starts_with(r)) && abs.is_file())
-            .map(|abs| crate::scan::display_path(&abs))
-            .collect()
+        let files: Vec<std::path::PathBuf> = self.set.files.keys().cloned().collect();
+        changed_paths(&self.workdir, &files, paths)
     }
+}
+
+/// Of `files` (relative to the working tree `workdir`), those that exist and
+/// lie under `paths`, as the scan names them.
+pub(crate) fn changed_paths(
+    workdir: &std::path::Path,
+    files: &[std::path::PathBuf],
+    paths: &[std::path::PathBuf],
+) -> Vec<std::path::PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let roots: Vec<std::path::PathBuf> = paths
+        .iter()
+        .map(|p| cwd.join(p).canonicalize().unwrap_or_else(|_| cwd.join(p)))
+        .collect();
+    files
+        .iter()
+        .map(|rel| workdir.join(rel))
+        .filter(|abs| roots.iter().any(|r| abs.starts_with(r)) && abs.is_file())
+        .map(|abs| crate::scan::display_path(&abs))
+        .collect()
 }
 
 /// Reads the change from git.
 pub(crate) fn review_change(base: &str, head: Option<&str>) -> anyhow::Result<Review> {
-    review_change_telling(base, head, &mut |_| {})
+    review_change_telling(base, head, &mut |_, _| {})
 }
 
-/// [`review_change`], telling `on_files` the changed files of a committed
-/// change (`--head`; absolute paths) as soon as git knows them, before it
-/// diffs their lines.
+/// [`review_change`], telling `on_files` the working tree and the changed
+/// files of a committed change (`--head`; relative to that tree) as soon as
+/// git knows them, before it diffs their lines.
 pub(crate) fn review_change_telling(
     base: &str,
     head: Option<&str>,
-    on_files: &mut dyn FnMut(&[std::path::PathBuf]),
+    on_files: &mut dyn FnMut(&std::path::Path, &[std::path::PathBuf]),
 ) -> anyhow::Result<Review> {
     let cwd = std::env::current_dir()?;
     let repo = Repo::discover(&cwd)?;
+    let workdir = repo
+        .workdir()
+        .map(|w| w.canonicalize().unwrap_or_else(|_| w.to_path_buf()));
     let set = match head {
         Some(head) => {
             if repo.resolve(head)? != repo.head()? {
@@ -110,13 +124,12 @@ pub(crate) fn review_change_telling(
                     "--head `{head}` is not the checked-out commit: check it out first (tollgate reads the files from the working tree)"
                 );
             }
-            let root = repo.workdir().map(std::path::Path::to_path_buf);
-            let mut absolute = |rel: &[std::path::PathBuf]| {
-                if let Some(root) = &root {
-                    on_files(&rel.iter().map(|p| root.join(p)).collect::<Vec<_>>());
+            let mut tell = |changed: &[std::path::PathBuf]| {
+                if let Some(workdir) = &workdir {
+                    on_files(workdir, changed);
                 }
             };
-            repo.change_set_telling(base, head, &mut absolute)?
+            repo.change_set_telling(base, head, &mut tell)?
         }
         None => {
             let set = repo.change_set_to_workdir(base)?;
@@ -126,12 +139,7 @@ pub(crate) fn review_change_telling(
             set
         }
     };
-    let workdir = repo
-        .workdir()
-        .ok_or_else(|| anyhow::anyhow!("the repository has no working tree"))?;
-    let workdir = workdir
-        .canonicalize()
-        .unwrap_or_else(|_| workdir.to_path_buf());
+    let workdir = workdir.ok_or_else(|| anyhow::anyhow!("the repository has no working tree"))?;
     let mut image_files_before = Vec::new();
     for (rel, change) in &set.files {
         let name = rel

@@ -1,6 +1,6 @@
 //! `scan --base … --head HEAD`: a review of two commits reads the change
-//! without the index, and compiling the rules ahead (on a spare thread while
-//! git diffs) changes nothing in what it reports.
+//! without the index, and scanning its files while git still diffs their
+//! lines (with more than one thread) changes nothing in what it reports.
 
 use super::common::{findings, git, tollgate, write};
 use std::path::Path;
@@ -70,7 +70,7 @@ fn review(root: &Path, jobs: &str) -> super::common::Run {
 }
 
 #[test]
-fn a_review_reports_the_same_whether_rules_compile_ahead_or_not() {
+fn a_review_reports_the_same_whether_its_files_are_scanned_ahead_or_not() {
     let dir = review_repo();
     let one_thread = review(dir.path(), "1");
     let two_threads = review(dir.path(), "2");
