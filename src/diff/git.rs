@@ -33,6 +33,7 @@ impl Repo {
     /// user (container jobs) is read when the CI names it as its workspace;
     /// otherwise the error says how to mark it safe.
     pub fn discover(path: &Path) -> Result<Repo, DiffError> {
+        cache_large_trees();
         match git2::Repository::discover(path) {
             Ok(repo) => Ok(Repo { repo }),
             Err(e) if e.code() == git2::ErrorCode::Owner => {
@@ -302,6 +303,23 @@ impl Repo {
                         repo.find_tree(old_tree.id())?,
                         repo.find_tree(new_tree.id())?,
                     );
+                    if as_text.is_empty() {
+                        match differing_paths(&repo, &old_tree, &new_tree)? {
+                            Some(paths) if paths.is_empty() => {
+                                on_files(&[]);
+                                return Ok(ChangeSet::default());
+                            }
+                            // Only these paths: the diff then reads only the
+                            // folders on their way.
+                            Some(paths) => {
+                                options.disable_pathspec_match(true);
+                                for path in paths {
+                                    options.pathspec(path);
+                                }
+                            }
+                            None => {}
+                        }
+                    }
                     let diff = repo.diff_tree_to_tree(
                         Some(&old_tree),
                         Some(&new_tree),
@@ -604,6 +622,23 @@ pub fn ci_workspace_covers(folder: &Path, env: &dyn Fn(&str) -> Option<String>) 
         .any(|ws| ws.parent().is_some() && folder.starts_with(&ws))
 }
 
+/// Lets libgit2 keep trees of any size in a repository's object cache (by
+/// default only those under 4 KiB): [`differing_paths`] reads the folders on
+/// a change's way, and the diff that follows then finds them there instead
+/// of reading and inflating the large ones again.
+fn cache_large_trees() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a process-wide libgit2 option, set once before the first
+        // repository is opened (every opening goes through `Repo::discover`).
+        if let Err(e) =
+            unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20) }
+        {
+            crate::say!("warning: cannot set git's object cache: {}", e.message());
+        }
+    });
+}
+
 /// Turns off libgit2's owner check for the rest of the process (a global;
 /// only called once the CI vouched for the checkout).
 fn skip_owner_validation() {
@@ -618,6 +653,66 @@ fn skip_owner_validation() {
             );
         }
     });
+}
+
+/// The paths where two trees differ (files, links and submodules; a path
+/// that is a file on one side and a folder on the other), reading only the
+/// subtrees that differ. libgit2's own tree diff reads every folder of both
+/// sides, the same object or not: thousands in a large checkout, most of a
+/// small review's git time. `None` if a name is not UTF-8 (the caller then
+/// diffs everything). Entries are paired by name whatever their order in the
+/// tree object, so that a malformed tree cannot hide a path.
+fn differing_paths(
+    repo: &git2::Repository,
+    old: &git2::Tree<'_>,
+    new: &git2::Tree<'_>,
+) -> Result<Option<Vec<PathBuf>>, git2::Error> {
+    fn by_name<'t>(tree: &'t git2::Tree<'_>) -> Vec<git2::TreeEntry<'t>> {
+        let mut entries: Vec<git2::TreeEntry<'t>> = tree.iter().collect();
+        entries.sort_by(|a, b| a.name_bytes().cmp(b.name_bytes()));
+        entries
+    }
+    fn walk(
+        repo: &git2::Repository,
+        old: &git2::Tree<'_>,
+        new: &git2::Tree<'_>,
+        folder: &Path,
+        out: &mut Vec<PathBuf>,
+    ) -> Result<bool, git2::Error> {
+        let (old, new) = (by_name(old), by_name(new));
+        let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
+        loop {
+            let order = match (old.peek(), new.peek()) {
+                (None, None) => return Ok(true),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(a), Some(b)) => a.name_bytes().cmp(b.name_bytes()),
+            };
+            let (a, b) = match order {
+                std::cmp::Ordering::Less => (old.next(), None),
+                std::cmp::Ordering::Greater => (None, new.next()),
+                std::cmp::Ordering::Equal => (old.next(), new.next()),
+            };
+            let Some(name) = a.or(b).and_then(|e| e.name().ok()) else {
+                return Ok(false);
+            };
+            match (a, b) {
+                (Some(a), Some(b)) if a.id() == b.id() && a.filemode() == b.filemode() => {}
+                (Some(a), Some(b))
+                    if a.kind() == Some(git2::ObjectType::Tree)
+                        && b.kind() == Some(git2::ObjectType::Tree) =>
+                {
+                    let (a, b) = (repo.find_tree(a.id())?, repo.find_tree(b.id())?);
+                    if !walk(repo, &a, &b, &folder.join(name), out)? {
+                        return Ok(false);
+                    }
+                }
+                _ => out.push(folder.join(name)),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    Ok(walk(repo, old, new, Path::new(""), &mut out)?.then_some(out))
 }
 
 /// The new-side paths of a diff's files, deleted files left out.
@@ -898,6 +993,153 @@ mod safety_tests {
         let mut set = repo.change_set("HEAD~1", "HEAD").unwrap();
         assert!(set.base_commit.take().is_some());
         assert_eq!(set, expected_change());
+    }
+
+    /// base: unchanged and changed files in nested folders, a file that
+    /// becomes a folder, a script, a link and a folder that goes; head: one
+    /// file changed, one moved to a new folder, a new folder, the script made
+    /// executable, the link pointed elsewhere.
+    #[cfg(unix)]
+    fn nested_repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let put = |name: &str, text: String| {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        run_git(root, &["init", "-q", "-b", "main"]);
+        for i in 0..3 {
+            put(
+                &format!("keep/deep/k{i}.go"),
+                format!(
+                    "package k
+{}",
+                    numbered(5 + i)
+                ),
+            );
+        }
+        put(
+            "src/app/main.go",
+            format!(
+                "package main
+{}",
+                numbered(12)
+            ),
+        );
+        put(
+            "src/app/same.go",
+            format!(
+                "package main
+{}",
+                numbered(3)
+            ),
+        );
+        put(
+            "src/lib/old.go",
+            format!(
+                "package lib
+{}",
+                numbered(30)
+            ),
+        );
+        put(
+            "gone/x.go",
+            format!(
+                "package gone
+{}",
+                numbered(4)
+            ),
+        );
+        put("thing", "a file, then a folder\n".into());
+        put("tool.sh", "echo hi\n".into());
+        std::os::unix::fs::symlink("tool.sh", root.join("link")).unwrap();
+        run_git(root, &["add", "-A"]);
+        run_git(root, &["commit", "-qm", "base"]);
+        put(
+            "src/app/main.go",
+            format!(
+                "package main
+{}// new
+",
+                numbered(12)
+            ),
+        );
+        std::fs::create_dir_all(root.join("src/util")).unwrap();
+        run_git(root, &["mv", "src/lib/old.go", "src/util/new.go"]);
+        put(
+            "src/util/new.go",
+            format!(
+                "package lib
+{}// more
+",
+                numbered(30)
+            ),
+        );
+        run_git(root, &["rm", "-rq", "gone", "thing"]);
+        put(
+            "thing/inner.go",
+            format!(
+                "package thing
+{}",
+                numbered(2)
+            ),
+        );
+        put(
+            "added/pkg/n.go",
+            format!(
+                "package pkg
+{}",
+                numbered(2)
+            ),
+        );
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root.join("tool.sh"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        std::fs::remove_file(root.join("link")).unwrap();
+        std::os::unix::fs::symlink("src/app/main.go", root.join("link")).unwrap();
+        run_git(root, &["add", "-A"]);
+        run_git(root, &["commit", "-qm", "head"]);
+        dir
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_change_read_through_the_differing_folders_only_equals_the_whole_tree_diff() {
+        let dir = nested_repo();
+        let raw = git2::Repository::open(dir.path()).unwrap();
+        let tree = |rev: &str| raw.revparse_single(rev).unwrap().peel_to_tree().unwrap();
+        let (old, new) = (tree("HEAD~1"), tree("HEAD"));
+        let paths = super::differing_paths(&raw, &old, &new).unwrap().unwrap();
+        let expected = [
+            "added",
+            "gone",
+            "link",
+            "src/app/main.go",
+            "src/lib",
+            "src/util",
+            "thing",
+            "tool.sh",
+        ];
+        assert_eq!(paths, expected.map(PathBuf::from));
+
+        let mut options = git2::DiffOptions::new();
+        options.context_lines(super::CONTEXT_LINES);
+        let mut whole = raw
+            .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut options))
+            .unwrap();
+        whole
+            .find_similar(Some(git2::DiffFindOptions::new().renames(true)))
+            .unwrap();
+        let whole = super::collect(&whole, false).unwrap();
+        assert!(whole.files.contains_key(Path::new("added/pkg/n.go")));
+        assert!(whole.files.contains_key(Path::new("tool.sh")));
+        let mut set = Repo::discover(dir.path())
+            .unwrap()
+            .change_set("HEAD~1", "HEAD")
+            .unwrap();
+        set.base_commit = None;
+        assert_eq!(set, whole);
     }
 
     #[test]
