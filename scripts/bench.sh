@@ -13,8 +13,11 @@
 #   tollgate_L / astgrep_L   the three bench rules (benches/rules, benches/peers/astgrep)
 #   library_L                tollgate with the whole embedded library, opt-in rules
 #                            included (benches/all-rules.yml), against ast-grep's three rules
+#   default_L                tollgate with the default library as a user gets it
+#                            (benches/default-rules.yml: opt-in rules off)
 #   review50 / review5000    `scan --base HEAD~1 --head HEAD` of a Go checkout whose last
-#                            commit changes 50 / 5,000 files (what a CI review runs)
+#                            commit changes 50 / 5,000 files (what a CI review runs),
+#                            whole library; review50_default: the default library
 #   huge_*                   one generated 20 MB Go file: tollgate (whole library), ast-grep
 #                            (one rule, from stdin: it skips such a file in a walk), and
 #                            tree-sitter's parse alone (../shared/bench/parsefloor, when present)
@@ -88,8 +91,8 @@ for l in go rust; do
   has astgrep && ( eval "$(astgrep_cmd $l "$REPO/benches/fixtures" "$RES/fixture_astgrep_$l.jsonl")" )
 done
 
-library_cmd() { # dir out
-  echo "$NET $TG scan -j 2 --config $REPO/benches/all-rules.yml --format json --fail-on never $1 > $2 2>$2.err"
+library_cmd() { # config dir out
+  echo "$NET $TG scan -j 2 --config $REPO/benches/$1 --format json --fail-on never $2 > $3 2>$3.err"
 }
 
 # Inputs of a monorepo's CI job, made once per WORKDIR: checkouts of the Go corpus with
@@ -152,7 +155,8 @@ NAMES=(); CMDS=()
 add() { NAMES+=("$1"); CMDS+=("$2"); echo "$1|$2" >> "$RES/commands.txt"; }
 for l in go rust; do
   has tollgate && add "tollgate_$l" "$(tollgate_cmd $l "$C/$l" "$RES/tollgate_$l.json")"
-  has tollgate && add "library_$l" "$(library_cmd "$C/$l" "$RES/library_$l.json")"
+  has tollgate && add "library_$l" "$(library_cmd all-rules.yml "$C/$l" "$RES/library_$l.json")"
+  has tollgate && add "default_$l" "$(library_cmd default-rules.yml "$C/$l" "$RES/default_$l.json")"
   has astgrep && add "astgrep_$l" "$(astgrep_cmd $l "$C/$l" "$RES/astgrep_$l.jsonl")"
   has semgrep && add "semgrep_$l" "$(semgrep_cmd $l "$C/$l" "$RES/semgrep_$l.json")"
 done
@@ -160,6 +164,7 @@ if has tollgate; then
   for n in 50 5000; do
     add "review$n" "cd $WORK/review-$n && $NET $TG scan -j 2 --config $REPO/benches/all-rules.yml --base HEAD~1 --head HEAD --format json --fail-on never > $RES/review$n.json 2>$RES/review$n.json.err"
   done
+  add "review50_default" "cd $WORK/review-50 && $NET $TG scan -j 2 --config $REPO/benches/default-rules.yml --base HEAD~1 --head HEAD --format json --fail-on never > $RES/review50_default.json 2>$RES/review50_default.json.err"
   add "huge_tollgate" "$NET $TG scan -j 2 --config $REPO/benches/all-rules.yml --max-filesize 100000000 --file-timeout 600 --format json --fail-on never $HUGE/huge.go > $RES/huge_tollgate.json 2>$RES/huge_tollgate.json.err"
 fi
 # ast-grep skips a file this large in a walk; it reads one from stdin, one rule at a time:

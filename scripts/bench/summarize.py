@@ -54,13 +54,27 @@ for f in sorted(glob.glob(f"{res}/time_*.txt")):
     medians[name] = statistics.median(wall)
     print(f"| {name} | {statistics.median(wall):.2f} | {min(wall):.2f}-{max(wall):.2f} | "
           f"{statistics.median(cpu):.2f} | {statistics.median(rss):.0f} | {len(runs)} |")
+def walls(name):
+    path = f"{res}/time_{name}.txt"
+    return [float(l.split()[0]) for l in open(path) if l.strip()] if os.path.exists(path) else []
+
+
+def paired(name, other):
+    """Median of the run-by-run ratios: the tools alternate, so run i of each
+    saw the same moment of the machine's load."""
+    pairs = list(zip(walls(name), walls(other)))
+    return statistics.median(x / y for x, y in pairs) if pairs else None
+
+
 for lang in ("go", "rust"):
     t, a = medians.get(f"tollgate_{lang}"), medians.get(f"astgrep_{lang}")
     if t and a:
         print(f"\n{lang}: tollgate wall time = {t / a:.2f} x ast-grep's")
-    lib = medians.get(f"library_{lang}")
-    if lib and a:
-        print(f"{lang}: tollgate with the whole library, wall time = {lib / a:.2f} x ast-grep's three rules")
+    for name, what in (("library", "the whole library"), ("default", "the default library")):
+        lib = medians.get(f"{name}_{lang}")
+        if lib and a:
+            print(f"{lang}: tollgate with {what}, wall time = {lib / a:.2f} x ast-grep's three rules"
+                  f" (median of run-by-run ratios {paired(f'{name}_{lang}', f'astgrep_{lang}'):.2f})")
 
 loaders = {"tollgate": (load_tollgate, "json"), "astgrep": (load_astgrep, "jsonl"), "semgrep": (load_semgrep, "json")}
 for prefix, root in (("fixture_", None), ("", corpus)):
