@@ -173,8 +173,7 @@ pub(crate) fn read_change_scanning_ahead(
         });
         // No files named: git failed first, and says why below.
         let early = files.recv().ok().map(|(workdir, changed)| {
-            let (code, _) = split_code(changed_paths(&workdir, &changed, &given_paths(args)));
-            let options = scan_options(args, setup, code);
+            let options = scan_options(args, setup, code_paths_told(&workdir, changed, args));
             Box::new(EarlyScan {
                 outcome: scan(&setup.rules, &options),
                 paths: options.paths,
@@ -185,6 +184,20 @@ pub(crate) fn read_change_scanning_ahead(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         Ok((review, early))
     })
+}
+
+/// The code files to scan of the files git told (relative to `workdir`), in
+/// the order [`Review::changed_paths`] will give them once the change is
+/// read: the order of the scan's results. Git tells them in its own path
+/// order (`a-b.go` before `a/b.go`), the change set keeps path order.
+fn code_paths_told(
+    workdir: &std::path::Path,
+    mut told: Vec<PathBuf>,
+    args: &ScanArgs,
+) -> Vec<PathBuf> {
+    told.sort();
+    told.dedup();
+    split_code(changed_paths(workdir, &told, &given_paths(args))).0
 }
 
 /// Says each path named on the command line that does not exist, and
@@ -297,6 +310,27 @@ mod tests {
             .iter()
             .map(|f| f.rule.as_str())
             .collect()
+    }
+
+    #[test]
+    fn the_files_git_tells_are_scanned_in_the_order_of_the_change_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let workdir = dir.path().canonicalize().unwrap();
+        let mut review = change(&workdir);
+        std::fs::create_dir(workdir.join("a")).unwrap();
+        for name in ["a-b.go", "a/b.go", "notes.txt"] {
+            std::fs::write(workdir.join(name), "package p\n").unwrap();
+            let added = review.set.files[std::path::Path::new("a.go")].clone();
+            review.set.files.insert(name.into(), added);
+        }
+        // Git's order: `-` sorts before `/`.
+        let told: Vec<PathBuf> = ["a-b.go", "a.go", "a/b.go", "notes.txt"]
+            .map(PathBuf::from)
+            .into();
+        let args = scan_args(&workdir);
+        let (expected, _) = split_code(review.changed_paths(&given_paths(&args)));
+        assert_eq!(expected.len(), 3);
+        assert_eq!(code_paths_told(&workdir, told, &args), expected);
     }
 
     #[test]
